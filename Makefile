@@ -1,0 +1,41 @@
+# Two commands: `make demo` and `make test`. Each builds .venv on its own.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+# Local datasets live beside the repository on our machines.
+ifeq ($(origin JAXML_DATA_DIR), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export JAXML_DATA_DIR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: demo test venv bench catalog clean
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml changes (idempotent, quick otherwise).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m experiments.fashion_mnist_mlp --config=experiments/fashion_mnist_mlp.py:demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) --durations=15
+
+catalog: $(STAMP)
+	$(PY) -m jaxml.data
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/mlp.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

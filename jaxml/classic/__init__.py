@@ -1,0 +1,1 @@
+"""jaxml.classic."""
