@@ -1,0 +1,51 @@
+"""Multi-layer perceptron: flatten -> [Dense -> activation -> dropout] * L -> Dense.
+
+Input ``x`` of shape (N, ...) (flattened to (N, D)); output logits (N, output_size).
+Dropout is inverted dropout with rate ``dropout_rate`` (keep probability 1 - rate),
+active only when ``train=True`` and fed a ``dropout`` rng.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import chex
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxml.models.activations import activation as get_activation
+from jaxml.models.initializers import bias_initializer, initializer
+
+
+class MLP(nn.Module):
+    hidden_sizes: Sequence[int]
+    output_size: int
+    activation: str = "relu"
+    output_activation: str = "identity"
+    dropout_rate: float = 0.0
+    kernel_init: str = "lecun_normal"
+    bias_init: str = "zeros"
+    init_std: float | None = None
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        if x.ndim < 2:
+            raise ValueError(f"MLP expects input of shape (N, ...) with rank >= 2, got shape {x.shape}")
+        if not 0.0 <= self.dropout_rate < 1.0:
+            raise ValueError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}")
+        n = x.shape[0]
+        x_NxD = jnp.reshape(x, (n, -1)).astype(jnp.float32)
+        act = get_activation(self.activation)
+        k_init = initializer(self.kernel_init, self.init_std)
+        b_init = bias_initializer(self.bias_init, self.init_std)
+        h = x_NxD
+        for i, width in enumerate(self.hidden_sizes):
+            h = nn.Dense(width, kernel_init=k_init, bias_init=b_init, name=f"hidden_{i}")(h)
+            h = act(h)
+            if self.dropout_rate > 0:
+                h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+            chex.assert_shape(h, (n, width))
+        out = nn.Dense(self.output_size, kernel_init=k_init, bias_init=b_init, name="output")(h)
+        chex.assert_shape(out, (n, self.output_size))
+        return get_activation(self.output_activation)(out)
+
+

@@ -1,0 +1,156 @@
+"""Experiment configs: presets, ``--config.key=value`` overrides, validation.
+
+An experiment module defines ``get_config(preset: str | None) -> ml_collections.ConfigDict``.
+Command lines accept:
+
+  --config=<preset>                       e.g. --config=tiny
+  --config=<path/to/experiment.py>:<preset>   (the ml_collections form; path must be the experiment)
+  --config.<key>[.<sub>]=<value>          override; the value is parsed as the field's type
+  --workdir=<dir>                         where outputs go (default runs/<name>/<timestamp>)
+
+Unknown keys and values outside a field's allowed set raise ``ConfigError`` naming the
+key, what was given and what is allowed.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+from typing import Callable, Iterable, Mapping, Sequence
+
+import ml_collections
+
+
+class ConfigError(ValueError):
+    """A config key or value is invalid; the message names the key and what is allowed."""
+
+
+def _flat_keys(cfg, prefix=""):
+    out = []
+    for k, v in cfg.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, (ml_collections.ConfigDict, dict)):
+            out.extend(_flat_keys(v, key + "."))
+        else:
+            out.append(key)
+    return out
+
+
+def _parse_value(text: str, current):
+    if isinstance(current, bool):
+        low = text.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise ValueError(f"expected a boolean (true/false), got {text!r}")
+    if isinstance(current, int):
+        return int(text)
+    if isinstance(current, float):
+        return float(text)
+    if isinstance(current, str) or current is None:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+        return value if current is None else text
+    if isinstance(current, (tuple, list)):
+        value = ast.literal_eval(text if text.strip().startswith(("(", "[")) else f"({text},)")
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        return type(current)(value)
+    return ast.literal_eval(text)
+
+
+def set_override(cfg: ml_collections.ConfigDict, dotted: str, text: str) -> None:
+    """Set ``cfg.<dotted> = parse(text)`` with the existing field's type; ConfigError otherwise."""
+    parts = dotted.split(".")
+    node = cfg
+    for i, part in enumerate(parts):
+        if not isinstance(node, (ml_collections.ConfigDict, dict)) or part not in node:
+            known = _flat_keys(cfg)
+            close = difflib.get_close_matches(dotted, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown config key {dotted!r}.{hint} Known keys: {', '.join(known)}")
+        if i < len(parts) - 1:
+            node = node[part]
+    current = node[parts[-1]]
+    try:
+        value = _parse_value(text, current)
+    except (ValueError, SyntaxError) as e:
+        raise ConfigError(f"config key {dotted!r}: cannot use {text!r} "
+                          f"(expected {type(current).__name__}): {e}") from None
+    try:
+        node[parts[-1]] = value
+    except TypeError as e:
+        raise ConfigError(f"config key {dotted!r}: {e}") from None
+
+
+def check_choice(cfg, key: str, allowed: Iterable) -> None:
+    """ConfigError unless ``cfg.<key>`` is one of ``allowed``."""
+    allowed = list(allowed)
+    value = _get(cfg, key)
+    if value not in allowed:
+        raise ConfigError(f"config key {key!r} = {value!r} is not allowed; expected one of {allowed}")
+
+
+def check_range(cfg, key: str, low=None, high=None, *, low_inclusive=True, high_inclusive=True) -> None:
+    """ConfigError unless low <= cfg.<key> <= high (bounds optional, inclusivity configurable)."""
+    value = _get(cfg, key)
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        bad = (low is not None and (v < low if low_inclusive else v <= low)) or \
+              (high is not None and (v > high if high_inclusive else v >= high))
+        if bad:
+            lo = "-inf" if low is None else low
+            hi = "inf" if high is None else high
+            brackets = ("[" if low_inclusive else "(") + f"{lo}, {hi}" + ("]" if high_inclusive else ")")
+            raise ConfigError(f"config key {key!r} = {value!r} is out of range; expected values in {brackets}")
+
+
+def _get(cfg, key):
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def parse_command_line(argv: Sequence[str], get_config: Callable[[str | None], ml_collections.ConfigDict],
+                       presets: Sequence[str]) -> tuple[ml_collections.ConfigDict, str | None]:
+    """(config, workdir) from ``argv`` (without the program name)."""
+    preset, overrides, workdir = None, [], None
+    for arg in argv:
+        if not arg.startswith("--") or "=" not in arg:
+            raise ConfigError(f"cannot parse argument {arg!r}; expected --config=<preset>, "
+                              "--config.<key>=<value> or --workdir=<dir>")
+        name, value = arg[2:].split("=", 1)
+        if name == "config":
+            preset = value.rsplit(":", 1)[1] if ":" in value else (None if value.endswith(".py") else value)
+        elif name.startswith("config."):
+            overrides.append((name[len("config."):], value))
+        elif name == "workdir":
+            workdir = value
+        else:
+            raise ConfigError(f"unknown flag --{name}; expected --config, --config.<key> or --workdir")
+    if preset is not None and preset not in presets:
+        raise ConfigError(f"unknown preset {preset!r}; expected one of {list(presets)}")
+    cfg = get_config(preset)
+    for key, value in overrides:
+        set_override(cfg, key, value)
+    return cfg, workdir
+
+
+def to_dict(cfg) -> dict:
+    return cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
+
+
+def merge(cfg: ml_collections.ConfigDict, values: Mapping) -> ml_collections.ConfigDict:
+    """A copy of ``cfg`` with nested ``values`` applied (keys must exist)."""
+    out = ml_collections.ConfigDict(cfg.to_dict())
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            if key not in out:
+                raise ConfigError(f"unknown config key {key!r}")
+            out[key] = value
+    return out

@@ -1,0 +1,69 @@
+"""Shared scaffolding for ``experiments/<name>.py`` scripts.
+
+``run_experiment(name, get_config, presets, main, argv)`` parses the command line (see
+``config.py``), creates the work directory (``runs/<name>/<YYYYmmdd-HHMMSS>/`` unless
+``--workdir`` is given), writes ``config.json`` and ``machine.json`` there, then calls
+``main(config, workdir)`` and returns what it returns. A given existing workdir is reused,
+so runs with checkpoints resume.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import sys
+from typing import Callable, Sequence
+
+from jaxml.train.config import parse_command_line, to_dict
+
+
+def machine_info() -> dict:
+    """Hardware and software facts worth recording next to measurements."""
+    import jax
+
+    import jaxml
+
+    devices = jax.devices()
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in devices],
+        "device_kind": devices[0].device_kind if devices else None,
+        "jaxml": jaxml.__version__,
+    }
+
+
+def machine_summary() -> str:
+    info = machine_info()
+    return (f"{info['device_kind']} x{len(info['devices'])} ({info['backend']}), {info['cpu_count']} CPU cores, "
+            f"jax {info['jax']}, {info['platform']}")
+
+
+def make_workdir(name: str, workdir: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> pathlib.Path:
+    if workdir is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = pathlib.Path(root) / name / stamp
+        i = 1
+        while path.exists():
+            path = pathlib.Path(root) / name / f"{stamp}-{i}"
+            i += 1
+    else:
+        path = pathlib.Path(workdir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main: Callable,
+                   argv: Sequence[str] | None = None):
+    cfg, workdir = parse_command_line(sys.argv[1:] if argv is None else argv, get_config, presets)
+    path = make_workdir(name, workdir)
+    (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
+    (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
+    print(f"[{name}] work directory: {path}")
+    return main(cfg, path)

@@ -1,0 +1,33 @@
+"""Data parallelism over the local devices with ``jax.sharding``.
+
+A 1-D ``Mesh`` over all devices with axis ``"data"``: every batch is split along its
+first axis across devices, the parameters and optimizer state are replicated, and XLA
+inserts the gradient all-reduce. The train step is the same function as on one device.
+Multi-host: call ``jax.distributed.initialize()`` first (see BUILD.md); ``jax.devices()``
+then lists every host's devices and the same mesh code applies.
+"""
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+
+def data_mesh(devices=None) -> Mesh:
+    devices = jax.devices() if devices is None else devices
+    return Mesh(np.asarray(devices), ("data",))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_sharded(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P("data"))
+
+
+def check_batch_size(batch_size: int, mesh: Mesh) -> None:
+    n = mesh.devices.size
+    if batch_size % n:
+        raise ValueError(f"batch_size={batch_size} must be divisible by the number of devices ({n}) "
+                         "for data-parallel training")
