@@ -55,6 +55,24 @@ class EarlyStopping:
         if self.patience < 1:
             raise ValueError(f"EarlyStopping.patience must be >= 1, got {self.patience}")
 
+    def stop_epoch(self, values) -> tuple[int, int | None]:
+        """Replay the rule on a recorded curve (values[i] is epoch i + 1).
+
+        Returns (best_epoch, stop_epoch), stop_epoch None if the rule would not have fired —
+        the same decisions ``fit`` makes, for marking "where patience p would have stopped"
+        on a run trained without early stopping.
+        """
+        sign = 1.0 if self.mode == "max" else -1.0
+        best, best_epoch, wait = -np.inf, 0, 0
+        for epoch, v in enumerate(np.asarray(values, float), start=1):
+            if sign * v > best + self.min_delta:
+                best, best_epoch, wait = sign * v, epoch, 0
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    return best_epoch, epoch
+        return best_epoch, None
+
 
 @dataclasses.dataclass
 class FitResult:

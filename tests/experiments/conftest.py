@@ -1,0 +1,40 @@
+"""Fixtures for experiment smoke tests: small datasets written in the upstream formats."""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def write_idx_gz(path: Path, arr: np.ndarray) -> None:
+    """Gzipped IDX (ubyte) as in the MNIST distribution: magic 0x0000 08 <ndim>, big-endian dims."""
+    header = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + arr.astype(np.uint8).tobytes())
+
+
+def fake_mnist_like(root: Path, name: str, n_train: int = 700, n_test: int = 300, seed: int = 0) -> Path:
+    """A learnable stand-in: class c lights a 7x7 block at a class-dependent place, plus noise."""
+    rng = np.random.default_rng(seed)
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(y):
+            r, col = 3 + 7 * (c // 4), 3 + 7 * (c % 4)
+            x[i, r:r + 7, col:col + 7] = 200
+        write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", x)
+        write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fake_data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("jaxml_data")
+    fake_mnist_like(root, "fashion_mnist")
+    fake_mnist_like(root, "mnist", seed=1)
+    return root
