@@ -1,0 +1,92 @@
+"""jaxml.data: datasets as numpy arrays, deterministic splits, small pure transforms.
+
+Load a dataset::
+
+    from jaxml.data import load, train_val_test
+    ds = load("fashion_mnist", "train")           # ImageDataset: x uint8 (60000,28,28,1), y int32
+    parts = train_val_test("fashion_mnist", 10_000, 2_000, 10_000, seed=0)
+
+Datasets (``catalog()`` lists them with shapes, files and availability;
+``python -m jaxml.data`` prints that table):
+
+============== ================ ==================== ==================================
+name           returns          splits               files in ``<data dir>/``
+============== ================ ==================== ==================================
+mnist          ImageDataset     train, test          ``mnist/*-idx?-ubyte[.gz]``
+fashion_mnist  ImageDataset     train, test          ``fashion_mnist/*-idx?-ubyte[.gz]``
+cifar10        ImageDataset     train, test          ``cifar10/`` python batches or .tar.gz
+imdb           SequenceDataset  train, test          ``imdb/imdb.npz`` or ``imdb/aclImdb/``
+shakespeare    TextDataset      train, validation    ``shakespeare/complete_works.txt``
+                                                     or ``tiny_shakespeare/input.txt``
+kjv, austen    WordStream       train, validation,   ``text/kjv.txt``, ``text/austen.txt``
+                                all
+digits, iris,  TabularDataset   all, train, test     bundled with scikit-learn
+wine,
+breast_cancer
+============== ================ ==================== ==================================
+
+Where data comes from (see :mod:`jaxml.data.sources`): ``<data dir>/<name>/`` in the
+upstream format, where ``<data dir>`` is the ``data_dir=`` argument, else
+``$JAXML_DATA_DIR``, else ``~/.cache/jaxml/data`` (:func:`data_dir`); then
+tensorflow_datasets (mnist, fashion_mnist, cifar10, imdb) if it is installed and has a
+prepared copy; nothing is downloaded and no other dataset is ever substituted.
+
+Errors (all subclasses of :class:`DataError`; see :mod:`jaxml.data.errors`):
+
+- :class:`DatasetNotFoundError` (also ``FileNotFoundError``): files missing; the message
+  names the dataset, the folder searched, the expected files, where to download them
+  and ``JAXML_DATA_DIR``.
+- :class:`CorruptDataError` (also ``ValueError``): a file's content contradicts its
+  format (e.g. truncated IDX: file, expected and actual byte counts; bad magic number).
+- :class:`UnknownDatasetError` (also ``ValueError``): unknown name; lists known names.
+- :class:`InvalidSplitError` (also ``ValueError``): the dataset, the split given, the
+  allowed splits.
+
+Plain ``ValueError``/``TypeError`` signal bad arguments (sizes in ``train_val_test``,
+unknown options to ``load``, wrong ranks in ``transforms``).
+
+Word helpers: :func:`build_vocab`, :func:`trigram_windows` (:mod:`jaxml.data.text`).
+Transforms: :mod:`jaxml.data.transforms` (the only module that imports JAX; it is
+imported on first use, so ``import jaxml.data`` loads numpy only).
+"""
+from .containers import ImageDataset, SequenceDataset, TabularDataset, TextDataset, WordStream
+from .errors import (
+    CorruptDataError,
+    DataError,
+    DatasetNotFoundError,
+    InvalidSplitError,
+    UnknownDatasetError,
+)
+from .registry import catalog, load
+from .sources import data_dir
+from .splits import train_val_test
+from .text import build_vocab, trigram_windows
+
+__all__ = [
+    "load",
+    "catalog",
+    "data_dir",
+    "train_val_test",
+    "build_vocab",
+    "trigram_windows",
+    "DataError",
+    "DatasetNotFoundError",
+    "CorruptDataError",
+    "UnknownDatasetError",
+    "InvalidSplitError",
+    "ImageDataset",
+    "TextDataset",
+    "WordStream",
+    "SequenceDataset",
+    "TabularDataset",
+    "transforms",
+]
+
+
+def __getattr__(name: str):
+    # ``jaxml.data.transforms`` imports JAX; load it only when asked for.
+    if name == "transforms":
+        import importlib
+
+        return importlib.import_module(".transforms", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
