@@ -37,14 +37,18 @@ def batch_plan(key, num_examples: int, batch_size: int, shuffle: bool = True):
     return idx.reshape(nb, batch_size), mask.reshape(nb, batch_size)
 
 
-def make_epoch_fn(train_step, batch_size: int):
+def make_epoch_fn(train_step, batch_size: int, shuffle: bool = True):
     """``epoch(state, data, key) -> (state, step_metrics)``; step_metrics have a leading
-    axis of length num_batches (per-step sums), so per-iteration curves come for free."""
+    axis of length num_batches (per-step sums), so per-iteration curves come for free.
+
+    ``shuffle=False`` visits the examples in their stored order every epoch (e.g. all of
+    one class before another, for studying ordering effects); the default draws a fresh
+    permutation per epoch."""
 
     def epoch(state, data, key):
         n = _num_examples(data)
         perm_key, step_key = jax.random.split(key)
-        idx_SxB, mask_SxB = batch_plan(perm_key, n, batch_size)
+        idx_SxB, mask_SxB = batch_plan(perm_key, n, batch_size, shuffle=shuffle)
 
         def body(state, inputs):
             i, idx_B, mask_B = inputs

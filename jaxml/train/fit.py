@@ -14,7 +14,13 @@ Records appended to ``metrics.jsonl`` (one per run per epoch): ``epoch``, ``run`
 ``run_info`` fields (seed, swept value), ``train_loss``/``train_accuracy`` (running means
 over the epoch's batches, model in train mode), ``<set>_loss``/``<set>_accuracy`` for each
 evaluation set (eval mode), ``updates`` (gradient updates so far), ``active``,
-``epoch_seconds`` and ``examples_per_second`` (all runs of the program together).
+``epoch_seconds`` and ``examples_per_second`` (all runs of the program together), and one
+field per entry of ``probes`` (a function of the train state measured after each epoch, e.g.
+``jaxml.train.probes.dead_relu_fraction``).
+
+``step_log=True`` also keeps the mean training loss of every step (iteration) in
+``FitResult.step_loss`` (R, epochs trained in this call, steps per epoch); ``shuffle=False``
+visits the training examples in their stored order every epoch.
 """
 from __future__ import annotations
 
@@ -85,6 +91,7 @@ class FitResult:
     train_seconds: float   # wall time of the epochs (compile excluded), this invocation only
     compile_seconds: float
     resumed_from: int | None = None
+    step_loss: np.ndarray | None = None  # (R, epochs, steps) mean loss per step, with step_log=True
 
     def run_history(self, run: int = 0) -> list:
         return [h for h in self.history if h["run"] == run]
@@ -124,13 +131,18 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
         workdir=None, checkpoint_every: int = 1, keep_checkpoints: int = 2,
         progress: bool = True, eval_batch_size: int = 1000, data_parallel: bool = False,
         on_nonfinite: str = "raise", callbacks: Sequence[Callable] = (), log_name: str = "metrics.jsonl",
-        desc: str = "") -> FitResult:
+        desc: str = "", shuffle: bool = True, step_log: bool = False,
+        probes: Mapping[str, Callable] | None = None) -> FitResult:
     """Train ``state`` on ``train_data`` ({"x": (N, ...), "y": (N, ...)}) for up to ``epochs`` epochs.
 
     ``eval_sets``: named splits evaluated after every epoch (e.g. {"val": ..., "test": ...}).
     ``workdir``: where ``metrics.jsonl`` and ``checkpoints/`` go; an existing one is resumed.
     ``on_nonfinite``: "raise" (NonFiniteLossError) or "stop_run" (that run stops, others go on).
     ``callbacks``: called as ``cb(epoch, records)`` after each epoch's bookkeeping.
+    ``shuffle``: False keeps the stored example order in every epoch (default: a new permutation).
+    ``step_log``: keep the per-step mean training loss in ``FitResult.step_loss``.
+    ``probes``: ``{name: fn(state) -> scalar}`` (pure, jit-able; one run's state), recorded
+    after every epoch as field ``name`` of each run's record.
     """
     eval_sets = dict(eval_sets or {})
     _check_data("train_data", train_data)
@@ -153,6 +165,13 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
     run_info = list(run_info) if run_info is not None else [{} for _ in range(R)]
     if len(run_info) != R:
         raise ValueError(f"run_info has {len(run_info)} entries for {R} runs")
+    probes = dict(probes or {})
+    reserved = {"epoch", "run", "updates", "active", "epoch_seconds", "examples_per_second",
+                *(f"{n}_{m}" for n in ["train", *eval_sets] for m in ("loss", "accuracy"))}
+    for name in probes:
+        if name in reserved or name in run_info[0]:
+            raise ValueError(f"probe name {name!r} clashes with a metric or run_info field; "
+                             f"reserved: {sorted(reserved | set(run_info[0]))}")
     n_train = int(np.shape(train_data["x"])[0])
     if batch_size > n_train:
         raise ValueError(f"batch_size={batch_size} exceeds the {n_train} training examples")
@@ -163,21 +182,30 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
         parallel.check_batch_size(batch_size, mesh)
         batch_sharding, data_sharding = parallel.batch_sharded(mesh), parallel.replicated(mesh)
         state = jax.device_put(state, data_sharding)
+    # The compiled epoch donates its state; work on a copy so the caller's ``state`` stays valid
+    # (fit it again, evaluate it) instead of being deleted under them.
+    state = jax.tree_util.tree_map(jnp.copy, state)
     train_dev = _to_device(train_data, data_sharding)
     evals_dev = {name: _to_device(d, data_sharding) for name, d in eval_sets.items()}
 
-    epoch_fn = make_epoch_fn(make_train_step(loss, batch_sharding=batch_sharding), batch_size)
+    epoch_fn = make_epoch_fn(make_train_step(loss, batch_sharding=batch_sharding), batch_size, shuffle=shuffle)
+
+    def probe_fn(state):
+        return {name: fn(state) for name, fn in probes.items()}
+
     eval_fn = make_eval_fn(make_eval_step(loss), eval_batch_size)
     if batched:
         def run_epoch(state, data, key, active):
             new_state, metrics = jax.vmap(epoch_fn, in_axes=(0, None, 0))(state, data, key)
             return _select(active, new_state, state), metrics
         eval_all = jax.jit(jax.vmap(eval_fn, in_axes=(0, None)))
+        probe_all = jax.jit(jax.vmap(probe_fn))
         epoch_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
     else:
         def run_epoch(state, data, key, active):
             return epoch_fn(state, data, key)
         eval_all = jax.jit(eval_fn)
+        probe_all = jax.jit(probe_fn)
         epoch_keys = jax.jit(jax.random.fold_in)
     select_best = jax.jit(_select)
     steps_per_epoch = num_batches(n_train, batch_size)
@@ -191,6 +219,7 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
     stopped_epoch = np.zeros(R, int)
     updates = np.zeros(R, int)
     history: list[dict] = []
+    step_losses: list[np.ndarray] = []
     # A separate copy: ``state`` is donated to the compiled epoch.
     best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
@@ -235,10 +264,14 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
             seconds = time.perf_counter() - t0
             t_eval = time.perf_counter()
             evals = {name: jax.device_get(eval_all(state, d)) for name, d in evals_dev.items()}
+            probed = {k: np.asarray(v).reshape(R) for k, v in jax.device_get(probe_all(state)).items()} if probes else {}
             seconds_eval = time.perf_counter() - t_eval
             train_seconds += seconds + seconds_eval
 
             step_loss = np.asarray(step_metrics["loss_sum"]).reshape(R, -1)
+            if step_log:
+                step_count = np.asarray(step_metrics["count"], np.float64).reshape(R, -1)
+                step_losses.append(step_loss / np.maximum(step_count, 1.0))
             epoch_sums = {k: np.asarray(v).reshape(R, -1).sum(axis=1) for k, v in step_metrics.items()}
             train_summary = summarize(epoch_sums, "train_")
             eval_summary = {}
@@ -268,7 +301,7 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
                 if not was_active[r]:
                     continue
                 rec = {"epoch": epoch, "run": r, **run_info[r],
-                       **{k: float(v[r]) for k, v in {**train_summary, **eval_summary}.items()},
+                       **{k: float(v[r]) for k, v in {**train_summary, **eval_summary, **probed}.items()},
                        "updates": int(updates[r]), "epoch_seconds": seconds,
                        "examples_per_second": n_train * int(was_active.sum()) / max(seconds, 1e-9)}
                 if diverged[r]:
@@ -320,7 +353,8 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
         best_state = state
     return FitResult(state=state, best_state=best_state, history=history, best_epoch=best_epoch,
                      stopped_epoch=stopped_epoch, updates=updates, train_seconds=train_seconds,
-                     compile_seconds=compile_seconds, resumed_from=resumed_from)
+                     compile_seconds=compile_seconds, resumed_from=resumed_from,
+                     step_loss=np.stack(step_losses, axis=1) if step_log and step_losses else None)
 
 
 def evaluate(state, data, *, loss="cross_entropy", batch_size: int = 1000, num_runs: int | None = None) -> dict:

@@ -66,8 +66,12 @@ def lr_factor_schedule(cfg: Mapping[str, Any], steps_per_epoch: int) -> optax.Sc
         epochs = int(_get(cfg, "decay_epochs"))
         if epochs < 1:
             raise ValueError(f"optimizer.decay_epochs must be >= 1 for schedule {schedule!r}, got {epochs}")
+        rate = float(_get(cfg, "decay_rate"))
+        if not rate > 0:
+            # optax.exponential_decay silently turns decay_rate=0 into a constant schedule.
+            raise ValueError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
         return optax.exponential_decay(
-            1.0, transition_steps=epochs * steps_per_epoch, decay_rate=float(_get(cfg, "decay_rate")),
+            1.0, transition_steps=epochs * steps_per_epoch, decay_rate=rate,
             staircase=(schedule == "step"))
     total = int(_get(cfg, "total_epochs"))
     warmup = int(_get(cfg, "warmup_epochs"))

@@ -1,0 +1,182 @@
+"""Experiment configs: typed overrides, validation messages, command-line parsing, run_experiment."""
+import json
+import re
+
+import ml_collections
+import pytest
+
+from jaxml.train import ConfigError, check_choice, check_range
+from jaxml.train.config import merge, parse_command_line, set_override, to_dict
+from jaxml.train.experiment import machine_info, make_workdir, run_experiment
+
+PRESETS = ("tiny", "full")
+
+
+def get_config(preset=None):
+    cfg = ml_collections.ConfigDict()
+    cfg.epochs = 20
+    cfg.learning_rate = 0.1
+    cfg.augment = False
+    cfg.dataset = "mnist"
+    cfg.hidden_sizes = (128, 64)
+    cfg.seed_list = [0, 1]
+    cfg.optimizer = ml_collections.ConfigDict({"name": "sgd", "momentum": 0.9, "nested": {"depth": 3}})
+    if preset == "tiny":
+        cfg.epochs = 1
+        cfg.hidden_sizes = (8,)
+    return cfg
+
+
+@pytest.mark.parametrize("key, text, expected", [
+    ("epochs", "5", 5),
+    ("learning_rate", "0.01", 0.01),
+    ("learning_rate", "3", 3.0),
+    ("learning_rate", "1e-4", 1e-4),
+    ("augment", "true", True),
+    ("augment", "False", False),
+    ("augment", "1", True),
+    ("augment", "no", False),
+    ("dataset", "fashion_mnist", "fashion_mnist"),
+    ("dataset", "123", "123"),
+    ("hidden_sizes", "(256, 32)", (256, 32)),
+    ("hidden_sizes", "256,32", (256, 32)),
+    ("hidden_sizes", "16", (16,)),
+    ("hidden_sizes", "[4, 5]", (4, 5)),
+    ("seed_list", "3,4,5", [3, 4, 5]),
+    ("optimizer.momentum", "0.5", 0.5),
+    ("optimizer.name", "adam", "adam"),
+    ("optimizer.nested.depth", "7", 7),
+])
+def test_set_override_parses_by_field_type(key, text, expected):
+    cfg = get_config()
+    set_override(cfg, key, text)
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    assert node == expected and type(node) is type(expected)
+
+
+@pytest.mark.parametrize("key, match", [
+    ("epoch", r"unknown config key 'epoch'\. Did you mean 'epochs'\?"),
+    ("optimizer.momentun", r"unknown config key 'optimizer.momentun'\. Did you mean 'optimizer.momentum'\?"),
+    ("epochs.sub", r"unknown config key 'epochs.sub'"),
+])
+def test_unknown_key_suggests_the_closest(key, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        set_override(get_config(), key, "1")
+    assert "did you mean" in str(info.value).lower()
+    assert "optimizer.nested.depth" in str(info.value)  # lists the known keys
+
+
+def test_unknown_key_without_close_match():
+    with pytest.raises(ConfigError, match=r"unknown config key 'zzzz'\. Known keys: augment, dataset, epochs, "):
+        set_override(get_config(), "zzzz", "1")
+
+
+@pytest.mark.parametrize("key, text", [
+    ("epochs", "abc"), ("epochs", "2.5"), ("learning_rate", "fast"), ("augment", "maybe"),
+    ("hidden_sizes", "(1,"),
+])
+def test_wrong_type_names_the_key(key, text):
+    with pytest.raises(ConfigError, match=re.escape(f"config key '{key}': cannot use '{text}'")):
+        set_override(get_config(), key, text)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_check_choice():
+    cfg = get_config()
+    check_choice(cfg, "optimizer.name", ["sgd", "adam"])
+    with pytest.raises(ConfigError, match=r"config key 'dataset' = 'mnist' is not allowed; "
+                                          r"expected one of \['cifar10', 'imdb'\]"):
+        check_choice(cfg, "dataset", ("cifar10", "imdb"))
+
+
+def test_check_range():
+    cfg = get_config()
+    check_range(cfg, "learning_rate", 0, 1)
+    check_range(cfg, "hidden_sizes", low=1)
+    with pytest.raises(ConfigError, match=r"config key 'learning_rate' = 0\.1 is out of range; expected values in \(0\.1, 1\]"):
+        check_range(cfg, "learning_rate", 0.1, 1, low_inclusive=False)
+    with pytest.raises(ConfigError, match=r"'optimizer.momentum' = 0\.9 .*\[0, 0\.5\)"):
+        check_range(cfg, "optimizer.momentum", 0, 0.5, high_inclusive=False)
+    with pytest.raises(ConfigError, match=r"'hidden_sizes' = \(128, 64\) .*\[-inf, 100\]"):
+        check_range(cfg, "hidden_sizes", high=100)
+    with pytest.raises(ConfigError, match=r"'epochs' = 20 .*\[50, inf\]"):
+        check_range(cfg, "epochs", low=50)
+
+
+@pytest.mark.parametrize("argv, epochs, hidden, workdir", [
+    ([], 20, (128, 64), None),
+    (["--config=tiny"], 1, (8,), None),
+    (["--config=experiments/x.py:tiny"], 1, (8,), None),
+    (["--config=experiments/x.py"], 20, (128, 64), None),
+    (["--config=tiny", "--config.epochs=3", "--workdir=d"], 3, (8,), "d"),
+    (["--config.hidden_sizes=(4,4)", "--config=full"], 20, (4, 4), None),
+])
+def test_parse_command_line(argv, epochs, hidden, workdir):
+    cfg, wd = parse_command_line(argv, get_config, PRESETS)
+    assert (cfg.epochs, cfg.hidden_sizes, wd) == (epochs, hidden, workdir)
+
+
+def test_parse_command_line_nested_override():
+    cfg, _ = parse_command_line(["--config.optimizer.nested.depth=3", "--config.optimizer.momentum=0"],
+                                get_config, PRESETS)
+    assert cfg.optimizer.nested.depth == 3 and cfg.optimizer.momentum == 0.0
+    assert isinstance(cfg.optimizer.momentum, float)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--config=huge"], r"unknown preset 'huge'; expected one of \['tiny', 'full'\]"),
+    (["--config=experiments/x.py:huge"], r"unknown preset 'huge'"),
+    (["--lr=3"], r"unknown flag --lr"),
+    (["--workdir"], r"cannot parse argument '--workdir'"),
+    (["tiny"], r"cannot parse argument 'tiny'"),
+    (["--config.epochz=3"], r"unknown config key 'epochz'\. Did you mean 'epochs'"),
+    (["--config.epochs=three"], r"config key 'epochs': cannot use 'three'"),
+])
+def test_parse_command_line_rejects(argv, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_command_line(argv, get_config, PRESETS)
+
+
+def test_merge_and_to_dict():
+    cfg = get_config()
+    merged = merge(cfg, {"epochs": 2, "optimizer": {"momentum": 0.0}})
+    assert merged.epochs == 2 and merged.optimizer.momentum == 0.0 and merged.optimizer.name == "sgd"
+    assert cfg.epochs == 20 and cfg.optimizer.momentum == 0.9  # a copy
+    with pytest.raises(ConfigError, match="unknown config key 'epochz'"):
+        merge(cfg, {"epochz": 2})
+    assert to_dict(cfg)["optimizer"]["nested"] == {"depth": 3}
+    assert to_dict({"a": 1}) == {"a": 1}
+
+
+def test_run_experiment_writes_config_and_machine_info(tmp_path):
+    calls = []
+
+    def main(cfg, workdir):
+        calls.append((cfg, workdir))
+        return "done"
+
+    out = run_experiment("demo", get_config, PRESETS, main,
+                         argv=["--config=tiny", "--config.epochs=2", f"--workdir={tmp_path / 'w'}"])
+    assert out == "done"
+    cfg, workdir = calls[0]
+    assert workdir == tmp_path / "w" and cfg.epochs == 2
+    saved = json.loads((workdir / "config.json").read_text())
+    assert saved["epochs"] == 2 and saved["hidden_sizes"] == [8] and saved["optimizer"]["name"] == "sgd"
+    machine = json.loads((workdir / "machine.json").read_text())
+    assert machine["backend"] == "cpu" and machine["devices"] and machine["jax"]
+    with pytest.raises(ConfigError, match="unknown preset"):
+        run_experiment("demo", get_config, PRESETS, main, argv=["--config=nope"])
+
+
+def test_make_workdir(tmp_path):
+    a = make_workdir("exp", root=tmp_path)
+    b = make_workdir("exp", root=tmp_path)
+    assert a != b and a.parent == b.parent == tmp_path / "exp" and a.is_dir() and b.is_dir()
+    given = make_workdir("exp", tmp_path / "given")
+    assert given == tmp_path / "given" and given.is_dir()
+    assert set(machine_info()) >= {"platform", "cpu_count", "python", "jax", "devices", "jaxml"}
