@@ -19,7 +19,6 @@ folder per part with metrics.jsonl (and checkpoints for the long runs), PNG plot
 """
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 
@@ -32,11 +31,11 @@ from jaxml import data as jdata
 from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
-from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
+from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array
 from jaxml.train import (EarlyStopping, check_choice, check_range, create_state, evaluate, fit,
                          make_optimizer, make_runs, seed_keys)
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train.config import ConfigError, check_subset
+from jaxml.train.experiment import run_experiment, run_parts
 from jaxml.train.gradcheck import central_difference
 
 NAME = "fashion_mnist_mlp"
@@ -92,9 +91,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    for part in c.parts:
-        if part not in PARTS:
-            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
+    check_subset(c, "parts", PARTS)
     check_choice(c, "preset", PRESETS)
     check_range(c, "learning_rate", 0, low_inclusive=False)
     check_range(c, "init_std", 0, low_inclusive=False)
@@ -307,37 +304,20 @@ def momentum_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
     data = load_data(c)
     model = make_model(c)
     n_params = count_params(model.init(jax.random.PRNGKey(0), data["train"]["x"][:1])["params"])
     if c.hidden == 128 and n_params != EXPECTED_PARAMS:
         raise AssertionError(f"784-128-10 MLP should have {EXPECTED_PARAMS} parameters, got {n_params}")
-    sections = [("Setup", f"Fashion-MNIST {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed "
-                 f"{c.data_seed}); MLP 784-{c.hidden}-10 ReLU, {n_params:,} parameters, W and b from "
-                 f"N(0, {c.init_std}); preset `{c.preset}`; machine: {machine_summary()}.")]
-    summary = {"n_params": n_params}
-    studies = {"gradcheck": ("Gradient check", lambda: gradient_check(c, data)),
-               "batch_size": ("Batch size", lambda: batch_size_study(c, data, workdir / "batch_size")),
-               "early_stopping": ("Early stopping", lambda: early_stopping_study(c, data, workdir / "early_stopping")),
-               "momentum": ("Momentum", lambda: momentum_study(c, data, workdir / "momentum"))}
-    for part in PARTS:
-        if part not in c.parts:
-            continue
-        title, run = studies[part]
-        print(f"\n=== {title} ===", flush=True)
-        t_part = time.perf_counter()
-        text, result = run()
-        seconds = time.perf_counter() - t_part
-        sections.append((title, text + f"\n\nWall time of this part: {seconds:.1f} s."))
-        summary[part] = result
-        print(text.split("\n\n![")[0], flush=True)
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s."))
-    write_results(workdir / "results.md", "Fashion-MNIST MLP study", sections)
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+    intro = [("Setup", f"Fashion-MNIST {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed "
+              f"{c.data_seed}); MLP 784-{c.hidden}-10 ReLU, {n_params:,} parameters, W and b from "
+              f"N(0, {c.init_std}); preset `{c.preset}`.")]
+    parts = {"gradcheck": ("Gradient check", lambda d: gradient_check(c, data)),
+             "batch_size": ("Batch size", lambda d: batch_size_study(c, data, d)),
+             "early_stopping": ("Early stopping", lambda d: early_stopping_study(c, data, d)),
+             "momentum": ("Momentum", lambda d: momentum_study(c, data, d))}
+    summary = run_parts("Fashion-MNIST MLP study", parts, c.parts, workdir, intro)
+    return {"n_params": n_params, **summary}
 
 
 if __name__ == "__main__":

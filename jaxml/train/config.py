@@ -154,3 +154,11 @@ def merge(cfg: ml_collections.ConfigDict, values: Mapping) -> ml_collections.Con
                 raise ConfigError(f"unknown config key {key!r}")
             out[key] = value
     return out
+
+
+def check_subset(cfg, key: str, allowed: Iterable) -> None:
+    """ConfigError unless every element of the sequence ``cfg.<key>`` is one of ``allowed``."""
+    allowed = list(allowed)
+    for item in _get(cfg, key):
+        if item not in allowed:
+            raise ConfigError(f"config key {key!r} has unknown entry {item!r}; expected a subset of {allowed}")

@@ -67,3 +67,37 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
     (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
     print(f"[{name}] work directory: {path}")
     return main(cfg, path)
+
+
+def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: list | None = None) -> dict:
+    """Run a study's parts in order and write ``results.md`` and ``summary.json``.
+
+    ``parts``: ``{name: (heading, fn)}`` with ``fn(part_dir) -> (markdown_text, result_dict)``;
+    only names in ``selected`` run, each in ``workdir/<name>/``. ``intro``: leading
+    ``(heading, text)`` sections (setup). Prints each part's text (without image links) and
+    records its wall time. Returns ``{name: result}``.
+    """
+    import time
+
+    from jaxml.report import write_results
+
+    t0 = time.perf_counter()
+    sections, summary = list(intro or []), {}
+    for name, (heading, fn) in parts.items():
+        if name not in selected:
+            continue
+        print(f"\n=== {heading} ===", flush=True)
+        part_dir = pathlib.Path(workdir) / name
+        part_dir.mkdir(parents=True, exist_ok=True)
+        t_part = time.perf_counter()
+        text, result = fn(part_dir)
+        seconds = time.perf_counter() - t_part
+        sections.append((heading, text + f"\n\nWall time of this part: {seconds:.1f} s."))
+        summary[name] = result
+        print(text.split("\n\n![")[0], flush=True)
+    total = time.perf_counter() - t0
+    sections.append(("Run", f"Total wall time {total:.1f} s on {machine_summary()}."))
+    write_results(pathlib.Path(workdir) / "results.md", title, sections)
+    (pathlib.Path(workdir) / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    print(f"\nResults written to {pathlib.Path(workdir) / 'results.md'} (total {total:.1f} s)")
+    return summary
