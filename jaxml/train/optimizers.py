@@ -9,11 +9,20 @@
   weight_decay   L2 decay added to the gradient (decoupled for adamw); 0 = off
   clip_norm      clip gradients by global norm; 0/None = off
   b1, b2, eps    Adam/AdamW moments; rms_decay, eps for RMSProp
-  schedule       constant | step | exponential | warmup_cosine
-  decay_rate     factor per ``decay_epochs`` for step (staircase) and exponential decay
+  schedule       constant | step | exponential | warmup_cosine | constant_then_exponential
+  decay_rate     factor per ``decay_epochs`` for step (staircase) and exponential decay; factor
+                 per epoch for constant_then_exponential
   decay_epochs   N epochs between decays
+  decay_after_epochs  constant_then_exponential: the rate stays constant for this many epochs,
+                 then is multiplied by ``decay_rate`` at the start of every later epoch (Keras'
+                 ``LearningRateScheduler(lambda e, lr: lr if e < k else lr * exp(-0.1))`` is
+                 ``decay_after_epochs=k, decay_rate=exp(-0.1)``: epoch e (0-based) trains with
+                 ``rate**max(0, e - k + 1)``)
   warmup_epochs  linear warm-up length for warmup_cosine
   total_epochs   horizon of the cosine decay
+  end_factor     warmup_cosine decays to ``end_factor * learning_rate`` (default 0; nanoGPT's
+                 min_lr = lr / 10 is 0.1). Iteration-based training passes steps_per_epoch=1,
+                 so the *_epochs fields count iterations.
 
 The result is wrapped in ``optax.inject_hyperparams`` so that the numeric hyperparameters
 (``learning_rate``, and ``momentum`` / ``weight_decay`` where the optimizer uses them) live in
@@ -29,12 +38,13 @@ import jax.numpy as jnp
 import optax
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "warmup_cosine")
+SCHEDULES = ("constant", "step", "exponential", "warmup_cosine", "constant_then_exponential")
 
 DEFAULTS = dict(
     name="sgd", learning_rate=0.01, momentum=0.0, weight_decay=0.0, clip_norm=0.0,
     b1=0.9, b2=0.999, eps=1e-8, rms_decay=0.9, schedule="constant", decay_rate=0.1,
-    decay_epochs=10, warmup_epochs=0, total_epochs=0,
+    decay_epochs=10, warmup_epochs=0, total_epochs=0, decay_after_epochs=0,
+    end_factor=0.0,
 )
 
 
@@ -73,13 +83,29 @@ def lr_factor_schedule(cfg: Mapping[str, Any], steps_per_epoch: int) -> optax.Sc
         return optax.exponential_decay(
             1.0, transition_steps=epochs * steps_per_epoch, decay_rate=rate,
             staircase=(schedule == "step"))
+    if schedule == "constant_then_exponential":
+        after = int(_get(cfg, "decay_after_epochs"))
+        rate = float(_get(cfg, "decay_rate"))
+        if after < 0:
+            raise ValueError(f"optimizer.decay_after_epochs must be >= 0, got {after}")
+        if not rate > 0:
+            raise ValueError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
+
+        def constant_then_exponential(count):
+            epoch = count // steps_per_epoch
+            return jnp.asarray(rate, jnp.float32) ** jnp.maximum(0, epoch - after + 1).astype(jnp.float32)
+
+        return constant_then_exponential
     total = int(_get(cfg, "total_epochs"))
     warmup = int(_get(cfg, "warmup_epochs"))
     if total <= warmup:
         raise ValueError(
             f"warmup_cosine needs optimizer.total_epochs > optimizer.warmup_epochs, got {total} and {warmup}")
+    end = float(_get(cfg, "end_factor"))
+    if not 0.0 <= end <= 1.0:
+        raise ValueError(f"optimizer.end_factor must be in [0, 1], got {end}")
     return optax.warmup_cosine_decay_schedule(
-        0.0, 1.0, warmup_steps=warmup * steps_per_epoch, decay_steps=total * steps_per_epoch)
+        0.0, 1.0, warmup_steps=warmup * steps_per_epoch, decay_steps=total * steps_per_epoch, end_value=end)
 
 
 def make_optimizer(cfg: Mapping[str, Any], steps_per_epoch: int = 1) -> optax.GradientTransformation:

@@ -1,0 +1,340 @@
+#!/usr/bin/env python
+"""Speed of the RL agents: compiled DQN on CartPole (1 seed vs 8 vmapped seeds), the host loop
+on LunarLander-v3 (environment steps per second), and a PyTorch CPU DQN baseline.
+
+Sections (all in ONE invocation, see bench/README.md and DESIGN.md §6):
+
+1. ``dqn_cartpole``: ``jaxml.rl.dqn.make_train`` on gymnax CartPole-v1 with the DQN study's
+   CartPole config (500k env steps, 10 parallel envs, 64-64 Q-network, batch 128, one update
+   per vector step, target copy every 50 updates). Contestants ``1 seed`` = ``jax.jit(train)(key)``
+   and ``N seeds`` = ``jax.jit(jax.vmap(train))(keys)``, run INTERLEAVED for ``--repeats``
+   rounds; compile time measured on its own (``compile_jitted``). Reported: compile seconds,
+   median run seconds, the ratio N-seed/1-seed, env steps per second, and the greedy
+   evaluation (100 episodes per seed) of the N seeds' final networks (the solve target).
+   ``--pjx-net`` repeats the same with purejaxrl's 120-84 Q-network (everything else as
+   above, which already matches purejaxrl's CartPole DQN settings except the network).
+   The purejaxrl reference figures (16 s for one seed after compilation, 8 seeds 13x one seed)
+   were measured earlier on this machine class and are quoted, not re-run (no network here).
+2. ``host_loop``: gymnasium LunarLander-v3, ``SyncVectorEnv`` of 4 copies: random actions
+   (the environment alone) vs ``jaxml.rl.dqn_host.train_host`` with the DQN study's
+   LunarLander config (learning from step 1,000), interleaved; env steps per second.
+3. ``torch``: the same DQN on gymnasium CartPole-v1 (10 envs, 64-64, batch 128, Adam,
+   one update per vector step), PyTorch CPU eager vs ``train_host`` (jaxml host loop),
+   interleaved, env steps per second in the learning phase; compared with the compiled run.
+
+Usage: ``python bench/rl.py [--repeats 3] [--seeds 8] [--quick] [--no-torch] [--pjx-net]``;
+writes ``bench/results/rl.json`` and ``bench/results/rl.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import pathlib
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _load_common():
+    name = "jaxml_bench_common"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "common.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+common = _load_common()
+
+PUREJAXRL = {"one_seed_run_seconds": 16.0, "vmap8_over_1": 13.0,
+             "note": "purejaxrl DQN, CartPole-v1, 500k steps, 10 envs, measured earlier on this machine class "
+                     "(quoted from the issue, not re-run here: no network access)"}
+GOALS = {"one_seed_run_seconds_below": 16.0, "vmap8_over_1_at_most": 4.0, "cartpole_greedy_mean_at_least": 475.0}
+
+
+def dqn_configs(pjx_net: bool = False):
+    """(CartPole DQNConfig, LunarLander DQNConfig) exactly as the DQN study's full preset."""
+    from experiments import dqn as study
+    from jaxml.rl.dqn import DQNConfig
+
+    c = study.get_config("full")
+    cp = DQNConfig.from_mapping(c.cartpole.to_dict())
+    if pjx_net:
+        cp = dataclasses.replace(cp, hidden_sizes=(120, 84))
+    return cp, DQNConfig.from_mapping(c.lunarlander.to_dict())
+
+
+# ----------------------------------------------------------------------------- 1. compiled DQN
+
+def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print) -> dict:
+    import jax
+    import numpy as np
+
+    from jaxml.rl import dqn
+    from jaxml.rl.evaluate import make_evaluator
+
+    import jax.numpy as jnp
+
+    key = jax.random.PRNGKey(0)
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds).at[0].set(key)
+    # γ and the learning rate go in as (traced) hyperparameters, as in the study's sweep.
+    hp = {"gamma": jnp.float32(cfg.gamma), "learning_rate": jnp.float32(cfg.learning_rate)}
+    hp_n = jax.tree_util.tree_map(lambda v: jnp.full((seeds,), v), hp)
+    one, c1 = common.compile_jitted(jax.jit(dqn.make_train(cfg)), key, hp)
+    many, cn = common.compile_jitted(jax.jit(dqn.make_vmapped_train(cfg)), keys, hp_n)
+    log(f"  compile: 1 seed {c1:.1f} s, {seeds} seeds {cn:.1f} s")
+    outs = {}
+
+    def run_one():
+        outs["one"] = one(key, hp)
+        return outs["one"]
+
+    def run_many():
+        outs["many"] = many(keys, hp_n)
+        return outs["many"]
+
+    with common.CpuMonitor() as mon:
+        times = common.interleave({"1 seed": run_one, f"{seeds} seeds": run_many}, repeats=repeats, warmup=0)
+    t1, tn = times["1 seed"], times[f"{seeds} seeds"]
+    log(f"  run: 1 seed {common.median(t1):.2f} s, {seeds} seeds {common.median(tn):.2f} s "
+        f"(ratio {common.median(tn) / common.median(t1):.2f}); others kept {mon.others_busy} of the CPUs busy")
+    policy = dqn.greedy_policy(dqn.make_network(cfg, 2))
+    evals = np.asarray(make_evaluator(cfg.env_id, policy, eval_episodes, vmapped=True)(
+        outs["many"]["state"].params, jax.random.split(jax.random.PRNGKey(10_000), seeds)))
+    log(f"  greedy means per seed: {np.round(evals.mean(1), 1).tolist()}")
+    return {"config": dataclasses.asdict(cfg), "env_steps": cfg.env_steps, "seeds": seeds,
+            "compile_seconds": {"1": c1, str(seeds): cn}, "run_seconds": {"1": t1, str(seeds): tn},
+            "median_run_seconds": {"1": common.median(t1), str(seeds): common.median(tn)},
+            "vmap_over_1": common.ratio(tn, t1),
+            "env_steps_per_second": {"1": cfg.env_steps / common.median(t1),
+                                     str(seeds): seeds * cfg.env_steps / common.median(tn)},
+            "others_busy": mon.others_busy,
+            "greedy_mean_per_seed": evals.mean(1).tolist(), "greedy_std_per_seed": evals.std(1).tolist(),
+            "eval_episodes": eval_episodes, "solved_seeds": int((evals.mean(1) >= 475).sum())}
+
+
+# ----------------------------------------------------------------------------- 2. host loop
+
+class RandomLunar:
+    """Random actions in a SyncVectorEnv: the environment's own cost per step."""
+
+    def __init__(self, env_id: str, num_envs: int, steps: int):
+        import numpy as np
+
+        from jaxml.rl.envs import HostEnv
+
+        self.env, self.steps, self.rng = HostEnv(env_id, num_envs), steps, np.random.default_rng(0)
+        self.env.reset(seed=0)
+
+    def __call__(self):
+        n = self.env.num_envs
+        for _ in range(self.steps // n):
+            self.env.step(self.rng.integers(self.env.spec.num_actions, size=n))
+
+
+def host_train_rate(cfg, steps: int, seed: int = 0) -> float:
+    from jaxml.rl.dqn_host import train_host
+
+    out = train_host(dataclasses.replace(cfg, total_timesteps=steps), seed=seed)
+    return out["env_steps_per_second"]
+
+
+def bench_host(ll_cfg, steps: int, repeats: int, log=print) -> dict:
+    cfg = dataclasses.replace(ll_cfg, learning_starts=1_000, epsilon_fraction=0.1)
+    rnd = RandomLunar(cfg.env_id, cfg.num_envs, steps)
+    rates = {"random actions": [], "jaxml DQN host loop": []}
+    host_train_rate(cfg, 2_000)  # compile the jitted act/observe functions (memoised per config)
+    with common.CpuMonitor() as mon:
+        for _ in range(repeats):
+            rates["random actions"].append(steps / common.time_once(rnd))
+            rates["jaxml DQN host loop"].append(host_train_rate(cfg, steps))
+    med = {k: common.median(v) for k, v in rates.items()}
+    log(f"  LunarLander-v3 env steps/s: random {med['random actions']:,.0f}, "
+        f"DQN host loop {med['jaxml DQN host loop']:,.0f}; others busy {mon.others_busy}")
+    return {"config": dataclasses.asdict(cfg), "steps": steps, "rates": rates, "median": med,
+            "others_busy": mon.others_busy}
+
+
+# ----------------------------------------------------------------------------- 3. torch baseline
+
+def torch_dqn_rate(torch, cfg, steps: int, seed: int = 0) -> float:
+    """PyTorch CPU DQN on gymnasium CartPole with ``cfg``'s settings; env steps/s in the
+    learning phase (after ``cfg.learning_starts``)."""
+    import copy
+
+    import numpy as np
+
+    from jaxml.rl.envs import HostEnv
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    env = HostEnv(cfg.env_id, cfg.num_envs)
+    d, a_n, n = env.spec.obs_shape[0], env.spec.num_actions, cfg.num_envs
+    layers, width = [], d
+    for h in cfg.hidden_sizes:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    q = torch.nn.Sequential(*layers, torch.nn.Linear(width, a_n))
+    target = copy.deepcopy(q)
+    opt = torch.optim.Adam(q.parameters(), lr=cfg.learning_rate)
+    cap = cfg.buffer_size
+    buf = {"obs": np.zeros((cap, d), np.float32), "act": np.zeros(cap, np.int64), "rew": np.zeros(cap, np.float32),
+           "next": np.zeros((cap, d), np.float32), "term": np.zeros(cap, np.float32)}
+    pos = size = updates = 0
+    obs = env.reset(seed=seed)
+    t_learn = None
+    iters = steps // n
+    warm = -(-cfg.learning_starts // n)
+    for i in range(iters):
+        t = i * n
+        eps = max(cfg.epsilon_end, cfg.epsilon_start - (cfg.epsilon_start - cfg.epsilon_end) * t /
+                  max(1, cfg.epsilon_fraction * cfg.total_timesteps))
+        with torch.no_grad():
+            greedy = q(torch.from_numpy(obs)).argmax(1).numpy()
+        action = np.where(rng.random(n) < eps, rng.integers(a_n, size=n), greedy)
+        s = env.step(action)
+        idx = (pos + np.arange(n)) % cap
+        buf["obs"][idx], buf["act"][idx], buf["rew"][idx] = obs, action, s.reward
+        buf["next"][idx], buf["term"][idx] = s.final_obs, s.terminated
+        pos, size = (pos + n) % cap, min(size + n, cap)
+        obs = s.obs
+        if i >= warm:
+            if t_learn is None:
+                t_learn = time.perf_counter()
+            j = rng.integers(size, size=cfg.batch_size)
+            o, a, r = torch.from_numpy(buf["obs"][j]), torch.from_numpy(buf["act"][j]), torch.from_numpy(buf["rew"][j])
+            nx, te = torch.from_numpy(buf["next"][j]), torch.from_numpy(buf["term"][j])
+            with torch.no_grad():
+                y = r + cfg.gamma * (1 - te) * target(nx).max(1).values
+            loss = torch.nn.functional.mse_loss(q(o).gather(1, a[:, None])[:, 0], y)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(q.parameters(), cfg.max_grad_norm)
+            opt.step()
+            updates += 1
+            if updates % cfg.target_update_every == 0:
+                target.load_state_dict(q.state_dict())
+    env.close()
+    return (iters - warm) * n / (time.perf_counter() - t_learn)
+
+
+def bench_torch(torch, cp_cfg, steps: int, repeats: int, log=print) -> dict:
+    cfg = dataclasses.replace(cp_cfg, backend="host", learning_starts=2_000, total_timesteps=steps)
+    torch.set_num_threads(1)
+    rates = {"torch host loop": [], "jaxml host loop": []}
+    host_train_rate(cfg, steps)  # compile once
+    with common.CpuMonitor() as mon:
+        for _ in range(repeats):
+            rates["torch host loop"].append(torch_dqn_rate(torch, cfg, steps))
+            rates["jaxml host loop"].append(host_train_rate(cfg, steps))
+    med = {k: common.median(v) for k, v in rates.items()}
+    log(f"  CartPole DQN env steps/s in the learning phase: torch {med['torch host loop']:,.0f}, "
+        f"jaxml host loop {med['jaxml host loop']:,.0f}")
+    return {"config": dataclasses.asdict(cfg), "steps": steps, "rates": rates, "median": med,
+            "torch_threads": 1, "others_busy": mon.others_busy,
+            "jaxml_host_over_torch": common.ratio(rates["jaxml host loop"], rates["torch host loop"])}
+
+
+# ----------------------------------------------------------------------------- driver
+
+def run(*, seeds: int = 8, repeats: int = 3, eval_episodes: int = 100, pjx_net: bool = False,
+        host_steps: int = 20_000, torch_steps: int = 20_000, cartpole_cfg=None, lunar_cfg=None,
+        log=print) -> dict:
+    cp, ll = dqn_configs()
+    cp = cartpole_cfg or cp
+    ll = lunar_cfg or ll
+    res = {"date": common.now(), "machine": common.machine(), "versions": common.versions("gymnax", "gymnasium"),
+           "purejaxrl_reference": PUREJAXRL, "goals": GOALS, "notes": []}
+    log(f"[dqn_cartpole] {cp.env_steps:,} env steps, {cp.num_envs} envs, net {cp.hidden_sizes}")
+    res["dqn_cartpole"] = bench_compiled(cp, seeds, repeats, eval_episodes, log)
+    if pjx_net:
+        pj = dataclasses.replace(cp, hidden_sizes=(120, 84))
+        log(f"[dqn_cartpole_120_84] purejaxrl's network {pj.hidden_sizes}")
+        res["dqn_cartpole_120_84"] = bench_compiled(pj, seeds, repeats, eval_episodes, log)
+    if host_steps:
+        log(f"[host_loop] {ll.env_id}, {host_steps:,} steps per repeat")
+        res["host_loop"] = bench_host(ll, host_steps, repeats, log)
+    torch = common.optional_import("torch")
+    if torch is None:
+        res["notes"].append("torch is not importable: the PyTorch baseline was skipped")
+    elif torch_steps:
+        log(f"[torch] CartPole DQN host loops, {torch_steps:,} steps per repeat")
+        res["torch"] = bench_torch(torch, cp, torch_steps, repeats, log)
+        res["torch"]["compiled_jaxml_1_seed_steps_per_second"] = res["dqn_cartpole"]["env_steps_per_second"]["1"]
+    return res
+
+
+def tables(res: dict) -> str:
+    out = []
+    for key in ("dqn_cartpole", "dqn_cartpole_120_84"):
+        if key not in res:
+            continue
+        r = res[key]
+        s = str(r["seeds"])
+        out.append(f"### {key}: Q-network {tuple(r['config']['hidden_sizes'])}, {r['env_steps']:,} env steps\n")
+        rows = [["1 seed", r["compile_seconds"]["1"], r["median_run_seconds"]["1"], r["env_steps_per_second"]["1"], "1.00"],
+                [f"{s} seeds (vmap)", r["compile_seconds"][s], r["median_run_seconds"][s],
+                 r["env_steps_per_second"][s], common.fmt(r["vmap_over_1"]["of_medians"])]]
+        out.append(common.markdown_table(["contestant", "compile (s)", "run, median (s)", "env steps/s",
+                                          "time / 1-seed time"], rows))
+        out.append(f"\npurejaxrl reference (quoted): 1 seed {PUREJAXRL['one_seed_run_seconds']} s run, 8 seeds "
+                   f"{PUREJAXRL['vmap8_over_1']}x. Greedy means of the {s} seeds: "
+                   f"{', '.join(f'{v:.1f}' for v in r['greedy_mean_per_seed'])} ({r['solved_seeds']}/{s} >= 475). "
+                   f"Other processes kept {r['others_busy']} of the CPUs busy during the timed runs.\n")
+    if "host_loop" in res:
+        m = res["host_loop"]["median"]
+        out.append("### host loop, LunarLander-v3, 4 copies\n")
+        out.append(common.markdown_table(["contestant", "env steps/s (median)"], [[k, v] for k, v in m.items()]))
+    if "torch" in res:
+        t = res["torch"]
+        out.append("\n### CartPole DQN, host loops: PyTorch CPU vs jaxml\n")
+        out.append(common.markdown_table(["contestant", "env steps/s (median, learning phase)"],
+                                         [[k, v] for k, v in t["median"].items()] +
+                                         [["jaxml compiled (1 seed, whole run)", t["compiled_jaxml_1_seed_steps_per_second"]]]))
+        out.append(f"\njaxml host loop / torch: {common.fmt(t['jaxml_host_over_torch']['of_medians'])}x")
+    for n in res["notes"]:
+        out.append(f"\nNote: {n}")
+    return "\n".join(out) + "\n"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=3, help="interleaved timed rounds (median reported); default 3")
+    p.add_argument("--seeds", type=int, default=8, help="vmapped seeds; default 8")
+    p.add_argument("--quick", action="store_true", help="fast check: 50k env steps, 1 repeat, 10k host steps")
+    p.add_argument("--pjx-net", action="store_true", help="also time purejaxrl's 120-84 Q-network")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
+    p.add_argument("--host-steps", type=int, default=20_000, help="LunarLander steps per repeat (0 = skip)")
+    p.add_argument("--torch-steps", type=int, default=20_000, help="CartPole steps per torch/jaxml host repeat")
+    p.add_argument("--out", default=str(HERE / "results" / "rl.json"), help="JSON output ('' = none); .md beside it")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cp, ll = dqn_configs()
+    kw = dict(seeds=args.seeds, repeats=args.repeats, pjx_net=args.pjx_net, host_steps=args.host_steps,
+              torch_steps=0 if args.no_torch else args.torch_steps)
+    if args.quick:
+        cp = dataclasses.replace(cp, total_timesteps=50_000)
+        kw.update(repeats=1, host_steps=min(args.host_steps, 10_000), torch_steps=min(kw["torch_steps"], 10_000))
+    res = run(cartpole_cfg=cp, lunar_cfg=ll, **kw)
+    text = tables(res)
+    print("\n" + text)
+    if args.out:
+        path = common.write_json(args.out, res)
+        pathlib.Path(path).with_suffix(".md").write_text(
+            f"# RL benchmark ({res['date']}, {res['machine'].get('cpu_model')}, "
+            f"{res['machine'].get('cpus_usable')} usable cores, load {res['machine'].get('load_average_1_5_15')})\n\n" + text)
+        print(f"wrote {path}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""DQN study: CartPole-v1 (gymnax, fully compiled) and LunarLander-v3 (gymnasium, host loop).
+
+Coursework question: can a deep Q-network learn to balance the pole (and land the lunar
+lander), how do the discount γ and the learning rate change learning, and how good is the
+final greedy policy?
+
+Parts (``--config.parts``):
+
+- ``cartpole``: DQN on gymnax CartPole-v1, ``cartpole.total_timesteps`` env steps in
+  ``cartpole.num_envs`` parallel copies, all ``seeds`` as ONE ``jax.jit(jax.vmap(train))``
+  program. Inside it the greedy policy is evaluated every ``cartpole.eval_every`` steps on
+  ``cartpole.eval_episodes`` episodes and the best network is kept. Episode-return and
+  TD-loss curves (mean ± std over seeds), and a greedy evaluation of both the final and the
+  kept network over ``eval_episodes`` NEW episodes per seed.
+- ``sweep``: the coursework's γ ∈ ``sweep_gammas`` x learning rate ∈ ``sweep_learning_rates``
+  with the coursework's 16-32-16 ReLU Q-network, every (γ, η, seed) run in ONE vmapped program
+  (γ and η are traced arguments); one plot per setting plus an overview, and a greedy table.
+- ``lunarlander``: DQN on gymnasium LunarLander-v3 through the host loop (one jitted call
+  per vector step), per seed; return/loss curves, greedy evaluation, env steps per second.
+
+    python -m experiments.dqn                                   # full study (LunarLander: 1M steps)
+    python -m experiments.dqn --config=tiny                     # seconds; used by the tests
+    python -m experiments.dqn "--config.parts=('lunarlander',)" --config.lunarlander.total_timesteps=300000
+
+Outputs in the work directory: config.json, machine.json, results.md, summary.json,
+metrics.jsonl per part (curve points), PNG plots per part.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxml.models.rl_heads import COURSEWORK_Q_HIDDEN
+from jaxml.report import MetricsLog, line_plot, markdown_table, write_results
+from jaxml.rl import dqn
+from jaxml.rl.dqn_host import train_host
+from jaxml.rl.envs import make_env
+from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smooth_curve
+from jaxml.rl.summaries import band, greedy_overall, greedy_rows
+from jaxml.train import check_choice, check_range
+from jaxml.train.config import ConfigError
+from jaxml.train.experiment import machine_summary, run_experiment
+
+NAME = "dqn"
+PRESETS = ("full", "tiny")
+PARTS = ("cartpole", "sweep", "lunarlander")
+SOLVED = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
+
+
+def dqn_fields(**overrides) -> ml_collections.ConfigDict:
+    """All DQNConfig fields (defaults from jaxml.rl.dqn) with ``overrides``, as a ConfigDict."""
+    fields = {f.name: f.default for f in dataclasses.fields(dqn.DQNConfig)}
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown DQN field(s) {sorted(unknown)}")
+    fields.update(overrides)
+    fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
+    return ml_collections.ConfigDict(fields)
+
+
+def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.preset = preset or "full"
+    c.parts = PARTS
+    c.seeds = (0, 1, 2, 3)
+    c.eval_episodes = 100
+    c.curve_points = 100
+    c.cartpole = dqn_fields(env_id="CartPole-v1", total_timesteps=500_000, num_envs=10, hidden_sizes=(64, 64),
+                            buffer_size=10_000, batch_size=128, learning_starts=10_000, target_update_every=50,
+                            learning_rate=2.5e-4, gamma=0.99, epsilon_fraction=0.5, epsilon_end=0.05,
+                            eval_every=25_000, eval_episodes=10)
+    c.sweep = dqn_fields(env_id="CartPole-v1", total_timesteps=500_000, num_envs=10,
+                         hidden_sizes=COURSEWORK_Q_HIDDEN, buffer_size=10_000, batch_size=128,
+                         learning_starts=10_000, target_update_every=50, epsilon_fraction=0.5, epsilon_end=0.05)
+    c.sweep_gammas = (0.5, 0.8, 0.99)
+    c.sweep_learning_rates = (1e-3, 1e-2)
+    c.sweep_seeds = (0, 1)
+    c.lunarlander = dqn_fields(env_id="LunarLander-v3", backend="host", total_timesteps=1_000_000, num_envs=4,
+                               hidden_sizes=(128, 128), buffer_size=100_000, batch_size=128, learning_starts=10_000,
+                               update_every=1, target_update_every=250, learning_rate=5e-4, gamma=0.99,
+                               epsilon_fraction=0.1, epsilon_end=0.05, double_dqn=True)
+    c.lunarlander_seeds = (0,)
+    c.lunarlander_log_every = 10_000
+    if preset == "tiny":
+        c.seeds = (0, 1)
+        c.eval_episodes = 4
+        c.curve_points = 10
+        # Small enough to compile fast, big enough to learn CartPole a little (the unit tests
+        # in tests/rl/test_rl_dqn.py use this config too, so they share its compiled program).
+        small = dict(total_timesteps=12_000, num_envs=4, hidden_sizes=(32, 32), buffer_size=4_000, batch_size=64,
+                     learning_starts=400, target_update_every=25, learning_rate=1e-3, epsilon_fraction=0.4,
+                     eval_every=4_000, eval_episodes=4)
+        c.cartpole.update(small)
+        c.sweep.update(small)
+        c.sweep_gammas = (0.99, 0.9)
+        c.sweep_learning_rates = (1e-3,)
+        c.sweep_seeds = (0,)
+        c.lunarlander.update(dict(total_timesteps=240, num_envs=2, hidden_sizes=(16,), buffer_size=200, batch_size=16,
+                                  learning_starts=100, target_update_every=1))
+        c.lunarlander_log_every = 100
+    return c
+
+
+def validate(c) -> None:
+    for part in c.parts:
+        if part not in PARTS:
+            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
+    check_choice(c, "preset", PRESETS)
+    check_range(c, "eval_episodes", 1)
+    check_range(c, "curve_points", 2)
+    check_range(c, "sweep_gammas", 0, 1)
+    check_range(c, "sweep_learning_rates", 0, low_inclusive=False)
+    for key in ("seeds", "sweep_seeds", "lunarlander_seeds"):
+        if not c[key]:
+            raise ConfigError(f"config key {key!r} must list at least one seed")
+    for key in ("cartpole", "sweep", "lunarlander"):
+        try:
+            dqn.DQNConfig.from_mapping(c[key].to_dict()).validate()
+        except ConfigError as e:
+            raise ConfigError(f"config key {key!r}: {e}") from None
+    if c.lunarlander.env_id != "LunarLander-v3" and "lunarlander" in c.parts:
+        raise ConfigError(f"config key 'lunarlander.env_id' must be 'LunarLander-v3', got {c.lunarlander.env_id!r}")
+
+
+def _eval_keys(seeds, offset: int = 10_000):
+    return jnp.stack([jax.random.PRNGKey(offset + int(s)) for s in seeds])
+
+
+def compiled_runs(cfg: dqn.DQNConfig, keys, hparams) -> tuple[dict, float, float]:
+    """All runs of ``train`` as one vmapped program: (outputs, compile s, run s). ``hparams``
+    holds per-run ``gamma`` and ``learning_rate`` (float32 (R,)), so every part and the
+    tests share one compiled program per config."""
+    fn = jax.jit(dqn.make_vmapped_train(cfg))
+    args = (keys, hparams)
+    t0 = time.perf_counter()
+    compiled = fn.lower(*args).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(*args))
+    t2 = time.perf_counter()
+    return out, t1 - t0, t2 - t1
+
+
+def greedy_eval_vmapped(cfg: dqn.DQNConfig, params, seeds, episodes: int, offset: int = 10_000) -> np.ndarray:
+    """(S, episodes) greedy returns, every seed's network evaluated in one vmapped program."""
+    policy = dqn.greedy_policy(dqn.make_network(cfg, make_env(cfg.env_id, "jax").spec.num_actions))
+    return np.asarray(make_evaluator(cfg.env_id, policy, int(episodes), vmapped=True)(params, _eval_keys(seeds, offset)))
+
+
+def _curves(out, cfg, points):
+    steps, ret = episode_curve(out["returns_sum"], out["episodes"], cfg.num_envs, points)
+    upd, loss = smooth_curve(out["loss"], points)
+    return steps, ret, cfg.warmup_iterations * cfg.num_envs + upd * cfg.update_every * cfg.num_envs, loss
+
+
+def _log_curves(path, labels, steps, ret, loss_steps, loss):
+    with MetricsLog(path) as log:
+        for r, info in enumerate(labels):
+            for i, s in enumerate(steps):
+                log.log(**info, env_steps=int(s), mean_return=float(ret[r, i]))
+            for i, s in enumerate(loss_steps):
+                log.log(**info, env_steps=int(s), td_loss=float(loss[r, i]))
+
+
+# ---------------------------------------------------------------------------------------------
+
+def cartpole_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
+    cfg = dqn.DQNConfig.from_mapping(c.cartpole.to_dict()).validate()
+    seeds = list(c.seeds)
+    keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+    hp = {"gamma": jnp.full((len(seeds),), cfg.gamma, jnp.float32),
+          "learning_rate": jnp.full((len(seeds),), cfg.learning_rate, jnp.float32)}
+    out, compile_s, run_s = compiled_runs(cfg, keys, hp)
+    evals = greedy_eval_vmapped(cfg, out["state"].params, seeds, c.eval_episodes)
+    has_best = "best_params" in out
+    best_evals = greedy_eval_vmapped(cfg, out["best_params"], seeds, c.eval_episodes, offset=20_000) \
+        if has_best else None
+    steps, ret, loss_steps, loss = _curves(out, cfg, c.curve_points)
+    _log_curves(workdir / "metrics.jsonl", [{"seed": s} for s in seeds], steps, ret, loss_steps, loss)
+    curves, bands = {}, {}
+    band("episode return (training, ε-greedy)", steps, ret, curves, bands)
+    if has_best:
+        scores = np.asarray(out["eval_score"])
+        cols = ~np.isnan(scores[0])
+        band(f"greedy return, {cfg.eval_episodes} eval episodes", np.array(cfg.eval_env_steps()),
+             scores[:, cols], curves, bands)
+    line_plot(workdir / "cartpole_return.png", curves, bands=bands,
+              title=f"DQN on CartPole-v1 (gymnax), {len(seeds)} seeds vmapped (mean ± std)",
+              xlabel="environment steps", ylabel="episode return")
+    curves, bands = {}, {}
+    band("TD loss", loss_steps, loss, curves, bands)
+    line_plot(workdir / "cartpole_td_loss.png", curves, bands=bands, logy=True,
+              title="DQN on CartPole-v1: TD loss (mean ± std over seeds)",
+              xlabel="environment steps", ylabel="mean squared TD error per update")
+    solved = SOLVED["CartPole-v1"]
+    rows = []
+    for i, s in enumerate(seeds):
+        row = {"seed": s, f"final network, greedy ({c.eval_episodes} episodes)":
+               greedy_rows(evals[i:i + 1], [s])[0]["greedy return"], "final min": float(evals[i].min())}
+        if has_best:
+            at = int(np.array(cfg.eval_env_steps())[np.nanargmax(scores[i][cols])])
+            row.update({"kept network found at step": f"{at:,}",
+                        f"kept network, greedy ({c.eval_episodes} new episodes)":
+                        greedy_rows(best_evals[i:i + 1], [s])[0]["greedy return"],
+                        "kept min": float(best_evals[i].min()),
+                        f"kept >= {solved:g}": "yes" if best_evals[i].mean() >= solved else "no"})
+        rows.append(row)
+    final_all = greedy_overall(evals)
+    text = (f"Q-network 4-{'-'.join(map(str, cfg.hidden_sizes))}-2 ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
+            f"{cfg.env_steps:,} env steps in {cfg.num_envs} parallel envs, replay {cfg.buffer_size:,}, batch "
+            f"{cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, one update per "
+            f"{cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), target copy every "
+            f"{cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} over the first "
+            f"{cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss{', Double DQN' if cfg.double_dqn else ''}"
+            f"{', cosine learning-rate decay' if cfg.lr_decay else ''}. Seeds {seeds} as ONE "
+            f"`jax.jit(jax.vmap(train))` program: compile {compile_s:.1f} s, run {run_s:.1f} s.\n\n")
+    if has_best:
+        text += (f"Inside the same program the greedy policy is evaluated on {cfg.eval_episodes} episodes every "
+                 f"{cfg.eval_stride * cfg.period_env_steps:,} env steps and at the end, and the network with the best "
+                 f"such score is kept (these evaluation episodes are not counted as training steps). Both the final "
+                 f"and the kept network are then evaluated greedily on {c.eval_episodes} NEW episodes per seed:\n\n")
+    text += (markdown_table(rows, floatfmt=".1f")
+             + f"\n\nFinal networks: mean over seeds {final_all['over_seeds'].format('.1f')}, pooled "
+             f"{final_all['over_episodes'].format('.1f')}.")
+    summary = {"greedy_final": evals.tolist(), "per_seed_mean_final": final_all["per_seed_mean"],
+               "env_steps": cfg.env_steps, "compile_seconds": compile_s, "run_seconds": run_s,
+               "curve": {"env_steps": steps.tolist(), "return": ret.tolist()}}
+    if has_best:
+        kept_all = greedy_overall(best_evals)
+        text += (f" Kept networks: mean over seeds {kept_all['over_seeds'].format('.1f')}, pooled "
+                 f"{kept_all['over_episodes'].format('.1f')}; {int((best_evals.mean(1) >= solved).sum())}/{len(seeds)} "
+                 f"seeds >= {solved:g}.")
+        summary.update(greedy_kept=best_evals.tolist(), per_seed_mean_kept=kept_all["per_seed_mean"],
+                       solved_all_kept=bool(np.all(best_evals.mean(1) >= solved)),
+                       eval_scores=scores[:, cols].tolist(), eval_env_steps=cfg.eval_env_steps())
+    text += "\n\n![return](cartpole/cartpole_return.png) ![TD loss](cartpole/cartpole_td_loss.png)"
+    return text, summary
+
+
+def sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
+    cfg = dqn.DQNConfig.from_mapping(c.sweep.to_dict()).validate()
+    settings = [(float(g), float(lr)) for g in c.sweep_gammas for lr in c.sweep_learning_rates]
+    seeds = list(c.sweep_seeds)
+    runs = [(g, lr, s) for g, lr in settings for s in seeds]
+    keys = jnp.stack([jax.random.PRNGKey(int(s)) for _, _, s in runs])
+    hp = {"gamma": jnp.array([g for g, _, _ in runs], jnp.float32),
+          "learning_rate": jnp.array([lr for _, lr, _ in runs], jnp.float32)}
+    out, compile_s, run_s = compiled_runs(cfg, keys, hp)
+    evals = greedy_eval_vmapped(cfg, out["state"].params, [s for _, _, s in runs], c.eval_episodes)
+    steps, ret, loss_steps, loss = _curves(out, cfg, c.curve_points)
+    _log_curves(workdir / "metrics.jsonl", [{"gamma": g, "learning_rate": lr, "seed": s} for g, lr, s in runs],
+                steps, ret, loss_steps, loss)
+    rows, all_curves, all_bands, result = [], {}, {}, {}
+    n = len(seeds)
+    for i, (g, lr) in enumerate(settings):
+        sl = slice(i * n, (i + 1) * n)
+        curves, bands = {}, {}
+        band("episode return", steps, ret[sl], curves, bands)
+        tag = f"gamma{g:g}_lr{lr:g}"
+        line_plot(workdir / f"sweep_{tag}.png", curves, bands=bands,
+                  title=f"DQN CartPole, γ = {g:g}, lr = {lr:g} ({n} seeds, mean ± std)",
+                  xlabel="environment steps", ylabel="episode return")
+        band(f"γ={g:g}, lr={lr:g}", steps, ret[sl], all_curves, all_bands)
+        per_seed = evals[sl].mean(1)
+        final = np.nanmean(ret[sl, -max(1, c.curve_points // 10):], axis=1)
+        rows.append({"γ": f"{g:g}", "learning rate": f"{lr:g}",
+                     "greedy return (mean ± std over seeds)": greedy_overall(evals[sl])["over_seeds"],
+                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in per_seed),
+                     "training return, last 10%": greedy_overall(final[:, None])["over_seeds"],
+                     "final TD loss": f"{float(np.mean(loss[sl, -1])):.3g}"})
+        result[tag] = {"greedy": evals[sl].tolist(), "curve": ret[sl].tolist()}
+    line_plot(workdir / "sweep_all.png", all_curves, title="DQN CartPole: γ x learning rate (mean over seeds)",
+              xlabel="environment steps", ylabel="episode return")
+    plots = " ".join(f"![{g:g}/{lr:g}](sweep/sweep_gamma{g:g}_lr{lr:g}.png)" for g, lr in settings)
+    text = (f"Coursework network 4-16-32-16-2 ReLU, Adam, {cfg.env_steps:,} env steps per run in {cfg.num_envs} "
+            f"envs, otherwise as the CartPole part. {len(runs)} runs ({len(settings)} settings x seeds {seeds}) as ONE "
+            f"vmapped program with γ and the learning rate as traced arguments: compile {compile_s:.1f} s, run "
+            f"{run_s:.1f} s. Greedy evaluation over {c.eval_episodes} episodes per run.\n\n"
+            + markdown_table(rows, floatfmt=".1f") + "\n\n![all settings](sweep/sweep_all.png)\n\n" + plots)
+    return text, {"settings": result, "compile_seconds": compile_s, "run_seconds": run_s, "env_steps": cfg.env_steps}
+
+
+def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
+    cfg = dqn.DQNConfig.from_mapping(c.lunarlander.to_dict()).validate()
+    seeds = list(c.lunarlander_seeds)
+    outs, evals, speed = [], [], []
+    with MetricsLog(workdir / "metrics.jsonl") as log:
+        for s in seeds:
+            def progress(rec, s=s):
+                log.log(seed=s, **rec)
+                print(f"  [lunarlander seed {s}] {rec['env_steps']:>9,} steps  return {rec['mean_return']:8.1f} "
+                      f"({rec['episodes']} episodes)  loss {rec['loss']:.3f}  ε {rec['epsilon']:.3f}", flush=True)
+            out = train_host(cfg, seed=int(s), log=progress, log_every=c.lunarlander_log_every)
+            ev = evaluate_host(cfg.env_id, dqn.greedy_policy(out["model"]), out["state"].params, 10_000 + int(s),
+                               c.eval_episodes)
+            outs.append(out)
+            evals.append(ev)
+            speed.append(out["env_steps_per_second"])
+    evals = np.stack(evals)
+    ret = np.stack([episode_curve(o["returns_sum"], o["episodes"], cfg.num_envs, c.curve_points)[1] for o in outs])
+    steps = episode_curve(outs[0]["returns_sum"], outs[0]["episodes"], cfg.num_envs, c.curve_points)[0]
+    loss = np.stack([smooth_curve(o["loss"], c.curve_points)[1] for o in outs])
+    loss_steps = cfg.warmup_iterations * cfg.num_envs + smooth_curve(outs[0]["loss"], c.curve_points)[0] * \
+        cfg.update_every * cfg.num_envs
+    curves, bands = {}, {}
+    band("episode return", steps, ret, curves, bands)
+    line_plot(workdir / "lunarlander_return.png", curves, bands=bands,
+              title=f"DQN on LunarLander-v3 (gymnasium host loop), seeds {seeds}",
+              xlabel="environment steps", ylabel="return of episodes ending in the window")
+    curves, bands = {}, {}
+    band("TD loss", loss_steps, loss, curves, bands)
+    line_plot(workdir / "lunarlander_td_loss.png", curves, bands=bands, logy=True,
+              title="DQN on LunarLander-v3: TD loss", xlabel="environment steps", ylabel="mean squared TD error")
+    overall = greedy_overall(evals)
+    rows = greedy_rows(evals, seeds, SOLVED["LunarLander-v3"])
+    for row, o in zip(rows, outs):
+        row["train wall time (s)"] = o["seconds"]
+        row["env steps/s"] = o["env_steps_per_second"]
+    text = (f"Q-network 8-{'-'.join(map(str, cfg.hidden_sizes))}-4 ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
+            f"{cfg.env_steps:,} env steps in a gymnasium SyncVectorEnv of {cfg.num_envs} copies, replay "
+            f"{cfg.buffer_size:,}, batch {cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, one update "
+            f"per {cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), target copy every "
+            f"{cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} over the first "
+            f"{cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss{', Double DQN' if cfg.double_dqn else ''}. "
+            f"Host loop: one gymnasium step of all copies + one jitted call per vector step.\n\n"
+            f"Greedy evaluation, {c.eval_episodes} episodes per seed:\n\n" + markdown_table(rows, floatfmt=".1f")
+            + f"\n\nMean over seeds: {overall['over_seeds'].format('.1f')}; pooled: "
+            f"{overall['over_episodes'].format('.1f')}.\n\n"
+            "![return](lunarlander/lunarlander_return.png) ![TD loss](lunarlander/lunarlander_td_loss.png)")
+    return text, {"greedy": evals.tolist(), "per_seed_mean": overall["per_seed_mean"], "env_steps": cfg.env_steps,
+                  "env_steps_per_second": speed, "seconds": [o["seconds"] for o in outs],
+                  "curve": {"env_steps": steps.tolist(), "return": ret.tolist()}}
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    validate(c)
+    t0 = time.perf_counter()
+    sections = [("Setup", f"Preset `{c.preset}`; machine: {machine_summary()}.")]
+    summary = {}
+    parts = {"cartpole": ("CartPole-v1 (gymnax, compiled)", cartpole_part),
+             "sweep": ("Sweep: γ x learning rate on CartPole", sweep_part),
+             "lunarlander": ("LunarLander-v3 (gymnasium, host loop)", lunarlander_part)}
+    for part in PARTS:
+        if part not in c.parts:
+            continue
+        title, fn = parts[part]
+        print(f"\n=== {title} ===", flush=True)
+        t_part = time.perf_counter()
+        text, result = fn(c, workdir / part)
+        seconds = time.perf_counter() - t_part
+        sections.append((title, text + f"\n\nWall time of this part: {seconds:.1f} s."))
+        summary[part] = {**result, "wall_seconds": seconds}
+        print(text.split("\n\n![")[0], flush=True)
+    total = time.perf_counter() - t0
+    sections.append(("Run", f"Total wall time {total:.1f} s."))
+    write_results(workdir / "results.md", "DQN study", sections)
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
+    return summary
+
+
+if __name__ == "__main__":
+    run_experiment(NAME, get_config, PRESETS, main)

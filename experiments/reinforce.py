@@ -1,0 +1,232 @@
+"""REINFORCE study: the logistic and MLP policies on CartPole-v1 and LunarLander-v3.
+
+Coursework question: can a Monte-Carlo policy gradient (REINFORCE, discounted reward-to-go)
+learn CartPole with a logistic policy (one linear unit and a sigmoid over the two actions),
+how do the learning rate and the discount γ interact, and how does an MLP softmax policy do
+on CartPole and on LunarLander?
+
+Parts (``--config.parts``); every part runs the coursework's (learning rate, γ) settings
+``zip(sweep_learning_rates, sweep_gammas)`` = (1e-3, 0.5), (1e-2, 0.95), (5e-2, 0.999):
+
+- ``cartpole_logistic`` and ``cartpole_mlp``: gymnax CartPole-v1, all settings x ``seeds`` as
+  ONE ``jax.jit(jax.vmap(train))`` program (learning rate and γ traced).
+- ``lunarlander_mlp``: gymnasium LunarLander-v3 through the host loop, per setting and seed
+  in ``lunarlander_seeds``.
+
+Each part: return curves (mean episode return per update, mean ± std over seeds), loss
+curves, and a greedy evaluation (most probable action) of the final policy over
+``eval_episodes`` episodes per run.
+
+    python -m experiments.reinforce                       # full study
+    python -m experiments.reinforce --config=tiny         # seconds; used by the tests
+    python -m experiments.reinforce "--config.parts=('cartpole_logistic',)" --config.seeds=0,1
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxml.report import MetricsLog, line_plot, markdown_table, write_results
+from jaxml.rl import policy_gradient as pg
+from jaxml.rl.evaluate import evaluate_host, make_evaluator
+from jaxml.rl.summaries import band, greedy_overall
+from jaxml.train import check_choice, check_range
+from jaxml.train.config import ConfigError
+from jaxml.train.experiment import machine_summary, run_experiment
+
+NAME = "reinforce"
+PRESETS = ("full", "tiny")
+PARTS = ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp")
+SOLVED = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
+TITLES = {"cartpole_logistic": "CartPole-v1, logistic policy (gymnax, compiled)",
+          "cartpole_mlp": "CartPole-v1, MLP softmax policy (gymnax, compiled)",
+          "lunarlander_mlp": "LunarLander-v3, MLP softmax policy (gymnasium, host loop)"}
+
+
+def reinforce_fields(**overrides) -> ml_collections.ConfigDict:
+    fields = {f.name: f.default for f in dataclasses.fields(pg.ReinforceConfig)}
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown REINFORCE field(s) {sorted(unknown)}")
+    fields.update(overrides)
+    fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
+    return ml_collections.ConfigDict(fields)
+
+
+def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.preset = preset or "full"
+    c.parts = PARTS
+    c.seeds = (0, 1, 2, 3)
+    c.sweep_learning_rates = (1e-3, 1e-2, 5e-2)
+    c.sweep_gammas = (0.5, 0.95, 0.999)
+    c.eval_episodes = 100
+    c.cartpole_logistic = reinforce_fields(env_id="CartPole-v1", policy="logistic", num_updates=300,
+                                           episodes_per_update=10)
+    c.cartpole_mlp = reinforce_fields(env_id="CartPole-v1", policy="mlp", hidden_sizes=(32, 32), num_updates=300,
+                                      episodes_per_update=10)
+    c.lunarlander_mlp = reinforce_fields(env_id="LunarLander-v3", backend="host", policy="mlp", hidden_sizes=(64, 64),
+                                         num_updates=200, episodes_per_update=10)
+    c.lunarlander_seeds = (0,)
+    if preset == "tiny":
+        c.seeds = (0, 1)
+        c.eval_episodes = 3
+        # Long enough to learn a little (tests/rl/test_rl_policy_gradient.py reuses this
+        # config and its compiled program).
+        c.cartpole_logistic.update(num_updates=40, episodes_per_update=8, max_episode_steps=200)
+        c.cartpole_mlp.update(num_updates=3, episodes_per_update=4, max_episode_steps=50, hidden_sizes=(8,))
+        c.lunarlander_mlp.update(num_updates=2, episodes_per_update=2, max_episode_steps=30, hidden_sizes=(8,))
+        c.sweep_learning_rates = (1e-3, 5e-2)
+        c.sweep_gammas = (0.5, 0.999)
+    return c
+
+
+def validate(c) -> None:
+    for part in c.parts:
+        if part not in PARTS:
+            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
+    check_choice(c, "preset", PRESETS)
+    check_range(c, "eval_episodes", 1)
+    check_range(c, "sweep_gammas", 0, 1)
+    check_range(c, "sweep_learning_rates", 0, low_inclusive=False)
+    if len(c.sweep_gammas) != len(c.sweep_learning_rates) or not c.sweep_gammas:
+        raise ConfigError(f"config keys 'sweep_learning_rates' and 'sweep_gammas' are paired settings and must have "
+                          f"the same (non-zero) length, got {len(c.sweep_learning_rates)} and {len(c.sweep_gammas)}")
+    for key in ("seeds", "lunarlander_seeds"):
+        if not c[key]:
+            raise ConfigError(f"config key {key!r} must list at least one seed")
+    for key in ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp"):
+        try:
+            pg.ReinforceConfig.from_mapping(c[key].to_dict()).validate()
+        except ConfigError as e:
+            raise ConfigError(f"config key {key!r}: {e}") from None
+
+
+def _settings(c):
+    return [(float(lr), float(g)) for lr, g in zip(c.sweep_learning_rates, c.sweep_gammas)]
+
+
+def compiled_part(c, key: str, workdir: pathlib.Path):
+    """All (setting, seed) runs of a gymnax part as one vmapped program."""
+    cfg = pg.ReinforceConfig.from_mapping(c[key].to_dict()).validate()
+    runs = [(lr, g, int(s)) for lr, g in _settings(c) for s in c.seeds]
+    keys = jnp.stack([jax.random.PRNGKey(s) for _, _, s in runs])
+    hp = {"learning_rate": jnp.array([r[0] for r in runs], jnp.float32),
+          "gamma": jnp.array([r[1] for r in runs], jnp.float32)}
+    fn = jax.jit(pg.make_vmapped_train(cfg))
+    t0 = time.perf_counter()
+    compiled = fn.lower(keys, hp).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(keys, hp))
+    t2 = time.perf_counter()
+    model = pg.make_train(cfg).model
+    evaluator = make_evaluator(cfg.env_id, pg.greedy_policy(model), int(c.eval_episodes), vmapped=True)
+    eval_keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, _, s in runs])
+    evals = np.asarray(evaluator(out["state"].params, eval_keys))
+    returns = np.asarray(out["returns"]).mean(-1)      # (R, U): mean return of the episodes of each update
+    env_steps = None
+    info = (f"{cfg.num_updates} updates x {cfg.episodes_per_update} episodes (cut at {pg.make_train(cfg).horizon} "
+            f"steps), {len(runs)} runs as ONE vmapped program: compile {t1 - t0:.1f} s, run {t2 - t1:.1f} s")
+    return cfg, runs, returns, np.asarray(out["loss"]), evals, info, env_steps
+
+
+def host_part(c, key: str, workdir: pathlib.Path):
+    cfg0 = pg.ReinforceConfig.from_mapping(c[key].to_dict()).validate()
+    runs = [(lr, g, int(s)) for lr, g in _settings(c) for s in c.lunarlander_seeds]
+    returns, losses, evals, seconds, steps = [], [], [], 0.0, 0
+    with MetricsLog(workdir / "progress.jsonl") as log:
+        for lr, g, s in runs:
+            cfg = dataclasses.replace(cfg0, learning_rate=lr, gamma=g)
+            every = max(1, cfg.num_updates // 10)
+
+            def progress(rec, lr=lr, g=g, s=s):
+                log.log(learning_rate=lr, gamma=g, seed=s, **rec)
+                if rec["update"] % every == 0:
+                    print(f"  [lr {lr:g} γ {g:g} seed {s}] update {rec['update']:>4}  mean return "
+                          f"{rec['mean_return']:8.1f}  loss {rec['loss']:9.3f}", flush=True)
+            out = pg.train_host(cfg, seed=s, log=progress)
+            returns.append(out["returns"].mean(-1))
+            losses.append(out["loss"])
+            evals.append(evaluate_host(cfg.env_id, pg.greedy_policy(out["model"]), out["state"].params,
+                                       10_000 + s, c.eval_episodes))
+            seconds += out["seconds"]
+            steps += out["env_steps"]
+    cut = f"{cfg0.max_episode_steps} steps" if cfg0.max_episode_steps else "the environment's time limit"
+    info = (f"{cfg0.num_updates} updates x {cfg0.episodes_per_update} episodes (cut at {cut}) per run, "
+            f"{len(runs)} runs one after the other: "
+            f"{steps:,} env steps in {seconds:.1f} s of training ({steps / seconds:,.0f} env steps/s, host loop)")
+    return cfg0, runs, np.stack(returns), np.stack(losses), np.stack(evals), info, steps
+
+
+def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
+    fn = host_part if key == "lunarlander_mlp" else compiled_part
+    cfg, runs, returns, losses, evals, info, env_steps = fn(c, key, workdir)
+    seeds = list(c.lunarlander_seeds if key == "lunarlander_mlp" else c.seeds)
+    n = len(seeds)
+    updates = np.arange(1, returns.shape[1] + 1)
+    curves, bands, loss_curves, rows, result = {}, {}, {}, [], {}
+    with MetricsLog(workdir / "metrics.jsonl") as log:
+        for r, (lr, g, s) in enumerate(runs):
+            for u in range(returns.shape[1]):
+                log.log(learning_rate=lr, gamma=g, seed=s, update=u + 1, mean_return=float(returns[r, u]),
+                        loss=float(losses[r, u]))
+    solved = SOLVED[cfg.env_id]
+    for i, (lr, g) in enumerate(_settings(c)):
+        sl = slice(i * n, (i + 1) * n)
+        label = f"lr={lr:g}, γ={g:g}"
+        band(label, updates, returns[sl], curves, bands)
+        loss_curves[label] = (updates, losses[sl].mean(0))
+        overall = greedy_overall(evals[sl])
+        rows.append({"learning rate": f"{lr:g}", "γ": f"{g:g}",
+                     f"greedy return, mean ± std over seeds ({c.eval_episodes} episodes each)": overall["over_seeds"],
+                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in overall["per_seed_mean"]),
+                     f"seeds with mean >= {solved:g}": f"{int(np.sum(evals[sl].mean(1) >= solved))}/{n}",
+                     "training return, last 10% of updates": float(returns[sl, -max(1, returns.shape[1] // 10):].mean())})
+        result[f"lr{lr:g}_gamma{g:g}"] = {"greedy": evals[sl].tolist(), "curve": returns[sl].tolist()}
+    spread = f" (mean ± std over {n} seeds)" if n > 1 else f" (seed {seeds[0]})"
+    line_plot(workdir / f"{key}_return.png", curves, bands=bands,
+              title=f"REINFORCE, {TITLES[key].split(',')[0]}{spread}",
+              xlabel="update", ylabel="mean return of the update's episodes")
+    line_plot(workdir / f"{key}_loss.png", loss_curves, title=f"REINFORCE surrogate loss, {TITLES[key].split(' (')[0]}",
+              xlabel="update", ylabel="-Σ log π(a|s) A / episodes (mean over seeds)")
+    net = "logistic (linear unit + sigmoid)" if cfg.policy == "logistic" else \
+        f"MLP {'-'.join(map(str, cfg.hidden_sizes))} {cfg.activation}, softmax"
+    text = (f"Policy: {net}; Adam; reward-to-go with baseline `{cfg.baseline}`, advantages "
+            f"{'standardised' if cfg.normalize else 'not standardised'} per batch; {info}. Seeds {seeds}.\n\n"
+            + markdown_table(rows, floatfmt=".1f")
+            + f"\n\n![return]({key}/{key}_return.png) ![loss]({key}/{key}_loss.png)")
+    return text, {"settings": result, "env_steps": env_steps}
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    validate(c)
+    t0 = time.perf_counter()
+    sections = [("Setup", f"Preset `{c.preset}`; machine: {machine_summary()}.")]
+    summary = {}
+    for part in PARTS:
+        if part not in c.parts:
+            continue
+        print(f"\n=== {TITLES[part]} ===", flush=True)
+        t_part = time.perf_counter()
+        text, result = run_part(c, part, workdir / part)
+        seconds = time.perf_counter() - t_part
+        sections.append((TITLES[part], text + f"\n\nWall time of this part: {seconds:.1f} s."))
+        summary[part] = {**result, "wall_seconds": seconds}
+        print(text.split("\n\n![")[0], flush=True)
+    total = time.perf_counter() - t0
+    sections.append(("Run", f"Total wall time {total:.1f} s."))
+    write_results(workdir / "results.md", "REINFORCE study", sections)
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
+    return summary
+
+
+if __name__ == "__main__":
+    run_experiment(NAME, get_config, PRESETS, main)

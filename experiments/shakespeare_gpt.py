@@ -1,0 +1,265 @@
+"""A character-level GPT on Shakespeare: training curves, samples, and block-size / head sweeps.
+
+Coursework question: can a small decoder-only transformer learn to write Shakespeare-like text
+character by character, and how do the context length (block size) and the number of attention
+heads change what it learns?
+
+Data: ``jaxml.data.load("shakespeare", "train" | "validation")`` (the complete works, 84
+characters; first 90% train, last 10% validation). Model: :class:`jaxml.models.transformer.GPT`.
+Training (:func:`jaxml.train.lm.train_lm`): random (batch, block) windows, AdamW, the loss
+on ``eval_batches`` averaged random batches of train and validation every ``eval_interval``
+iterations (the same batches each time), the best-validation parameters kept (and
+checkpointed), 500 characters sampled from a newline before and after training (from the best
+parameters; ``sample_temperature``, ``sample_top_k``).
+
+Presets (``--config=``):
+
+==============  ======  =====  =====  =====  =====  =======  ========  ===============================
+preset          layers  heads  embed  block  batch  dropout  iters     optimizer
+==============  ======  =====  =====  =====  =====  =======  ========  ===============================
+``coursework``  4       4      64     32     16     0.0      5,000     AdamW lr 1e-3 constant (wd 0.01)
+``cpu``         4       4      128    64     12     0.0      2,000     AdamW β2 0.99, cosine 1e-3 -> 1e-4
+``baby``        6       6      384    256    64     0.2      5,000     AdamW β2 0.99, warmup 100,
+                                                                       cosine 1e-3 -> 1e-4, wd 0.1,
+                                                                       clip 1.0
+``tiny``        1       2      16     8      4      0.0      20        (smoke test)
+==============  ======  =====  =====  =====  =====  =======  ========  ===============================
+
+Sweeps (``sweeps``, each a separate short run of ``sweep_iterations`` from the preset's settings,
+curves on one plot per sweep plus a sample per run): ``block_size`` in ``sweep_block_sizes``
+(2, 16, 64) and ``num_heads`` in ``sweep_heads`` (2, 4, 8). A sweep point whose settings equal
+the main run's (same block, heads, iterations, evaluation interval, sample length) is that run.
+
+    python -m experiments.shakespeare_gpt                      # coursework preset + sweeps
+    python -m experiments.shakespeare_gpt --config=cpu --config.sweeps="()"
+    python -m experiments.shakespeare_gpt --config=tiny        # seconds; used by the smoke test
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxml import data as jdata
+from jaxml.models import count_params
+from jaxml.models.transformer import GPT, make_generate
+from jaxml.report import line_plot, markdown_table, write_results
+from jaxml.train import check_choice, check_range, create_state, make_optimizer
+from jaxml.train.config import ConfigError
+from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train.lm import train_lm
+
+NAME = "shakespeare_gpt"
+PRESETS = ("coursework", "cpu", "baby", "tiny")
+SWEEPS = ("block_size", "num_heads")
+
+
+def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
+    preset = preset or "coursework"
+    c = ml_collections.ConfigDict()
+    c.preset = preset
+    c.seed = 0
+    c.num_layers, c.num_heads, c.embed_dim = 4, 4, 64
+    c.block_size, c.batch_size = 32, 16
+    c.dropout = 0.0
+    c.iterations = 5000
+    c.learning_rate = 1e-3
+    c.b2 = 0.999
+    c.weight_decay = 0.01        # torch.optim.AdamW's default, as in the coursework script
+    c.schedule = "constant"      # or "warmup_cosine"
+    c.warmup_iterations = 0
+    c.end_factor = 0.1           # cosine: final lr = end_factor * learning_rate
+    c.clip_norm = 0.0
+    c.eval_interval = 250
+    c.eval_batches = 50
+    c.sample_chars = 500
+    c.sample_temperature = 1.0
+    c.sample_top_k = 0
+    c.sweeps = SWEEPS
+    c.sweep_block_sizes = (2, 16, 64)
+    c.sweep_heads = (2, 4, 8)
+    c.sweep_iterations = 1000
+    c.sweep_eval_interval = 250
+    c.sweep_sample_chars = 200
+    c.progress = True
+    if preset == "cpu":
+        c.embed_dim, c.block_size, c.batch_size = 128, 64, 12
+        c.iterations = 2000
+        c.b2, c.weight_decay = 0.99, 0.1
+        c.schedule = "warmup_cosine"
+        c.eval_batches = 20
+    elif preset == "baby":
+        c.num_layers, c.num_heads, c.embed_dim = 6, 6, 384
+        c.block_size, c.batch_size = 256, 64
+        c.dropout = 0.2
+        c.iterations = 5000
+        c.b2, c.weight_decay, c.clip_norm = 0.99, 0.1, 1.0
+        c.schedule, c.warmup_iterations = "warmup_cosine", 100
+        c.eval_batches = 200
+        c.sweep_heads = (2, 4, 8)  # 384 is divisible by each
+    elif preset == "tiny":
+        c.num_layers, c.num_heads, c.embed_dim = 1, 2, 16
+        c.block_size, c.batch_size = 8, 4
+        c.iterations, c.eval_interval, c.eval_batches = 20, 20, 2
+        c.sample_chars = 20
+        # Sweep values equal to the main run's settings reuse that run (no extra compiles).
+        c.sweep_block_sizes = (8,)
+        c.sweep_heads = (2,)
+        c.sweep_iterations, c.sweep_eval_interval, c.sweep_sample_chars = 20, 20, 20
+        c.progress = False
+    return c
+
+
+def validate(c) -> None:
+    check_choice(c, "preset", PRESETS)
+    check_choice(c, "schedule", ("constant", "warmup_cosine"))
+    for s in c.sweeps:
+        if s not in SWEEPS:
+            raise ConfigError(f"config key 'sweeps' has unknown sweep {s!r}; expected a subset of {list(SWEEPS)}")
+    for key in ("num_layers", "num_heads", "embed_dim", "block_size", "batch_size", "iterations", "eval_interval",
+                "eval_batches", "sample_chars", "sweep_iterations", "sweep_eval_interval", "sweep_sample_chars",
+                "sweep_block_sizes", "sweep_heads"):
+        check_range(c, key, 1)
+    check_range(c, "learning_rate", 0, low_inclusive=False)
+    check_range(c, "dropout", 0, 1, high_inclusive=False)
+    check_range(c, "sample_temperature", 0, low_inclusive=False)
+    check_range(c, "end_factor", 0, 1)
+    for key, every in (("iterations", "eval_interval"), ("sweep_iterations", "sweep_eval_interval")):
+        if c[key] % c[every]:
+            raise ConfigError(f"config key {key!r} = {c[key]} must be a multiple of {every!r} = {c[every]}")
+    for h in [c.num_heads, *(c.sweep_heads if "num_heads" in c.sweeps else ())]:
+        if c.embed_dim % h:
+            raise ConfigError(f"config key 'embed_dim' = {c.embed_dim} is not divisible by num_heads = {h}")
+    if c.schedule == "warmup_cosine" and c.warmup_iterations >= c.iterations:
+        raise ConfigError(f"config key 'warmup_iterations' = {c.warmup_iterations} must be < iterations")
+
+
+def optimizer(c, iterations: int):
+    cfg = {"name": "adamw", "learning_rate": c.learning_rate, "b2": c.b2, "weight_decay": c.weight_decay,
+           "clip_norm": c.clip_norm, "schedule": c.schedule}
+    if c.schedule == "warmup_cosine":
+        cfg.update(warmup_epochs=c.warmup_iterations, total_epochs=iterations, end_factor=c.end_factor)
+    return make_optimizer(cfg, steps_per_epoch=1)  # iteration-based: one "epoch" = one iteration
+
+
+def train_one(c, data: dict, *, block_size: int, num_heads: int, iterations: int, eval_interval: int,
+              sample_chars: int, workdir: pathlib.Path, desc: str) -> dict:
+    train, val = data["train"], data["validation"]
+    model = GPT(vocab_size=train.vocab_size, block_size=block_size, num_layers=c.num_layers, num_heads=num_heads,
+                embed_dim=c.embed_dim, dropout_rate=c.dropout)
+    init_key, train_key, sample_key = jax.random.split(jax.random.PRNGKey(c.seed), 3)
+    tx = optimizer(c, iterations)
+    # Initialise inside jit: one compiled program instead of hundreds of eager ops.
+    state = jax.jit(lambda k: create_state(model, tx, k, jnp.zeros((1, block_size), jnp.int32)))(init_key)
+    n_params = count_params(state.params)
+    generate = make_generate(model)
+    prompt = jnp.asarray(train.encode("\n"))
+
+    def sample(params):
+        out = generate(params, sample_key, prompt, sample_chars, temperature=c.sample_temperature,
+                       top_k=c.sample_top_k)
+        return train.decode(np.asarray(out)[1:])
+
+    t0 = time.perf_counter()
+    before = sample(state.params)
+    sample_seconds = time.perf_counter() - t0
+    res = train_lm(state, jnp.asarray(train.ids), jnp.asarray(val.ids), key=train_key, iterations=iterations,
+                   batch_size=c.batch_size, block_size=block_size, eval_interval=eval_interval,
+                   eval_batches=c.eval_batches, workdir=workdir, progress=c.progress, desc=desc)
+    t0 = time.perf_counter()
+    after = sample(res.best_params)
+    sample_seconds += time.perf_counter() - t0
+    tokens = iterations * c.batch_size * block_size
+    return {"block_size": block_size, "num_heads": num_heads, "parameters": n_params, "iterations": iterations,
+            "history": res.history, "best_val_loss": res.best_val_loss, "best_iteration": res.best_iteration,
+            "final_train_loss": res.history[-1]["train_loss"], "final_val_loss": res.history[-1]["val_loss"],
+            "train_seconds": res.train_seconds, "compile_seconds": res.compile_seconds,
+            "tokens_per_second": tokens / max(res.train_seconds, 1e-9), "sample_before": before,
+            "sample_after": after, "sample_seconds": sample_seconds, "generate_compiles": generate.cache_size()}
+
+
+def _curves(result: dict, label: str) -> dict:
+    it = np.array([h["iteration"] for h in result["history"]])
+    return {f"{label} train": (it, np.array([h["train_loss"] for h in result["history"]])),
+            f"{label} validation": (it, np.array([h["val_loss"] for h in result["history"]]))}
+
+
+def _row(r: dict, **extra) -> dict:
+    return {**extra, "parameters": r["parameters"], "iterations": r["iterations"],
+            "train loss": round(r["final_train_loss"], 4), "val loss": round(r["final_val_loss"], 4),
+            "best val loss (iteration)": f"{r['best_val_loss']:.4f} ({r['best_iteration']})",
+            "train time (s)": f"{r['train_seconds']:.1f}", "tokens/s": f"{r['tokens_per_second']:,.0f}"}
+
+
+def _fence(text: str) -> str:
+    return "```text\n" + text.replace("```", "'''") + "\n```"
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    validate(c)
+    t0 = time.perf_counter()
+    data = {s: jdata.load("shakespeare", s) for s in ("train", "validation")}
+    print(f"shakespeare: {len(data['train']):,} train / {len(data['validation']):,} validation characters, "
+          f"vocabulary {data['train'].vocab_size}", flush=True)
+    main_run = train_one(c, data, block_size=c.block_size, num_heads=c.num_heads, iterations=c.iterations,
+                         eval_interval=c.eval_interval, sample_chars=c.sample_chars, workdir=workdir / "main",
+                         desc=c.preset)
+    line_plot(workdir / "loss.png", _curves(main_run, c.preset), xlabel="iteration", ylabel="cross-entropy (nats)",
+              title=f"GPT `{c.preset}`: loss on {c.eval_batches} averaged batches")
+    sections = [
+        ("Setup", f"Shakespeare (complete works), {len(data['train']):,} train / {len(data['validation']):,} "
+                  f"validation characters, vocabulary {data['train'].vocab_size}. Preset `{c.preset}`: "
+                  f"{c.num_layers} layers, {c.num_heads} heads, embedding {c.embed_dim}, block {c.block_size}, batch "
+                  f"{c.batch_size}, dropout {c.dropout}, {c.iterations} iterations, AdamW lr {c.learning_rate} "
+                  f"(β2 {c.b2}, weight decay {c.weight_decay}, schedule {c.schedule}), evaluation every "
+                  f"{c.eval_interval} iterations on {c.eval_batches} batches per split; seed {c.seed}. "
+                  f"Machine: {machine_summary()}."),
+        ("Result", markdown_table([_row(main_run, preset=c.preset)]) + "\n\n![loss](loss.png)"),
+        ("Sample before training", _fence(main_run["sample_before"])),
+        (f"Sample after training (best-validation parameters, iteration {main_run['best_iteration']})",
+         _fence(main_run["sample_after"])),
+    ]
+    summary = {"preset": c.preset, "main": main_run, "sweeps": {}}
+    for sweep in SWEEPS:
+        if sweep not in c.sweeps:
+            continue
+        values = c.sweep_block_sizes if sweep == "block_size" else c.sweep_heads
+        rows, curves, samples = [], {}, []
+        for v in values:
+            kw = {"block_size": c.block_size, "num_heads": c.num_heads, sweep: int(v)}
+            print(f"\n=== sweep {sweep} = {v} ===", flush=True)
+            same = (kw["block_size"] == c.block_size and kw["num_heads"] == c.num_heads
+                    and (c.sweep_iterations, c.sweep_eval_interval, c.sweep_sample_chars)
+                    == (c.iterations, c.eval_interval, c.sample_chars))
+            if same:  # exactly the main run (same seed, settings and keys): reuse it
+                r = main_run
+            else:
+                r = train_one(c, data, iterations=c.sweep_iterations, eval_interval=c.sweep_eval_interval,
+                              sample_chars=c.sweep_sample_chars, workdir=workdir / f"{sweep}_{v}",
+                              desc=f"{sweep}={v}", **kw)
+            summary["sweeps"].setdefault(sweep, []).append(r)
+            rows.append(_row(r, **{sweep: int(v)}))
+            curves.update(_curves(r, f"{sweep}={v}"))
+            samples.append(f"**{sweep} = {v}:**\n\n" + _fence(r["sample_after"]))
+        line_plot(workdir / f"sweep_{sweep}.png", curves, xlabel="iteration", ylabel="cross-entropy (nats)",
+                  title=f"Sweep over {sweep} ({c.sweep_iterations} iterations each)")
+        sections.append((f"Sweep: {sweep}", markdown_table(rows) + f"\n\n![sweep](sweep_{sweep}.png)\n\n"
+                         + "\n\n".join(samples)))
+    total = time.perf_counter() - t0
+    sections.append(("Run", f"Total wall time {total:.1f} s."))
+    write_results(workdir / "results.md", f"Character-level GPT on Shakespeare (`{c.preset}`)", sections)
+    summary["total_seconds"] = total
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    print("\n" + markdown_table([_row(main_run, preset=c.preset)]))
+    print("\nSample after training:\n" + main_run["sample_after"])
+    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
+    return summary
+
+
+if __name__ == "__main__":
+    run_experiment(NAME, get_config, PRESETS, main)

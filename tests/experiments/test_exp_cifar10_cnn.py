@@ -1,0 +1,105 @@
+"""Smoke test of the LeNet CIFAR-10 ablation study's tiny preset on small CIFAR-format files."""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import cifar10_cnn as study
+from jaxml import data as jdata
+from jaxml.models import count_params
+from jaxml.train.config import ConfigError
+
+
+def _fixtures():
+    """tests/experiments/fixtures_vision.py (not importable by name under --import-mode=importlib)."""
+    if "fixtures_vision" not in sys.modules:
+        path = pathlib.Path(__file__).with_name("fixtures_vision.py")
+        spec = importlib.util.spec_from_file_location("fixtures_vision", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["fixtures_vision"] = module
+    return sys.modules["fixtures_vision"]
+
+
+fixtures = _fixtures()
+fake_cifar_dir = fixtures.fake_cifar_dir
+
+
+def run(tmp_path, *args):
+    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                ["--config=tiny", f"--workdir={tmp_path}", *args])
+
+
+def test_fake_cifar_files_read_back_as_written(fake_cifar_dir):
+    """The writer's R..G..B plane layout is what jaxml's loader decodes (independent round trip)."""
+    x, y = fixtures.fake_cifar_images(24, seed=1)  # data_batch_1
+    train = jdata.load("cifar10", "train", data_dir=fake_cifar_dir)
+    assert train.x.shape == (120, 32, 32, 3) and train.class_names == fixtures.CLASS_NAMES
+    np.testing.assert_array_equal(train.x[:24], x)
+    np.testing.assert_array_equal(train.y[:24], y)
+
+
+def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+    summary = run(tmp_path)
+    cfg = study.get_config("tiny")
+    test_y = jdata.train_val_test("cifar10", cfg.n_train, 0, cfg.n_test, seed=cfg.data_seed)["test"].y
+    counts = np.bincount(test_y, minlength=10)
+    assert [label for _, label, *_ in summary["variants"]] == ["relu (base)", "lr 0.01", "lr 0.03 (base)"]
+    assert len(summary["results"]) == 2  # the base network at two learning rates, one program
+    for key, r in summary["results"].items():
+        acc = np.asarray(r["test_accuracy"])
+        # Predictions of the final weights agree with fit's own last-epoch test evaluation.
+        np.testing.assert_allclose(acc, [c[-1] for c in r["test_accuracy_curve"]], atol=1e-6)
+        # Per-class accuracies, weighted by the class counts, give the overall accuracy.
+        pc = np.nan_to_num(np.asarray(r["per_class_accuracy"], float))
+        np.testing.assert_allclose(pc @ counts / counts.sum(), acc, atol=1e-6)
+        assert np.asarray(r["train_loss"]).shape == (len(cfg.seeds), cfg.epochs)
+        assert len(r["predictions_first"][0]) == cfg.num_shown
+    base = summary["results"][summary["base"]]
+    wrong = [i for i in range(cfg.num_shown) if base["predictions_first"][0][i] != test_y[i]]
+    assert [m["index"] for m in summary["first_mistakes"]] == wrong
+    assert all(m["true"] == fixtures.CLASS_NAMES[test_y[m["index"]]] for m in summary["first_mistakes"])
+    for name in ("results.md", "summary.json", "loss_activation.png", "loss_learning_rate.png",
+                 "per_class_accuracy.png", "first_test_images.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    text = (tmp_path / "results.md").read_text()
+    assert "## Per-class test accuracy" in text and "## First 20 test images" in text
+    assert text.count("| NO ") == len(wrong)
+
+
+def test_full_preset_variants_and_trainings():
+    cfg = study.get_config("full")
+    vs = study.variants(cfg)
+    groups = [g for g, *_ in vs]
+    assert {g: groups.count(g) for g in study.PARTS} == {g: 3 for g in study.PARTS}
+    assert [lbl for g, lbl, _, _ in vs if g == "dense_layers"] == [
+        "2 dense layers (120,)->10", "3 dense layers (120, 84)->10 (base)", "5 dense layers (120, 84, 64, 32)->10"]
+    # Distinct trainings: 10 networks, the base one at 3 learning rates.
+    combos = {(study.net_key(net), lr) for _, _, net, lr in vs}
+    assert len(combos) == 12 and len({k for k, _ in combos}) == 10
+    assert all(net["padding"] == "SAME" for g, _, net, _ in vs if g == "conv_layers")
+
+
+def test_lenet_adapts_to_28x28x1():
+    cfg = study.get_config("full")
+    model = study.make_model(cfg, study.base_net(cfg), input_channels=1, num_classes=10)
+    v = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
+    # 28 -> 24 -> 12 -> 8 -> 4: flatten 4*4*16 = 256.
+    assert count_params(v["params"]) == (25 * 6 + 6) + (25 * 6 * 16 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + 850
+
+
+def test_invalid_config_values_are_named(fake_cifar_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+    with pytest.raises(ConfigError, match="parts"):
+        run(tmp_path, "--config.parts=(channels,pooling)")
+    with pytest.raises(ConfigError, match="activations"):
+        run(tmp_path, "--config.activations=(relu,swish)")
+    with pytest.raises(ConfigError, match="1 to 3 entries"):
+        run(tmp_path, "--config.channel_variants=((4,8,16,32),)")

@@ -1,0 +1,41 @@
+"""Smoke test of the from-scratch study: its printed quantities are the ones numpy computes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import from_scratch as study
+from jaxml.train.config import ConfigError
+
+
+def test_tiny_preset_numbers_agree_with_numpy(tmp_path):
+    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                   ["--config=tiny", f"--workdir={tmp_path}"])
+    assert summary["tokens"] == study.SENTENCE.split() and len(summary["vocab"]) == 8
+    x, q, k, v = (np.asarray(summary[n]) for n in ("X", "Q", "K", "V"))
+    assert x.shape == (9, 3)
+    np.testing.assert_array_equal(x[0], x[6])  # both "the" share one embedding
+    s = q @ k.T / np.sqrt(3)
+    a = np.exp(s - s.max(1, keepdims=True))
+    a /= a.sum(1, keepdims=True)
+    np.testing.assert_allclose(summary["A"], a, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(summary["Z"], a @ v, rtol=1e-4, atol=1e-5)
+    # The RNN's final hidden state is the one at "dog", and ŷ_t is the softmax of o_t.
+    h, o, y = (np.asarray(summary[n]) for n in ("rnn_h", "rnn_o", "rnn_y_hat"))
+    assert h.shape == (9, 3) and o.shape == (9, 8)
+    np.testing.assert_allclose(summary["last_hidden"], h[-1])
+    np.testing.assert_allclose(y, np.exp(o) / np.exp(o).sum(1, keepdims=True), rtol=1e-5)
+    text = (tmp_path / "results.md").read_text()
+    assert "Attention matrix" in text and 'Hidden state at "dog"' in text and "8:dog" in text
+    assert json.loads((tmp_path / "summary.json").read_text())["vocab"][0] == "the"
+
+
+def test_invalid_config_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="sentence"):
+        study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                             ["--config=tiny", f"--workdir={tmp_path}", "--config.sentence=word"])
+    with pytest.raises(ConfigError, match="embed_dim"):
+        study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                             ["--config=tiny", f"--workdir={tmp_path}", "--config.embed_dim=0"])

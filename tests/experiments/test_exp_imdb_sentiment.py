@@ -1,0 +1,87 @@
+"""Smoke test of the IMDB study's tiny preset on a small aclImdb folder (upstream format) and on
+the Austen-vs-Shakespeare stand-in built from small corpora."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments import imdb_sentiment as study
+from jaxml.train.config import ConfigError
+
+POS = ["great", "loved", "wonderful", "best", "fun"]
+NEG = ["awful", "boring", "worst", "bad", "dull"]
+FILLER = ["the", "movie", "was", "and", "a", "plot", "acting", "it"]
+
+
+def write_acl(root, n_per_class=24, seed=0):
+    """aclImdb/{train,test}/{pos,neg}/<id>_<stars>.txt with class-specific sentiment words."""
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for label, words in (("pos", POS), ("neg", NEG)):
+            folder = root / "imdb" / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(n_per_class):
+                tokens = list(rng.choice(FILLER, 10)) + list(rng.choice(words, 3))
+                rng.shuffle(tokens)
+                stars = 8 if label == "pos" else 2
+                (folder / f"{i}_{stars}.txt").write_text(" ".join(tokens).capitalize() + ".<br /><br />The end.")
+    return root
+
+
+def write_corpora(root):
+    (root / "text").mkdir(parents=True)
+    (root / "shakespeare").mkdir(parents=True)
+    (root / "text" / "austen.txt").write_text(" ".join(["Miss Bennet said that she was very happy."] * 40))
+    (root / "shakespeare" / "complete_works.txt").write_text(" ".join(["Thou art a villain, my lord, I swear."] * 40))
+    return root
+
+
+def _run(tmp_path, *args):
+    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                ["--config=tiny", f"--workdir={tmp_path / 'run'}", *args])
+
+
+def test_tiny_preset_on_aclimdb(tmp_path, monkeypatch):
+    """Part (e) runs every code path of a part (stacked LSTMs with both dropouts, the decaying
+    schedule, early stopping, test accuracy of final and best weights); (a)-(d) are the same code
+    with other layers (tested in tests/models/test_models_rnn.py; their Keras parameter counts
+    below)."""
+    monkeypatch.setenv("JAXML_DATA_DIR", str(write_acl(tmp_path / "data")))
+    summary = _run(tmp_path, "--config.parts=('e',)", "--config.patience_e=2")
+    parts = summary["parts"]
+    assert set(parts) == {"e"}
+    # Keras's parameter count (the vocabulary is num_words=10,000 however few words the files have).
+    assert parts["e"]["parameters"] == study.EXPECTED_PARAMS["e"] == 174_625
+    cfg = study.get_config("tiny")
+    assert 1 <= parts["e"]["epochs"][0] <= cfg.epochs_e and "test_accuracy_best_weights" in parts["e"]
+    assert summary["sizes"] == {"train": 38, "validation": 10, "test": 48}
+    assert 0.0 <= parts["e"]["test_accuracy"][0] <= 1.0
+    loss = parts["e"]["curves"]["train_loss"][0]
+    assert np.isfinite(loss).all() and len(loss) == parts["e"]["epochs"][0]
+    for name in ("results.md", "summary.json", "val_accuracy.png", "val_loss.png", "part_e/metrics.jsonl"):
+        assert (tmp_path / "run" / name).stat().st_size > 0, name
+    assert "| (e)" in (tmp_path / "run" / "results.md").read_text()
+
+
+def test_all_parts_build_keras_sized_models():
+    cfg = study.get_config()
+    specs = study.part_specs(cfg)
+    assert {p: study.keras_param_count(cfg, s, 10_000) for p, s in specs.items()} == study.EXPECTED_PARAMS
+    assert [specs[p]["maxlen"] for p in study.PARTS] == [20, 20, 20, 100, 200]
+    assert specs["e"]["batch_size"] == 256 and specs["e"]["early_stopping"].patience == 5
+
+
+def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(write_corpora(tmp_path / "data")))
+    cfg = study.get_config("tiny")
+    cfg.dataset = "austen_vs_shakespeare"
+    splits, vocab_size = study.load_splits(cfg)
+    # 320 words per corpus, 30-word passages: 10 per class, 5 train + 5 test each; 20% validation.
+    assert {k: len(v[1]) for k, v in splits.items()} == {"train": 8, "validation": 2, "test": 10}
+    assert vocab_size == 10_000 and sorted(np.concatenate([splits["train"][1], splits["validation"][1]])) == [0] * 5 + [1] * 5
+    with pytest.raises(ConfigError, match="dataset"):
+        _run(tmp_path, "--config.dataset=yelp")
+    with pytest.raises(ConfigError, match="parts"):
+        _run(tmp_path, "--config.parts=('a','f')")
+    with pytest.raises(ConfigError, match="recurrent_dropout"):
+        _run(tmp_path, "--config.recurrent_dropout=1.0")

@@ -1,0 +1,59 @@
+"""Smoke test of the MNIST CNN study's tiny preset on fake IDX files."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import mnist_cnn as study
+from jaxml.models.cnn import mnist_cnn
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+
+def run(tmp_path, *args):
+    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                ["--config=tiny", f"--workdir={tmp_path}", *args])
+
+
+def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+    summary = run(tmp_path)
+    cfg = study.get_config("tiny")
+    assert summary["n_params"] == 61_546
+    assert sum(r["count"] for r in summary["parameter_shapes"] if r["collection"] == "params") == 61_546
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert np.asarray(summary["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
+    records = read_metrics(tmp_path / "training" / "metrics.jsonl")
+    assert len(records) == len(cfg.seeds) * cfg.epochs
+    val = np.asarray(summary["curves"]["val_accuracy"])
+    np.testing.assert_allclose(val[:, -1], [r["val_accuracy"] for r in records if r["epoch"] == cfg.epochs])
+    last = {r["seed"]: r for r in records if r["epoch"] == cfg.epochs}
+    np.testing.assert_allclose(summary["test_accuracy"], [last[s]["test_accuracy"] for s in cfg.seeds])
+    np.testing.assert_allclose(summary["test_loss"], [last[s]["test_loss"] for s in cfg.seeds])
+    assert all(0.0 <= a <= 1.0 for a in summary["test_accuracy"]) and all(np.isfinite(summary["test_loss"]))
+    for name in ("results.md", "summary.json", "curves_loss.png", "curves_accuracy.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    text = (tmp_path / "results.md").read_text()
+    assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "## Test (final weights)" in text
+
+
+def test_parameter_shapes_in_forward_order():
+    variables = jax.eval_shape(mnist_cnn().init, jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
+    rows = [(r["collection"], r["layer"], r["array"], r["shape"]) for r in study.parameter_shapes(variables)]
+    assert rows == [
+        ("params", "conv_0", "kernel", "(3, 3, 1, 32)"), ("params", "conv_0", "bias", "(32,)"),
+        ("params", "conv_1", "kernel", "(3, 3, 32, 32)"), ("params", "conv_1", "bias", "(32,)"),
+        ("params", "bn_1", "scale", "(32,)"), ("params", "bn_1", "bias", "(32,)"),
+        ("params", "dense_0", "kernel", "(800, 64)"), ("params", "dense_0", "bias", "(64,)"),
+        ("params", "output", "kernel", "(64, 10)"), ("params", "output", "bias", "(10,)"),
+        ("batch_stats", "bn_1", "mean", "(32,)"), ("batch_stats", "bn_1", "var", "(32,)")]
+
+
+def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+    with pytest.raises(ConfigError, match="dropout"):
+        run(tmp_path, "--config.dropout=1.0")
+    with pytest.raises(ConfigError, match="dataset"):
+        run(tmp_path, "--config.dataset=cifar100")

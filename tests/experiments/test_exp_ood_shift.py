@@ -1,0 +1,60 @@
+"""Smoke test of the out-of-distribution (shift/rotation) study's tiny preset on fake IDX files."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments import ood_shift as study
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+
+def run(tmp_path, *args):
+    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                ["--config=tiny", f"--workdir={tmp_path}", *args])
+
+
+def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+    summary = run(tmp_path)
+    cfg = study.get_config("tiny")
+    assert summary["test_sets"] == ["original", "shifted up 4 px", "rotated 90°", "rotated 180°", "rotated 270°"]
+    for name, expected in (("mlp", 101_770), ("cnn2", 80_650), ("cnn3", 68_106)):
+        r = summary["models"][name]
+        assert r["n_params"] == expected
+        for label in summary["test_sets"]:
+            acc = np.asarray(r["accuracy"][label])
+            assert acc.shape == (len(cfg.seeds),) and np.all((0 <= acc) & (acc <= 1))
+            # Accuracies are fractions of the n_test test images.
+            np.testing.assert_allclose(acc * cfg.n_test, np.round(acc * cfg.n_test), atol=1e-6)
+        assert all(1 <= b <= s <= cfg.max_epochs for b, s in zip(r["best_epoch"], r["stopped_epoch"]))
+        records = read_metrics(tmp_path / name / "metrics.jsonl")
+        assert len(records) == sum(r["stopped_epoch"])
+        assert {rec["seed"] for rec in records} == set(cfg.seeds)
+    # The fake classes are lit blocks: a CNN trained on them beats chance (0.1) on the original images.
+    assert np.mean(summary["models"]["cnn2"]["accuracy"]["original"]) > 0.3
+    for name in ("results.md", "summary.json", "ood_accuracy.png", "ood_examples.png", "config.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    text = (tmp_path / "results.md").read_text()
+    assert "CNN-3" in text and "shifted up 4 px" in text and "± " in text
+
+
+def test_test_sets_match_numpy():
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    sets = study.ood_test_sets(x, 4)
+    shifted = np.zeros_like(x)
+    shifted[:, :24] = x[:, 4:]  # content moves up; the bottom 4 rows are zero
+    np.testing.assert_array_equal(sets["shifted up 4 px"], shifted)
+    for k, label in ((1, "rotated 90°"), (2, "rotated 180°"), (3, "rotated 270°")):
+        np.testing.assert_array_equal(sets[label], np.stack([np.rot90(img, k) for img in x]))
+    np.testing.assert_array_equal(sets["original"], x)
+
+
+def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+    with pytest.raises(ConfigError, match="models"):
+        run(tmp_path, "--config.models=(mlp,resnet)")
+    with pytest.raises(ConfigError, match="dataset"):
+        run(tmp_path, "--config.dataset=imdb")
+    with pytest.raises(ConfigError, match="shift"):
+        run(tmp_path, "--config.shift=30")

@@ -1,0 +1,80 @@
+"""Smoke test of the ResNet CIFAR-10 study's tiny preset on small CIFAR-format files."""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import resnet_cifar10 as study
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+
+def _fixtures():
+    """tests/experiments/fixtures_vision.py (not importable by name under --import-mode=importlib)."""
+    if "fixtures_vision" not in sys.modules:
+        path = pathlib.Path(__file__).with_name("fixtures_vision.py")
+        spec = importlib.util.spec_from_file_location("fixtures_vision", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["fixtures_vision"] = module
+    return sys.modules["fixtures_vision"]
+
+
+fake_cifar_dir = _fixtures().fake_cifar_dir
+
+
+def run(tmp_path, *args):
+    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                ["--config=tiny", f"--workdir={tmp_path}", *args])
+
+
+def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+    summary = run(tmp_path)
+    cfg = study.get_config("tiny")
+    assert list(summary["runs"]) == [f"resnet18_{loss}" for loss in cfg.losses]
+    for name, r in summary["runs"].items():
+        for key in ("test_accuracy", "train_accuracy", "epoch_seconds", "eval_seconds"):
+            assert np.asarray(r["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
+        assert np.all(np.asarray(r["curves"]["epoch_seconds"]) > 0)
+        assert np.all(np.asarray(r["curves"]["eval_seconds"]) > 0)
+        records = read_metrics(tmp_path / name / "metrics.jsonl")
+        assert [rec["epoch"] for rec in records] == list(range(1, cfg.epochs + 1))
+        np.testing.assert_allclose(r["curves"]["eval_seconds"][0], [rec["eval_seconds"] for rec in records])
+        np.testing.assert_allclose(r["curves"]["test_accuracy"][0], [rec["test_accuracy"] for rec in records])
+    # The tiny preset trains with MSE against one-hot targets: its logged loss is a mean squared error
+    # (well below the ~2.3 nats a 10-class cross-entropy starts at) and is the run's "loss" field.
+    assert cfg.losses == ("mse",) and summary["runs"]["resnet18_mse"]["loss"] == "mse"
+    assert 0 < summary["runs"]["resnet18_mse"]["curves"]["test_loss"][0][0] < 1.5
+    for name in ("results.md", "summary.json", "accuracy_per_epoch.png", "seconds_per_epoch.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert "eval s/epoch (median)" in (tmp_path / "results.md").read_text()
+
+
+def test_resnets_adapt_to_28x28x1():
+    for make in study.MODELS.values():
+        model = make(num_classes=10, stem="cifar", width=4)
+        out = jax.eval_shape(lambda x, m=model: m.init_with_output(jax.random.PRNGKey(0), x)[0],
+                             jnp.zeros((2, 28, 28, 1)))
+        assert out.shape == (2, 10)
+
+
+def test_median_excludes_the_first_epoch():
+    assert study._median_after_first(np.array([[9.0, 1.0, 3.0, 2.0]])) == 2.0
+    assert study._median_after_first(np.array([[9.0]])) == 9.0
+
+
+def test_invalid_config_values_are_named(fake_cifar_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+    with pytest.raises(ConfigError, match="losses"):
+        run(tmp_path, "--config.losses=(hinge,)")
+    with pytest.raises(ConfigError, match="models"):
+        run(tmp_path, "--config.models=(resnet20,)")
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        run(tmp_path, "--config.warmup_epochs=5")

@@ -1,0 +1,57 @@
+"""Smoke test of the Shakespeare GPT study's tiny preset on a small text file."""
+from __future__ import annotations
+
+import pytest
+
+from experiments import shakespeare_gpt as study
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+        "First Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 20
+
+
+@pytest.fixture()
+def data_dir(tmp_path):
+    (tmp_path / "shakespeare").mkdir()
+    (tmp_path / "shakespeare" / "complete_works.txt").write_text(TEXT)
+    return tmp_path
+
+
+def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
+    workdir = tmp_path / "run"
+    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                   ["--config=tiny", f"--workdir={workdir}"])
+    cfg = study.get_config("tiny")
+    main = summary["main"]
+    assert [h["iteration"] for h in main["history"]] == list(range(0, cfg.iterations + 1, cfg.eval_interval))
+    assert main["history"][-1]["train_loss"] < main["history"][0]["train_loss"]
+    assert main["best_val_loss"] == min(h["val_loss"] for h in main["history"])
+    vocab = set(TEXT)
+    for key in ("sample_before", "sample_after"):
+        assert len(main[key]) == cfg.sample_chars and set(main[key]) <= vocab
+    assert main["generate_compiles"] == 1  # before and after training: one compiled sampler
+    assert set(summary["sweeps"]) == {"block_size", "num_heads"}
+    assert [r["block_size"] for r in summary["sweeps"]["block_size"]] == list(cfg.sweep_block_sizes)
+    assert [r["num_heads"] for r in summary["sweeps"]["num_heads"]] == list(cfg.sweep_heads)
+    for name in ("results.md", "summary.json", "loss.png", "sweep_block_size.png", "sweep_num_heads.png",
+                 "main/metrics.jsonl"):
+        assert (workdir / name).stat().st_size > 0, name
+    assert (workdir / "main" / "checkpoints").is_dir()
+    assert len(read_metrics(workdir / "main" / "metrics.jsonl")) == len(main["history"])
+    assert "Sample after training" in (workdir / "results.md").read_text()
+
+
+def test_invalid_config_is_named(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
+    run = lambda *a: study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,  # noqa: E731
+                                          ["--config=tiny", f"--workdir={tmp_path}", *a])
+    with pytest.raises(ConfigError, match="multiple of 'eval_interval'"):
+        run("--config.iterations=15")
+    with pytest.raises(ConfigError, match="not divisible by num_heads"):
+        run("--config.num_heads=3")
+    with pytest.raises(ConfigError, match="sweeps"):
+        run("--config.sweeps=('depth',)")
+    with pytest.raises(ConfigError, match="preset"):
+        run("--config=huge")

@@ -1,0 +1,60 @@
+"""Smoke test of the trigram next-word study's tiny preset on a small word corpus."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments import trigram_next_word as study
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+
+@pytest.fixture()
+def data_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    # A Markov chain over 12 words: the next word is a fixed function of the current one with
+    # probability 0.8, so the fourth word is predictable from the third.
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()  # letters only
+    seq, cur = [], 0
+    for _ in range(3000):
+        seq.append(words[cur])
+        cur = (cur * 5 + 1) % 12 if rng.random() < 0.8 else int(rng.integers(12))
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "austen.txt").write_text(" ".join(seq))
+    return tmp_path
+
+
+def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
+    workdir = tmp_path / "run"
+    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                   ["--config=tiny", f"--workdir={workdir}"])
+    cfg = study.get_config("tiny")
+    n = 3000 - 3  # every window is in the 12-word vocabulary (vocab_size 20 keeps all 12)
+    assert summary["sizes"] == {"train": int(0.8 * n), "validation": int(0.1 * n), "test": n - int(0.8 * n) - int(0.1 * n)}
+    assert len(summary["vocab"]) == 12
+    for r, (d, p) in zip(summary["results"], cfg.sizes):
+        # V*D + 3D*P + P + P*V + V with V = 12 words.
+        assert r["parameters"] == 12 * d + 3 * d * p + p + p * 12 + 12
+        assert len(r["test_accuracy"]) == len(cfg.seeds)
+        assert all(1 <= e <= cfg.max_epochs for e in r["stopped_epoch"])
+    ex = summary["examples"]
+    assert len(ex) == cfg.n_examples and all(len(e["top"]) == cfg.top_k for e in ex)
+    probs = [p for _, p in ex[0]["top"]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    for name in ("results.md", "summary.json", "accuracy.png", "loss.png"):
+        assert (workdir / name).stat().st_size > 0, name
+    records = read_metrics(workdir / f"D{cfg.sizes[0][0]}_P{cfg.sizes[0][1]}" / "metrics.jsonl")
+    assert {r["seed"] for r in records} == set(cfg.seeds) and "val_loss" in records[0]
+
+
+def test_invalid_config_is_named(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
+    run = lambda *a: study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,  # noqa: E731
+                                          ["--config=tiny", f"--workdir={tmp_path}", *a])
+    with pytest.raises(ConfigError, match="corpus"):
+        run("--config.corpus=bible")
+    with pytest.raises(ConfigError, match="fractions"):
+        run("--config.fractions=(0.5,0.5,0.5)")
+    with pytest.raises(ConfigError, match="combine"):
+        run("--config.combine=mean")

@@ -1,0 +1,51 @@
+"""Smoke test of the VAE study's tiny preset, end to end, on fake IDX files."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import vae_mnist as study
+from jaxml.report import read_metrics
+from jaxml.train.config import ConfigError
+
+
+def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+    workdir = tmp_path / "run"
+    # The classifier cache beside the session's fake data: the GAN smoke test reuses it.
+    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                   ["--config=tiny", f"--workdir={workdir}",
+                                    f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"])
+    cfg = study.get_config("tiny")
+    run = summary["latent"]["2"]
+    curves = {k: np.asarray(v) for k, v in run["curves"].items()}
+    assert curves["test_loss"].shape == (len(cfg.seeds), cfg.epochs)
+    assert np.isfinite(curves["test_loss"]).all() and (curves["test_kl"] >= 0).all()
+    np.testing.assert_allclose(curves["test_loss"], curves["test_bce"] + curves["test_kl"], rtol=1e-5)
+    assert curves["train_loss"][0, -1] < curves["train_loss"][0, 0]          # the ELBO improves
+    q = run["quality"][0]
+    assert q["frechet"] > 0 and abs(sum(q["histogram"]) - 1) < 1e-9 and q["n"] == cfg.quality_samples
+    assert summary["classifier"]["epochs"] == cfg.classifier_epochs
+    assert summary["classifier"]["split_half"]["frechet"] >= 0
+    for name in ("config.json", "machine.json", "results.md", "summary.json", "metrics.jsonl", "loss_curves.png",
+                 "reconstructions_z2.png", "samples_z2.png", "latent_grid_z2.png", "latent_scatter_z2.png"):
+        assert (workdir / name).stat().st_size > 0, name
+    text = (workdir / "results.md").read_text()
+    for heading in ("## Test loss", "## Sample quality", "## Figures"):
+        assert heading in text
+    records = read_metrics(workdir / "metrics.jsonl")
+    assert len(records) == cfg.epochs * len(cfg.seeds) * len(cfg.latent_dims)
+    assert json.loads((workdir / "config.json").read_text())["preset"] == "tiny"
+
+
+def test_invalid_config_values_are_named(tmp_path):
+    run = lambda *args: study.run_experiment(  # noqa: E731
+        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *args])
+    with pytest.raises(ConfigError, match="binarize"):
+        run("--config.binarize=maybe")
+    with pytest.raises(ConfigError, match="latent_dims"):
+        run("--config.latent_dims=(2,0)")
+    with pytest.raises(ConfigError, match="batch_size"):
+        run("--config.batch_size=100000")
