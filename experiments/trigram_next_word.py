@@ -198,7 +198,8 @@ def main(c, workdir: pathlib.Path) -> dict:
         top = top_k_words(logits[i], vocab, c.top_k)
         examples.append({"context": context, "actual": truth, "top": top})
         rank = next((k + 1 for k, (w, _) in enumerate(top) if w == truth), None)
-        ex_text.append(f"**{context} ___** (actual: *{truth}*, {'rank ' + str(rank) if rank else 'not in the top ' + str(c.top_k)}): "
+        where = f"rank {rank}" if rank else f"not in the top {c.top_k}"
+        ex_text.append(f"**{context} ___** (actual: *{truth}*, {where}): "
                        + ", ".join(f"{w} {pr:.3f}" for w, pr in top))
     total = time.perf_counter() - t0
     setup = (f"Corpus `{c.corpus}`: {n_words:,} words; vocabulary = the {len(vocab)} most frequent; "

@@ -42,7 +42,8 @@ def qkv(x_TxD, Wq_DxK, Wk_DxK, Wv_DxV):
         if w.ndim != 2 or w.shape[0] != d:
             raise ValueError(f"qkv: {name} must have shape ({d}, d), matching x's last axis {d}; got {w.shape}")
     if Wq_DxK.shape != Wk_DxK.shape:
-        raise ValueError(f"qkv: Wq and Wk must have the same shape (d_k is shared), got {Wq_DxK.shape} and {Wk_DxK.shape}")
+        raise ValueError(f"qkv: Wq and Wk must have the same shape (d_k is shared), got {Wq_DxK.shape} and "
+                         f"{Wk_DxK.shape}")
     return x_TxD @ Wq_DxK, x_TxD @ Wk_DxK, x_TxD @ Wv_DxV
 
 

@@ -78,7 +78,8 @@ def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch):
     splits, vocab_size = study.load_splits(cfg)
     # 320 words per corpus, 30-word passages: 10 per class, 5 train + 5 test each; 20% validation.
     assert {k: len(v[1]) for k, v in splits.items()} == {"train": 8, "validation": 2, "test": 10}
-    assert vocab_size == 10_000 and sorted(np.concatenate([splits["train"][1], splits["validation"][1]])) == [0] * 5 + [1] * 5
+    labels = np.concatenate([splits["train"][1], splits["validation"][1]])
+    assert vocab_size == 10_000 and sorted(labels) == [0] * 5 + [1] * 5
     with pytest.raises(ConfigError, match="dataset"):
         _run(tmp_path, "--config.dataset=yelp")
     with pytest.raises(ConfigError, match="parts"):

@@ -31,7 +31,8 @@ def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
                                    ["--config=tiny", f"--workdir={workdir}"])
     cfg = study.get_config("tiny")
     n = 3000 - 3  # every window is in the 12-word vocabulary (vocab_size 20 keeps all 12)
-    assert summary["sizes"] == {"train": int(0.8 * n), "validation": int(0.1 * n), "test": n - int(0.8 * n) - int(0.1 * n)}
+    n_train, n_val = int(0.8 * n), int(0.1 * n)
+    assert summary["sizes"] == {"train": n_train, "validation": n_val, "test": n - n_train - n_val}
     assert len(summary["vocab"]) == 12
     for r, (d, p) in zip(summary["results"], cfg.sizes):
         # V*D + 3D*P + P + P*V + V with V = 12 words.
