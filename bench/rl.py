@@ -105,9 +105,13 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
     log(f"  run: 1 seed {common.median(t1):.2f} s, {seeds} seeds {common.median(tn):.2f} s "
         f"(ratio {common.median(tn) / common.median(t1):.2f}); others kept {mon.others_busy} of the CPUs busy")
     policy = dqn.greedy_policy(dqn.make_network(cfg, 2))
-    evals = np.asarray(make_evaluator(cfg.env_id, policy, eval_episodes, vmapped=True)(
-        outs["many"]["state"].params, jax.random.split(jax.random.PRNGKey(10_000), seeds)))
-    log(f"  greedy means per seed: {np.round(evals.mean(1), 1).tolist()}")
+    evaluator = make_evaluator(cfg.env_id, policy, eval_episodes, vmapped=True)
+    evals = np.asarray(evaluator(outs["many"]["state"].params, jax.random.split(jax.random.PRNGKey(10_000), seeds)))
+    log(f"  greedy means per seed, final networks: {np.round(evals.mean(1), 1).tolist()}")
+    kept = None
+    if "best_params" in outs["many"]:
+        kept = np.asarray(evaluator(outs["many"]["best_params"], jax.random.split(jax.random.PRNGKey(20_000), seeds)))
+        log(f"  greedy means per seed, kept (best in-training evaluation) networks: {np.round(kept.mean(1), 1).tolist()}")
     return {"config": dataclasses.asdict(cfg), "env_steps": cfg.env_steps, "seeds": seeds,
             "compile_seconds": {"1": c1, str(seeds): cn}, "run_seconds": {"1": t1, str(seeds): tn},
             "median_run_seconds": {"1": common.median(t1), str(seeds): common.median(tn)},
@@ -116,7 +120,9 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
                                      str(seeds): seeds * cfg.env_steps / common.median(tn)},
             "others_busy": mon.others_busy,
             "greedy_mean_per_seed": evals.mean(1).tolist(), "greedy_std_per_seed": evals.std(1).tolist(),
-            "eval_episodes": eval_episodes, "solved_seeds": int((evals.mean(1) >= 475).sum())}
+            "eval_episodes": eval_episodes, "solved_seeds": int((evals.mean(1) >= 475).sum()),
+            "kept_greedy_mean_per_seed": None if kept is None else kept.mean(1).tolist(),
+            "kept_solved_seeds": None if kept is None else int((kept.mean(1) >= 475).sum())}
 
 
 # ----------------------------------------------------------------------------- 2. host loop
@@ -283,9 +289,13 @@ def tables(res: dict) -> str:
                  r["env_steps_per_second"][s], common.fmt(r["vmap_over_1"]["of_medians"])]]
         out.append(common.markdown_table(["contestant", "compile (s)", "run, median (s)", "env steps/s",
                                           "time / 1-seed time"], rows))
+        kept = "" if r.get("kept_greedy_mean_per_seed") is None else (
+            f"; kept (best in-training evaluation) networks: "
+            f"{', '.join(f'{v:.1f}' for v in r['kept_greedy_mean_per_seed'])} ({r['kept_solved_seeds']}/{s} >= 475)")
         out.append(f"\npurejaxrl reference (quoted): 1 seed {PUREJAXRL['one_seed_run_seconds']} s run, 8 seeds "
-                   f"{PUREJAXRL['vmap8_over_1']}x. Greedy means of the {s} seeds: "
-                   f"{', '.join(f'{v:.1f}' for v in r['greedy_mean_per_seed'])} ({r['solved_seeds']}/{s} >= 475). "
+                   f"{PUREJAXRL['vmap8_over_1']}x. Greedy means ({r['eval_episodes']} episodes) of the {s} seeds' final "
+                   f"networks: {', '.join(f'{v:.1f}' for v in r['greedy_mean_per_seed'])} ({r['solved_seeds']}/{s} >= 475)"
+                   f"{kept}. "
                    f"Other processes kept {r['others_busy']} of the CPUs busy during the timed runs.\n")
     if "host_loop" in res:
         m = res["host_loop"]["median"]

@@ -154,7 +154,7 @@ def greedy_eval_vmapped(cfg: dqn.DQNConfig, params, seeds, episodes: int, offset
 
 
 def _curves(out, cfg, points):
-    steps, ret = episode_curve(out["returns_sum"], out["episodes"], cfg.num_envs, points)
+    steps, ret = episode_curve(out["episode_returns"], cfg.num_envs, points)
     upd, loss = smooth_curve(out["loss"], points)
     return steps, ret, cfg.warmup_iterations * cfg.num_envs + upd * cfg.update_every * cfg.num_envs, loss
 
@@ -303,8 +303,8 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
             evals.append(ev)
             speed.append(out["env_steps_per_second"])
     evals = np.stack(evals)
-    ret = np.stack([episode_curve(o["returns_sum"], o["episodes"], cfg.num_envs, c.curve_points)[1] for o in outs])
-    steps = episode_curve(outs[0]["returns_sum"], outs[0]["episodes"], cfg.num_envs, c.curve_points)[0]
+    ret = np.stack([episode_curve(o["episode_returns"], cfg.num_envs, c.curve_points)[1] for o in outs])
+    steps = episode_curve(outs[0]["episode_returns"], cfg.num_envs, c.curve_points)[0]
     loss = np.stack([smooth_curve(o["loss"], c.curve_points)[1] for o in outs])
     loss_steps = cfg.warmup_iterations * cfg.num_envs + smooth_curve(outs[0]["loss"], c.curve_points)[0] * \
         cfg.update_every * cfg.num_envs

@@ -256,9 +256,10 @@ def make_train(config: DQNConfig):
     Memoised on the (frozen, hashable) config: the same config gives the same function, so
     ``jax.jit`` of it compiles once per process (see also :func:`make_vmapped_train`).
 
-    Returns a dict: ``state`` (final :class:`DQNState`), ``returns_sum`` and ``episodes``
-    ``(num_iterations,)`` (sum and number of episode returns completed at each vector step),
-    ``loss`` ``(num_updates,)`` (TD loss of each gradient step). With ``eval_every > 0`` the
+    Returns a dict: ``state`` (final :class:`DQNState`), ``episode_returns``
+    ``(num_iterations, num_envs)`` (the undiscounted return of the episode that copy i finished
+    at vector step t, NaN where none finished), ``loss`` ``(num_updates,)`` (TD loss of each
+    gradient step). With ``eval_every > 0`` the
     greedy policy is also evaluated (``eval_episodes`` fresh episodes, in the same program)
     every ``eval_stride`` target periods and after the last one: ``eval_score``
     ``(num_periods,)`` (mean greedy return, NaN where not evaluated), ``best_params`` (the
@@ -289,7 +290,7 @@ def make_train(config: DQNConfig):
         buffer = replay_add(buffer, to_transition(obs, action_N, step))
         ep_ret_N = ep_ret_N + step.reward
         done_N = step.terminated | step.truncated
-        logs = (jnp.sum(jnp.where(done_N, ep_ret_N, 0.0)), jnp.sum(done_N.astype(jnp.int32)))
+        logs = jnp.where(done_N, ep_ret_N, jnp.nan)
         ep_ret_N = jnp.where(done_N, 0.0, ep_ret_N)
         return (state, buffer, env_state, step.obs, ep_ret_N, t + n, key), logs
 
@@ -332,12 +333,11 @@ def make_train(config: DQNConfig):
             return ((state, *core[1:]), best_params, best_score), (out, score)
 
         carry = (carry, state.params, jnp.float32(-jnp.inf))
-        carry, (((ret_sum, episodes), loss), scores) = jax.lax.scan(
+        carry, ((ep_returns, loss), scores) = jax.lax.scan(
             period, carry, jnp.arange(config.num_periods, dtype=jnp.int32))
         core, best_params, best_score = carry
-        returns_sum = jnp.concatenate([warm_logs[0], ret_sum.reshape(-1)])
-        episodes = jnp.concatenate([warm_logs[1], episodes.reshape(-1)])
-        out = {"state": core[0], "returns_sum": returns_sum, "episodes": episodes, "loss": loss.reshape(-1)}
+        episode_returns = jnp.concatenate([warm_logs, ep_returns.reshape(-1, n)])
+        out = {"state": core[0], "episode_returns": episode_returns, "loss": loss.reshape(-1)}
         if stride:
             out.update(eval_score=scores, best_params=best_params, best_score=best_score)
         return out

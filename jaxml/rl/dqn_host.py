@@ -11,7 +11,7 @@ updated in place (the train state is not: its target parameters may share buffer
 online ones).
 
     out = train_host(DQNConfig(env_id="LunarLander-v3", backend="host", ...), seed=0)
-    out["state"].params, out["returns_sum"], out["episodes"], out["loss"], out["env_steps_per_second"]
+    out["state"].params, out["episode_returns"], out["loss"], out["env_steps_per_second"]
 """
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def _host_functions(config: DQNConfig, spec):
 def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] | None = None,
                log_every: int = 10_000) -> dict:
     """Train on ``config.env_id`` through gymnasium. Returns the same dict as the compiled
-    ``train`` (``state``, ``returns_sum``, ``episodes``, ``loss`` as numpy) plus
+    ``train`` (``state``, ``episode_returns`` (iterations, num_envs; NaN where no episode
+    ended), ``loss`` as numpy) plus
     ``seconds`` (wall time of the loop, compilation included), ``first_call_seconds`` (the
     first jitted calls, dominated by compilation) and ``env_steps_per_second`` (measured
     after the first 5% of the run, so compilation is excluded).
@@ -81,8 +82,7 @@ def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] 
     n = config.num_envs
 
     iters, warm = config.num_iterations, config.warmup_iterations
-    returns_sum = np.zeros(iters, np.float64)
-    episodes = np.zeros(iters, np.int32)
+    episode_returns = np.full((iters, n), np.nan, np.float32)
     losses = np.zeros(config.num_updates, np.float32)
     ep_ret_N = np.zeros(n, np.float64)
     last_log, log_ret, log_eps = 0, 0.0, 0
@@ -102,10 +102,9 @@ def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] 
             ep_ret_N += s.reward
             done = s.terminated | s.truncated
             if done.any():
-                returns_sum[i] = ep_ret_N[done].sum()
-                episodes[i] = int(done.sum())
-                log_ret += returns_sum[i]
-                log_eps += episodes[i]
+                episode_returns[i, done] = ep_ret_N[done]
+                log_ret += ep_ret_N[done].sum()
+                log_eps += int(done.sum())
                 ep_ret_N[done] = 0.0
             learn = i >= warm and (i - warm + 1) % config.update_every == 0
             sync = learn and (updates + 1) % config.target_update_every == 0
@@ -130,6 +129,6 @@ def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] 
         env.close()
     t_end = time.perf_counter()
     steady = (iters - measure_from) * n / max(t_end - t_measure, 1e-9)
-    return {"state": state, "returns_sum": returns_sum, "episodes": episodes, "loss": losses,
+    return {"state": state, "episode_returns": episode_returns, "loss": losses,
             "seconds": t_end - t_start, "first_call_seconds": first_call, "env_steps_per_second": steady,
             "env_steps": iters * n, "model": model, "spec": env.spec}

@@ -85,23 +85,24 @@ def evaluate(env_id: str, policy: Callable, params, seed: int, num_episodes: int
     return evaluate_host(env_id, policy, params, seed, num_episodes)
 
 
-def episode_curve(returns_sum, episodes, steps_per_iteration: int, num_points: int = 100):
+def episode_curve(episode_returns, steps_per_iteration: int, num_points: int = 100):
     """Mean return of the episodes that ended in each of ``num_points`` equal windows of a run.
 
-    ``returns_sum`` and ``episodes`` ``(..., I)``: per vector step, the sum and count of episode
-    returns completed there (as logged by the trainers; leading axes are runs). Returns
-    ``(steps_W, mean_return_...xW)`` with ``steps_W`` the env step at each window's end; a
-    window without a finished episode repeats the previous window's value (NaN at the start).
+    ``episode_returns`` ``(..., I, N)``: per vector step and copy, the return of the episode
+    that ended there, NaN where none did (as logged by the trainers; leading axes are runs).
+    Returns ``(steps_W, mean_return_...xW)`` with ``steps_W`` the env step at each window's
+    end; a window without a finished episode repeats the previous window's value (NaN at the
+    start).
     """
-    r = np.asarray(returns_sum, np.float64)
-    c = np.asarray(episodes, np.float64)
-    total = r.shape[-1]
+    e = np.asarray(episode_returns, np.float64)
+    total = e.shape[-2]
     w = max(1, total // int(num_points))
     k = total // w
-    r_w = r[..., : k * w].reshape(*r.shape[:-1], k, w).sum(-1)
-    c_w = c[..., : k * w].reshape(*c.shape[:-1], k, w).sum(-1)
+    windows = e[..., : k * w, :].reshape(*e.shape[:-2], k, w * e.shape[-1])
+    done = ~np.isnan(windows)
+    count = done.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(c_w > 0, r_w / np.maximum(c_w, 1), np.nan)
+        mean = np.where(count > 0, np.where(done, windows, 0.0).sum(-1) / np.maximum(count, 1), np.nan)
     for i in range(1, k):  # carry the last value through empty windows
         mean[..., i] = np.where(np.isnan(mean[..., i]), mean[..., i - 1], mean[..., i])
     steps = (np.arange(1, k + 1) * w * steps_per_iteration).astype(np.int64)

@@ -136,8 +136,7 @@ def runs():
 def test_vmapped_seeds_equal_separate_runs(runs):
     separate, together = runs
     for i, single in enumerate(separate):
-        np.testing.assert_array_equal(together["episodes"][i], single["episodes"])
-        np.testing.assert_allclose(together["returns_sum"][i], single["returns_sum"])
+        np.testing.assert_array_equal(together["episode_returns"][i], single["episode_returns"])  # NaNs alike
         np.testing.assert_allclose(together["loss"][i], single["loss"], rtol=1e-4, atol=1e-6)
         for a, b in zip(jax.tree_util.tree_leaves(together["state"].params), jax.tree_util.tree_leaves(single["state"].params)):
             np.testing.assert_allclose(a[i], b, rtol=1e-4, atol=1e-6)
@@ -147,9 +146,14 @@ def test_vmapped_seeds_equal_separate_runs(runs):
 
 def test_short_compiled_run_improves_the_return(runs):
     out = runs[0][0]
-    assert out["returns_sum"].shape == (TINY.num_iterations,) and out["loss"].shape == (TINY.num_updates,)
+    assert out["episode_returns"].shape == (TINY.num_iterations, 4) and out["loss"].shape == (TINY.num_updates,)
     assert np.all(np.isfinite(out["loss"]))
-    _, curve = episode_curve(out["returns_sum"], out["episodes"], TINY.num_envs, num_points=10)
+    ret = np.asarray(out["episode_returns"])
+    finished = ret[~np.isnan(ret)]
+    assert np.all((finished >= 1) & (finished <= 500)) and np.all(finished == np.round(finished))
+    # Every CartPole step pays 1: the finished episodes' returns add up to at most the steps taken.
+    assert finished.sum() <= TINY.env_steps
+    _, curve = episode_curve(ret, TINY.num_envs, num_points=10)
     # Random play on CartPole lasts ~22 steps; after 12k steps the episodes are much longer.
     assert curve[0] < 30 and curve[-1] > 2 * curve[0], curve
 

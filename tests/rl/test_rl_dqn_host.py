@@ -4,6 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from experiments import dqn as study
 from jaxml.rl import dqn
@@ -20,18 +21,21 @@ def test_host_loop_trains_with_the_compiled_schedule():
     out = train_host(cfg, seed=0, log=records.append, log_every=100)
     assert cfg.num_iterations == cfg.warmup_iterations + cfg.num_updates * cfg.update_every
     assert out["env_steps"] == cfg.env_steps == cfg.num_iterations * 2
-    assert out["returns_sum"].shape == (cfg.num_iterations,) and out["loss"].shape == (cfg.num_updates,)
+    assert out["episode_returns"].shape == (cfg.num_iterations, 2) and out["loss"].shape == (cfg.num_updates,)
     assert np.all(np.isfinite(out["loss"])) and out["env_steps_per_second"] > 0
     assert [r["env_steps"] for r in records] == [100, 200]
     assert records[0]["loss"] != records[0]["loss"] and np.isfinite(records[1]["loss"])  # no update before 100
-    assert sum(r["episodes"] for r in records) == out["episodes"][:100].sum()   # 100 vector steps = 200 steps
+    first = out["episode_returns"][:100]                                         # 100 vector steps = 200 steps
+    assert sum(r["episodes"] for r in records) == int((~np.isnan(first)).sum())
+    if records[1]["episodes"]:
+        assert records[1]["mean_return"] == pytest.approx(np.nanmean(out["episode_returns"][50:100]), rel=1e-5)
     # The same seed gives the same run.
     again = train_host(cfg, seed=0)
     np.testing.assert_array_equal(out["loss"], again["loss"])
     # The trained parameters drive the evaluator.
     rets = evaluate("LunarLander-v3", dqn.greedy_policy(out["model"]), out["state"].params, seed=0,
-                    num_episodes=3)
-    assert rets.shape == (3,) and np.all(np.isfinite(rets))
+                    num_episodes=4)
+    assert rets.shape == (4,) and np.all(np.isfinite(rets))
 
 
 def test_jax_evaluation_matches_gymnasium_from_the_same_start():
@@ -58,9 +62,10 @@ def test_jax_evaluation_matches_gymnasium_from_the_same_start():
 
 
 def test_episode_curve_by_hand():
-    returns_sum = np.array([[0, 10, 0, 0, 30, 20, 0, 0]], float)
-    episodes = np.array([[0, 1, 0, 0, 2, 1, 0, 0]])
-    steps, curve = episode_curve(returns_sum, episodes, steps_per_iteration=5, num_points=4)
+    nan = np.nan
+    # One run, 8 vector steps of 2 copies: episodes of 10 | - | 10, 20 and 20 | - .
+    returns = np.array([[[nan, nan], [10, nan], [nan, nan], [nan, nan], [10, 20], [nan, 20], [nan, nan], [nan, nan]]])
+    steps, curve = episode_curve(returns, steps_per_iteration=5, num_points=4)
     np.testing.assert_array_equal(steps, [10, 20, 30, 40])
     np.testing.assert_allclose(curve, [[10.0, 10.0, 50 / 3, 50 / 3]])   # empty windows repeat
     idx, m = smooth_curve(np.arange(10.0), num_points=5)

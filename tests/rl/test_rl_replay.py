@@ -11,7 +11,6 @@ from jaxml.rl.replay import Transition, replay_add, replay_init, replay_sample
 
 def _batch(values):
     v = jnp.asarray(values, jnp.float32)
-    n = v.shape[0]
     return Transition(obs=jnp.stack([v, -v], 1), action=v.astype(jnp.int32), reward=v,
                       next_obs=jnp.stack([v + 1, v], 1), terminated=(v.astype(jnp.int32) % 2 == 0))
 
