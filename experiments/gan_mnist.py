@@ -267,9 +267,11 @@ def main(c, workdir: pathlib.Path) -> dict:
         ("Samples from fixed noise", " ".join(sample_links)),
         ("Interpolation", "Each row: 10 evenly spaced points on the segment between two random latent "
          "vectors.\n\n![interpolation](interpolation.png)"),
-        ("Run", f"Training {train_total:.1f} s over {len(history)} epochs, epoch loop `{loop}` "
-         f"({'compile ' + format(compile_seconds, '.1f') + ' s' if loop == 'scan' else 'epoch 1 includes the compile'}"
-         f"{f', resumed after epoch {resumed_from}' if resumed_from else ''}); total wall time {total:.1f} s."),
+        ("Run", f"Training {train_total:.1f} s: the sum of the {len(history)} epochs' times (quality measure "
+         f"excluded{', over all invocations of the run' if resumed_from else ''}); epoch loop `{loop}` "
+         f"({'compile ' + format(compile_seconds, '.1f') + ' s' if loop == 'scan' else 'epoch 1 includes the compile'})"
+         f"{f'; this invocation resumed after epoch {resumed_from}' if resumed_from else ''}; wall time of this "
+         f"invocation {total:.1f} s."),
     ]
     write_results(workdir / "results.md", f"{c.model.upper()} on MNIST", sections)
     summary = {"model": c.model, "n_params": n_params, "history": history, "classifier": clf_info,

@@ -54,7 +54,16 @@ def _parse_value(text: str, current):
             return text
         return value if current is None else text
     if isinstance(current, (tuple, list)):
-        value = ast.literal_eval(text if text.strip().startswith(("(", "[")) else f"({text},)")
+        try:
+            value = ast.literal_eval(text if text.strip().startswith(("(", "[")) else f"({text},)")
+        except (ValueError, SyntaxError):
+            if not all(isinstance(v, str) for v in current):
+                raise
+            # A tuple of strings given as bare words: "a,b", "(a,b)" or "[a, b]" -> ("a", "b").
+            inner = text.strip()
+            if inner[:1] in "([" and inner[-1:] in ")]":
+                inner = inner[1:-1]
+            value = tuple(w.strip().strip("'\"") for w in inner.split(",") if w.strip())
         if not isinstance(value, (tuple, list)):
             value = (value,)
         return type(current)(value)

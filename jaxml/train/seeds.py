@@ -7,9 +7,10 @@
   The right choice on accelerators and for dense models.
 - ``vmap=False``: each run is its own ``make_runs([seed])`` + ``fit(num_runs=1)`` (and its own
   compilation: ``fit`` builds its epoch function per call). On a CPU, vmapping convolutions over
-  runs turns them into grouped convolutions, which XLA's CPU backend runs slower than the same
-  runs one after another (measured: CNN-3 on 28x28 images, batch 64, 32 examples/s for one run vs
-  19 examples/s for two vmapped runs together), so CNN studies on CPU use this.
+  runs turns them into grouped convolutions, which XLA's CPU backend may run slower than the same
+  runs one after another (measured on our 2-core CPU with ``epoch_loop="host"``, examples/s for
+  1 run vs 2 vmapped runs together: CNN-2 399 vs 319, MNIST CNN 383 vs 306, but CNN-3 150 vs 216),
+  so it is worth measuring per model.
 
 Both give the same numbers (same keys, same initial weights, same per-run updates; tested).
 Work directories: ``workdir`` itself when vmapped; ``workdir/run<r>`` per run otherwise.

@@ -27,7 +27,7 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
     summary = run(tmp_path)
     cfg = study.get_config("tiny")
     assert BY_HAND == {"small_dropout": 79_510, "wide": 814_090, "deep_dropout": 622_010}
-    assert list(summary["models"]) == list(cfg.models) == ["small_dropout", "deep_dropout"]
+    assert list(summary["models"]) == list(cfg.models) == ["deep_dropout"]
     for name, r in summary["models"].items():
         assert r["n_params"] == BY_HAND[name]
         for key in ("train_loss", "val_loss", "test_loss", "test_accuracy"):

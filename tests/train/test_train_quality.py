@@ -3,9 +3,9 @@ cached feature classifier (checkpoint restores exactly; features are the last la
 from __future__ import annotations
 
 import json
+import pathlib
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
@@ -87,7 +87,7 @@ def test_classifier_checkpoint_restores_exactly(tmp_path):
     kwargs = dict(name="tiny", epochs=2, batch_size=40, root=tmp_path, progress=False)
     first = fc.train_or_restore(model, {"x": x, "y": y}, {"x": x[:30], "y": y[:30]}, **kwargs)
     assert not first.info["restored"]
-    folder = tmp_path / pathlib_name(first)
+    folder = pathlib.Path(first.info["path"])
     info = json.loads((folder / fc.INFO_FILE).read_text())
     assert info["epochs"] == 2 and 0 <= info["test_accuracy"] <= 1
     second = fc.train_or_restore(model, {"x": x, "y": y}, {"x": x[:30], "y": y[:30]}, **kwargs)
@@ -116,8 +116,3 @@ def test_classifier_checkpoint_restores_exactly(tmp_path):
     with pytest.raises(ValueError, match="feature layer 'nope'"):
         fc.features_and_logits(second.state, x[:4], layer="nope")
 
-
-def pathlib_name(clf):
-    import pathlib
-
-    return pathlib.Path(clf.info["path"]).name

@@ -1,0 +1,30 @@
+"""--config.<key>=a,b for a tuple-of-strings field: bare words are accepted (quotes optional)."""
+import ml_collections
+import pytest
+
+from jaxml.train.config import ConfigError, set_override
+
+
+def cfg():
+    c = ml_collections.ConfigDict()
+    c.models = ("mlp",)
+    c.sizes = (1, 2)
+    return c
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("cnn2,cnn3", ("cnn2", "cnn3")), ("(cnn2, cnn3)", ("cnn2", "cnn3")), ("[cnn3]", ("cnn3",)),
+    ("resnet18", ("resnet18",)), ("('a','b')", ("a", "b")), ("cross_entropy,mse", ("cross_entropy", "mse")),
+])
+def test_bare_words_for_string_tuples(text, expected):
+    c = cfg()
+    set_override(c, "models", text)
+    assert c.models == expected
+
+
+def test_numeric_tuples_still_need_literals():
+    c = cfg()
+    set_override(c, "sizes", "3,4")
+    assert c.sizes == (3, 4)
+    with pytest.raises(ConfigError, match="config key 'sizes': cannot use '3,x'"):
+        set_override(c, "sizes", "3,x")
