@@ -43,7 +43,9 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxml.models.activations import activation as get_activation
+from jaxml.models.conv_impl import CONV_IMPLS, conv_fn
 from jaxml.models.initializers import bias_initializer, initializer
+from jaxml.models.pooling import POOL_IMPLS, avg_pool, max_pool
 
 POOL_TYPES = ("max", "avg")
 PADDINGS = ("VALID", "SAME")
@@ -121,6 +123,10 @@ class CNN(nn.Module):
     kernel_init / bias_init / init_std: named initializers (``jaxml.models.initializers``) for
     every conv and dense layer. negative_slope: for "leaky_relu" (default 0.01).
     input_channels: if set, the input's channel count is checked against it.
+    conv_impl: how convolutions are computed (``jaxml.models.conv_impl``: "auto" picks the fast
+    formulation for the backend and shape; "xla" is plain ``lax.conv_general_dilated``).
+    pool_impl: "slices" (``jaxml.models.pooling``, fast gradient on CPU) or "reduce_window"
+    (flax's pools). Neither changes the parameters; outputs agree to float32 rounding.
     """
 
     blocks: Sequence[ConvBlock]
@@ -135,6 +141,8 @@ class CNN(nn.Module):
     bn_momentum: float = 0.9
     bn_epsilon: float = 1e-5
     input_channels: int | None = None
+    conv_impl: str = "auto"
+    pool_impl: str = "slices"
 
     def __post_init__(self):
         for i, block in enumerate(self.blocks):
@@ -149,6 +157,10 @@ class CNN(nn.Module):
             raise ValueError(f"CNN.bn_momentum must be in [0, 1), got {self.bn_momentum!r}")
         initializer(self.kernel_init, self.init_std)
         bias_initializer(self.bias_init, self.init_std)
+        if self.conv_impl not in CONV_IMPLS:
+            raise ValueError(f"CNN.conv_impl must be one of {list(CONV_IMPLS)}, got {self.conv_impl!r}")
+        if self.pool_impl not in POOL_IMPLS:
+            raise ValueError(f"CNN.pool_impl must be one of {list(POOL_IMPLS)}, got {self.pool_impl!r}")
         super().__post_init__()
 
     def _check_input(self, x) -> None:
@@ -180,7 +192,7 @@ class CNN(nn.Module):
             pad = spec.padding if isinstance(spec.padding, str) else ((spec.padding,) * 2,) * 2
             x = nn.Conv(spec.features, (spec.kernel, spec.kernel), strides=spec.stride, padding=pad,
                         use_bias=spec.use_bias, kernel_init=k_init, bias_init=b_init,
-                        name=f"conv_{i}")(x)
+                        conv_general_dilated=conv_fn(self.conv_impl), name=f"conv_{i}")(x)
             chex.assert_shape(x, (n, conv_h, conv_w, spec.features))
             act = get_activation(spec.activation, self.negative_slope)
             norm = (nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
@@ -188,8 +200,8 @@ class CNN(nn.Module):
                     if spec.batch_norm else (lambda y: y))
             x = act(norm(x)) if spec.norm_before_activation else norm(act(x))
             if spec.pool is not None:
-                pool = nn.max_pool if spec.pool_type == "max" else nn.avg_pool
-                x = pool(x, (spec.pool, spec.pool), strides=(spec.pool, spec.pool), padding="VALID")
+                pool = max_pool if spec.pool_type == "max" else avg_pool
+                x = pool(x, spec.pool, impl=self.pool_impl)
             if spec.dropout > 0:
                 x = nn.Dropout(spec.dropout, deterministic=not train, name=f"dropout_{i}")(x)
             h, w = out_h, out_w

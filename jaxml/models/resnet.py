@@ -30,6 +30,9 @@ Parameter counts with the ImageNet stem and 1000 classes equal torchvision's: Re
 the running means/variances are in ``batch_stats``).
 
 ``dtype`` is the computation dtype (e.g. ``jnp.bfloat16``); parameters stay float32.
+``conv_impl`` picks how the convolutions are computed (``jaxml.models.conv_impl``; "auto" is the
+fast formulation for the backend, "xla" plain ``lax.conv_general_dilated``); it changes no
+parameter and the outputs agree to float32 rounding.
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from jaxml.models.conv_impl import CONV_IMPLS, conv_fn
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("cifar", "imagenet")
@@ -64,10 +69,12 @@ class _Block(nn.Module):
     bn_epsilon: float = 1e-5
     zero_init_residual: bool = False
     dtype: Any = jnp.float32
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x, train: bool):
-        conv = functools.partial(nn.Conv, use_bias=False, kernel_init=conv_init, dtype=self.dtype)
+        conv = functools.partial(nn.Conv, use_bias=False, kernel_init=conv_init, dtype=self.dtype,
+                                 conv_general_dilated=conv_fn(self.conv_impl))
         norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum,
                                  epsilon=self.bn_epsilon, dtype=self.dtype)
         last_scale = nn.initializers.zeros if self.zero_init_residual else nn.initializers.ones
@@ -102,6 +109,7 @@ class ResNet(nn.Module):
     bn_epsilon: float = 1e-5
     zero_init_residual: bool = False
     dtype: Any = jnp.float32
+    conv_impl: str = "auto"
 
     def __post_init__(self):
         if self.block not in BLOCKS:
@@ -118,6 +126,8 @@ class ResNet(nn.Module):
                 raise ValueError(f"ResNet.{name} must be a positive int, got {value!r}")
         if not 0.0 <= float(self.bn_momentum) < 1.0:
             raise ValueError(f"ResNet.bn_momentum must be in [0, 1), got {self.bn_momentum!r}")
+        if self.conv_impl not in CONV_IMPLS:
+            raise ValueError(f"ResNet.conv_impl must be one of {list(CONV_IMPLS)}, got {self.conv_impl!r}")
         super().__post_init__()
 
     @nn.compact
@@ -133,13 +143,13 @@ class ResNet(nn.Module):
                                  epsilon=self.bn_epsilon, dtype=self.dtype)
         if self.stem == "imagenet":
             x = nn.Conv(self.width, (7, 7), 2, ((3, 3), (3, 3)), use_bias=False, kernel_init=conv_init,
-                        dtype=self.dtype, name="stem_conv")(x)
+                        dtype=self.dtype, conv_general_dilated=conv_fn(self.conv_impl), name="stem_conv")(x)
             x = nn.relu(norm(name="stem_bn")(x))
             x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
             h, w = _halve(_halve(h)), _halve(_halve(w))
         else:
             x = nn.Conv(self.width, (3, 3), 1, ((1, 1), (1, 1)), use_bias=False, kernel_init=conv_init,
-                        dtype=self.dtype, name="stem_conv")(x)
+                        dtype=self.dtype, conv_general_dilated=conv_fn(self.conv_impl), name="stem_conv")(x)
             x = nn.relu(norm(name="stem_bn")(x))
         chex.assert_shape(x, (n, h, w, self.width))
         for i, size in enumerate(self.stage_sizes):
@@ -147,7 +157,7 @@ class ResNet(nn.Module):
             for j in range(size):
                 strides = 2 if i > 0 and j == 0 else 1
                 x = _Block(self.block, features, strides, self.bn_momentum, self.bn_epsilon,
-                           self.zero_init_residual, self.dtype, name=f"stage{i + 1}_block{j + 1}")(x, train)
+                           self.zero_init_residual, self.dtype, self.conv_impl, name=f"stage{i + 1}_block{j + 1}")(x, train)
             if i > 0:
                 h, w = _halve(h), _halve(w)
             chex.assert_shape(x, (n, h, w, features * EXPANSION[self.block]))
