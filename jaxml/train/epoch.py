@@ -63,19 +63,23 @@ def make_epoch_fn(train_step, batch_size: int, shuffle: bool = True):
 
 
 def make_eval_fn(eval_step, batch_size: int = 1000):
-    """``evaluate(state, data) -> metric sums`` over the whole split, in order, one call."""
+    """``evaluate(state, data) -> metric sums`` over the whole split, in order, one call.
+
+    Batches hold ``min(batch_size, n)`` examples (a split smaller than ``batch_size`` is not
+    padded up to it); a short last batch is zero-padded and masked out of the sums."""
 
     def evaluate(state, data):
         n = _num_examples(data)
-        nb = num_batches(n, batch_size)
-        pad = nb * batch_size - n
+        bs = max(1, min(batch_size, n))
+        nb = num_batches(n, bs)
+        pad = nb * bs - n
 
         def padded(a):
             a = jnp.concatenate([a, jnp.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
-            return a.reshape((nb, batch_size) + a.shape[1:])
+            return a.reshape((nb, bs) + a.shape[1:])
 
         batches = jax.tree_util.tree_map(padded, dict(data))
-        batches["mask"] = (jnp.arange(nb * batch_size) < n).astype(jnp.float32).reshape(nb, batch_size)
+        batches["mask"] = (jnp.arange(nb * bs) < n).astype(jnp.float32).reshape(nb, bs)
 
         def body(total, batch):
             m = eval_step(state, batch)

@@ -166,3 +166,23 @@ def test_batch_stats_updated_in_train_mode_only():
     out_train, stats_train = apply(new_state, new_state.params, x, train=True)
     assert not np.allclose(stats_train["BatchNorm_0"]["mean"], new_state.batch_stats["BatchNorm_0"]["mean"])
     assert not np.allclose(out, out_train)
+
+
+def test_eval_fn_does_not_pad_small_splits_up_to_the_batch_size():
+    """A 7-example split with batch_size 1000 is evaluated in one batch of 7 (not 1000), and a
+    split of 7 with batch 3 in batches of 3 with the last two rows masked out."""
+    import jax.numpy as jnp
+
+    from jaxml.train.epoch import make_eval_fn
+
+    seen = []
+
+    def eval_step(state, batch):
+        seen.append(batch["x"].shape)
+        return {"sum": jnp.sum(batch["x"][:, 0] * batch["mask"]), "count": jnp.sum(batch["mask"])}
+
+    data = {"x": jnp.arange(14.0).reshape(7, 2)}
+    out = make_eval_fn(eval_step, batch_size=1000)(None, data)
+    assert seen[-1] == (7, 2) and float(out["sum"]) == sum(range(0, 14, 2)) and float(out["count"]) == 7
+    out = make_eval_fn(eval_step, batch_size=3)(None, data)
+    assert seen[-1] == (3, 2) and float(out["sum"]) == sum(range(0, 14, 2)) and float(out["count"]) == 7
