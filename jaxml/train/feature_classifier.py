@@ -11,7 +11,8 @@ calls restore the checkpoint instead:
         metrics.jsonl           the training curve (loss, accuracy per epoch)
         classifier.json         written last: settings, test accuracy, wall time
 
-``<key>`` is a hash of everything that determines the weights (the module's repr, epochs,
+``<key>`` is a hash of everything that determines the weights (the module's repr without the
+fields that only choose an implementation of the same function, ``IMPLEMENTATION_FIELDS``; epochs,
 batch size, learning rate, seed, and a SHA-1 of the training images and labels), so a
 different model, setting or dataset never picks up a stale checkpoint. A folder without
 ``classifier.json`` is an interrupted training run; the next call resumes it. Two processes training
@@ -78,8 +79,19 @@ def _fingerprint(data: Mapping) -> str:
     return h.hexdigest()
 
 
+# Module fields that pick HOW a function is computed (same parameters, same outputs up to float
+# rounding; jaxml.models.conv_impl / pooling): they do not make a different classifier.
+IMPLEMENTATION_FIELDS = ("conv_impl", "pool_impl")
+
+
+def model_key(model) -> str:
+    """``repr(model)`` without the lines of ``IMPLEMENTATION_FIELDS``."""
+    lines = repr(model).splitlines()
+    return "\n".join(ln for ln in lines if ln.strip().split(" = ")[0] not in IMPLEMENTATION_FIELDS)
+
+
 def _settings(model, epochs, batch_size, learning_rate, seed, train) -> dict:
-    return {"model": repr(model), "epochs": int(epochs), "batch_size": int(batch_size),
+    return {"model": model_key(model), "epochs": int(epochs), "batch_size": int(batch_size),
             "learning_rate": float(learning_rate), "seed": int(seed), "optimizer": "adam",
             "n_train": int(np.shape(train["x"])[0]), "train_sha1": _fingerprint(train)}
 

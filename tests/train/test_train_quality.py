@@ -116,3 +116,13 @@ def test_classifier_checkpoint_restores_exactly(tmp_path):
     with pytest.raises(ValueError, match="feature layer 'nope'"):
         fc.features_and_logits(second.state, x[:4], layer="nope")
 
+
+
+def test_classifier_cache_key_ignores_implementation_fields():
+    """conv_impl / pool_impl choose how the same function is computed: one cached classifier."""
+    from jaxml.models.cnn import mnist_cnn
+
+    key = fc.model_key(mnist_cnn())
+    assert key == fc.model_key(mnist_cnn(conv_impl="xla", pool_impl="reduce_window"))
+    assert "conv_impl" not in key and "dropout" in key
+    assert key != fc.model_key(mnist_cnn(dropout=0.3))
