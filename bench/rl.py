@@ -11,6 +11,10 @@ Sections (all in ONE invocation, see bench/README.md and DESIGN.md §6):
    rounds; compile time measured on its own (``compile_jitted``). Reported: compile seconds,
    median run seconds, the ratio N-seed/1-seed, env steps per second, and the greedy
    evaluation (100 episodes per seed) of the N seeds' final networks (the solve target).
+   A third contestant, ``N seeds split``, is the same vmapped program with the seed axis split
+   over the process's CPU devices (``jaxml.train.run_sharding``; the script asks JAX for one
+   CPU device per usable core before anything runs, ``--cpu-devices`` overrides); its runs
+   are evaluated and reported too.
    ``--pjx-net`` repeats the same with purejaxrl's 120-84 Q-network (everything else as
    above, which already matches purejaxrl's CartPole DQN settings except the network).
    The purejaxrl reference figures (16 s for one seed after compilation, 8 seeds 13x one seed)
@@ -78,6 +82,7 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
 
     from jaxml.rl import dqn
     from jaxml.rl.evaluate import make_evaluator
+    from jaxml.train.run_sharding import shard_runs
 
     import jax.numpy as jnp
 
@@ -88,7 +93,13 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
     hp_n = jax.tree_util.tree_map(lambda v: jnp.full((seeds,), v), hp)
     one, c1 = common.compile_jitted(jax.jit(dqn.make_train(cfg)), key, hp)
     many, cn = common.compile_jitted(jax.jit(dqn.make_vmapped_train(cfg)), keys, hp_n)
-    log(f"  compile: 1 seed {c1:.1f} s, {seeds} seeds {cn:.1f} s")
+    keys_s, hp_s = shard_runs((keys, hp_n))
+    split = len(keys_s.sharding.device_set)
+    contestants = {}
+    if split > 1:
+        many_s, cs = common.compile_jitted(jax.jit(dqn.make_vmapped_train(cfg)), keys_s, hp_s)
+    log(f"  compile: 1 seed {c1:.1f} s, {seeds} seeds {cn:.1f} s"
+        + (f", {seeds} seeds split over {split} CPU devices {cs:.1f} s" if split > 1 else ""))
     outs = {}
 
     def run_one():
@@ -99,11 +110,21 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
         outs["many"] = many(keys, hp_n)
         return outs["many"]
 
+    contestants = {"1 seed": run_one, f"{seeds} seeds": run_many}
+    if split > 1:
+        def run_split():
+            outs["split"] = many_s(keys_s, hp_s)
+            return outs["split"]
+
+        contestants[f"{seeds} seeds split"] = run_split
     with common.CpuMonitor() as mon:
-        times = common.interleave({"1 seed": run_one, f"{seeds} seeds": run_many}, repeats=repeats, warmup=0)
+        times = common.interleave(contestants, repeats=repeats, warmup=0)
     t1, tn = times["1 seed"], times[f"{seeds} seeds"]
+    ts = times.get(f"{seeds} seeds split")
     log(f"  run: 1 seed {common.median(t1):.2f} s, {seeds} seeds {common.median(tn):.2f} s "
-        f"(ratio {common.median(tn) / common.median(t1):.2f}); others kept {mon.others_busy} of the CPUs busy")
+        f"(ratio {common.median(tn) / common.median(t1):.2f})"
+        + (f", split over {split} devices {common.median(ts):.2f} s (ratio {common.median(ts) / common.median(t1):.2f})"
+           if ts else "") + f"; others kept {mon.others_busy} of the CPUs busy")
     policy = dqn.greedy_policy(dqn.make_network(cfg, 2))
     evaluator = make_evaluator(cfg.env_id, policy, eval_episodes, vmapped=True)
     evals = np.asarray(evaluator(outs["many"]["state"].params, jax.random.split(jax.random.PRNGKey(10_000), seeds)))
@@ -112,6 +133,18 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
     if "best_params" in outs["many"]:
         kept = np.asarray(evaluator(outs["many"]["best_params"], jax.random.split(jax.random.PRNGKey(20_000), seeds)))
         log(f"  greedy means per seed, kept (best in-training evaluation) networks: {np.round(kept.mean(1), 1).tolist()}")
+    split_res = None
+    if ts:
+        gather = lambda tree: jax.device_get(tree)
+        ev = np.asarray(evaluator(gather(outs["split"]["state"].params), jax.random.split(jax.random.PRNGKey(10_000), seeds)))
+        kept_s = (np.asarray(evaluator(gather(outs["split"]["best_params"]), jax.random.split(jax.random.PRNGKey(20_000), seeds)))
+                  if "best_params" in outs["split"] else None)
+        split_res = {"devices": split, "compile_seconds": cs, "run_seconds": ts, "median_run_seconds": common.median(ts),
+                     "over_1": common.ratio(ts, t1), "env_steps_per_second": seeds * cfg.env_steps / common.median(ts),
+                     "greedy_mean_per_seed": ev.mean(1).tolist(), "solved_seeds": int((ev.mean(1) >= 475).sum()),
+                     "kept_greedy_mean_per_seed": None if kept_s is None else kept_s.mean(1).tolist(),
+                     "kept_solved_seeds": None if kept_s is None else int((kept_s.mean(1) >= 475).sum())}
+        log(f"  split runs: greedy means per seed, final networks: {np.round(ev.mean(1), 1).tolist()}")
     return {"config": dataclasses.asdict(cfg), "env_steps": cfg.env_steps, "seeds": seeds,
             "compile_seconds": {"1": c1, str(seeds): cn}, "run_seconds": {"1": t1, str(seeds): tn},
             "median_run_seconds": {"1": common.median(t1), str(seeds): common.median(tn)},
@@ -122,7 +155,8 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
             "greedy_mean_per_seed": evals.mean(1).tolist(), "greedy_std_per_seed": evals.std(1).tolist(),
             "eval_episodes": eval_episodes, "solved_seeds": int((evals.mean(1) >= 475).sum()),
             "kept_greedy_mean_per_seed": None if kept is None else kept.mean(1).tolist(),
-            "kept_solved_seeds": None if kept is None else int((kept.mean(1) >= 475).sum())}
+            "kept_solved_seeds": None if kept is None else int((kept.mean(1) >= 475).sum()),
+            "split": split_res}
 
 
 # ----------------------------------------------------------------------------- 2. host loop
@@ -287,8 +321,18 @@ def tables(res: dict) -> str:
         rows = [["1 seed", r["compile_seconds"]["1"], r["median_run_seconds"]["1"], r["env_steps_per_second"]["1"], "1.00"],
                 [f"{s} seeds (vmap)", r["compile_seconds"][s], r["median_run_seconds"][s],
                  r["env_steps_per_second"][s], common.fmt(r["vmap_over_1"]["of_medians"])]]
+        sp = r.get("split")
+        if sp:
+            rows.append([f"{s} seeds (vmap), split over {sp['devices']} CPU devices", sp["compile_seconds"],
+                         sp["median_run_seconds"], sp["env_steps_per_second"], common.fmt(sp["over_1"]["of_medians"])])
         out.append(common.markdown_table(["contestant", "compile (s)", "run, median (s)", "env steps/s",
                                           "time / 1-seed time"], rows))
+        if sp:
+            out.append(f"\nSplit runs, greedy means of the final networks: "
+                       f"{', '.join(f'{v:.1f}' for v in sp['greedy_mean_per_seed'])} ({sp['solved_seeds']}/{s} >= 475)"
+                       + ("" if sp["kept_greedy_mean_per_seed"] is None else
+                          f"; kept networks: {', '.join(f'{v:.1f}' for v in sp['kept_greedy_mean_per_seed'])} "
+                          f"({sp['kept_solved_seeds']}/{s} >= 475)") + ".")
         kept = "" if r.get("kept_greedy_mean_per_seed") is None else (
             f"; kept (best in-training evaluation) networks: "
             f"{', '.join(f'{v:.1f}' for v in r['kept_greedy_mean_per_seed'])} ({r['kept_solved_seeds']}/{s} >= 475)")
@@ -320,6 +364,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="fast check: 50k env steps, 1 repeat, 10k host steps")
     p.add_argument("--pjx-net", action="store_true", help="also time purejaxrl's 120-84 Q-network")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="CPU devices to split the vmapped seeds over (default: usable cores; 1 = no split)")
     p.add_argument("--host-steps", type=int, default=20_000, help="LunarLander steps per repeat (0 = skip)")
     p.add_argument("--torch-steps", type=int, default=20_000, help="CartPole steps per torch/jaxml host repeat")
     p.add_argument("--out", default=str(HERE / "results" / "rl.json"), help="JSON output ('' = none); .md beside it")
@@ -328,6 +374,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from jaxml.train.run_sharding import request_cpu_devices
+
+    # Before any JAX operation: one CPU device per usable core (for the "split" contestant; the
+    # other contestants run on device 0 as before).
+    request_cpu_devices(args.cpu_devices)
     cp, ll = dqn_configs()
     kw = dict(seeds=args.seeds, repeats=args.repeats, pjx_net=args.pjx_net, host_steps=args.host_steps,
               torch_steps=0 if args.no_torch else args.torch_steps)
