@@ -15,6 +15,9 @@ Parts (``--config.parts``):
 - ``sweep``: the coursework's γ ∈ ``sweep_gammas`` x learning rate ∈ ``sweep_learning_rates``
   with the coursework's 16-32-16 ReLU Q-network, every (γ, η, seed) run in ONE vmapped program
   (γ and η are traced arguments); one plot per setting plus an overview, and a greedy table.
+  Run as a script, the study asks JAX for one CPU device per core and splits the vmapped runs
+  over them when their number divides evenly (``jaxml.train.run_sharding``; measured ~2x faster
+  on 2 cores; in our check each split run was bit-identical to the same seed run alone).
 - ``lunarlander``: DQN on gymnasium LunarLander-v3 through the host loop (one jitted call
   per vector step), per seed; return/loss curves, greedy evaluation, env steps per second.
 
@@ -47,6 +50,7 @@ from jaxml.rl.summaries import band, greedy_overall, greedy_rows
 from jaxml.train import check_choice, check_range
 from jaxml.train.config import ConfigError
 from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
 NAME = "dqn"
 PRESETS = ("full", "tiny")
@@ -138,7 +142,9 @@ def compiled_runs(cfg: dqn.DQNConfig, keys, hparams) -> tuple[dict, float, float
     holds per-run ``gamma`` and ``learning_rate`` (float32 (R,)), so every part and the
     tests share one compiled program per config."""
     fn = jax.jit(dqn.make_vmapped_train(cfg))
-    args = (keys, hparams)
+    # Split the runs over the devices when there are several (on a CPU: one per core, see
+    # __main__); each run's result is that of the run alone (jaxml.train.run_sharding).
+    args = shard_runs((keys, hparams))
     t0 = time.perf_counter()
     compiled = fn.lower(*args).compile()
     t1 = time.perf_counter()
@@ -366,4 +372,5 @@ def main(c, workdir: pathlib.Path) -> dict:
 
 
 if __name__ == "__main__":
+    request_cpu_devices()  # one CPU device per usable core (before any JAX operation)
     run_experiment(NAME, get_config, PRESETS, main)
