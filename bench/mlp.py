@@ -23,6 +23,8 @@ Contestants, run INTERLEAVED (per repeat and batch size: jaxml epoch, torch epoc
 - ``jaxml x8``: ``make_runs(model, tx, x[:1], seeds=range(8))`` and
   ``jax.vmap(epoch, in_axes=(0, None, 0))`` (state and keys per run, data shared), as ``fit``
   does with ``num_runs``; compared with the 1-seed ``jaxml`` epoch of the same batch size.
+- ``jaxml x8split``: the same program with the seed axis split over the process's CPU devices
+  (``jaxml.train.run_sharding``: the script asks for one per usable core before JAX starts).
 
 Usage: ``python bench/mlp.py [--repeats 7] [--epochs-per-repeat 1] [--quick]``; writes
 ``bench/results/mlp.json`` and prints Markdown tables. See bench/README.md.
@@ -115,6 +117,7 @@ def build_jax(x, y, batch_sizes, seeds: int, num_epochs: int, vmap: bool, tiny: 
     from jaxml.train.epoch import make_epoch_fn, make_eval_fn
     from jaxml.train.optimizers import make_optimizer, optimizer_config
     from jaxml.train.runs import make_runs, unstack
+    from jaxml.train.run_sharding import shard_runs
     from jaxml.train.steps import make_eval_step, make_train_step
 
     def mlp(hidden):
@@ -149,6 +152,15 @@ def build_jax(x, y, batch_sizes, seeds: int, num_epochs: int, vmap: bool, tiny: 
             compiled, compile_s[f"jaxml_x{seeds}_b{b}"] = common.compile_jitted(
                 jax.jit(jax.vmap(epoch, in_axes=(0, None, 0)), donate_argnums=0), state, data, keysR[0])
             contestants[f"jaxml_x{seeds}_b{b}"] = JaxEpochs(compiled, state, data, keysR, evalR)
+            # The same vmapped epoch with the seed axis split over the CPU devices (one per core;
+            # jaxml.train.run_sharding), when there are several and they divide the seeds.
+            split_state = shard_runs(jax.tree_util.tree_map(jnp.copy, runs.state))
+            if len(jax.tree_util.tree_leaves(split_state)[0].sharding.device_set) > 1:
+                split_keys = [shard_runs(k) for k in keysR]
+                name = f"jaxml_x{seeds}split_b{b}"
+                compiled, compile_s[name] = common.compile_jitted(
+                    jax.jit(jax.vmap(epoch, in_axes=(0, None, 0)), donate_argnums=0), split_state, data, split_keys[0])
+                contestants[name] = JaxEpochs(compiled, split_state, data, split_keys, evalR)
         if tiny:
             compiled, compile_s[f"jaxml_tiny_b{b}"] = common.compile_jitted(
                 jax.jit(epoch, donate_argnums=0), state_tiny, data_tiny, keys1[0])
@@ -245,6 +257,8 @@ def run(*, examples: int = 10_000, batch_sizes=(5, 128), seeds: int = 8, repeats
                 contestants[f"torch_dataloader_{t}t_b{b}"] = TorchEpochs(torch_mod, x, y, b, t, dataloader=True)
         if vmap:
             contestants[f"jaxml_x{seeds}_b{b}"] = jax_fns[f"jaxml_x{seeds}_b{b}"]
+            if f"jaxml_x{seeds}split_b{b}" in jax_fns:
+                contestants[f"jaxml_x{seeds}split_b{b}"] = jax_fns[f"jaxml_x{seeds}split_b{b}"]
         if tiny:
             contestants[f"jaxml_tiny_b{b}"] = jax_fns[f"jaxml_tiny_b{b}"]
             if torch_mod is not None:
@@ -290,6 +304,12 @@ def run(*, examples: int = 10_000, batch_sizes=(5, 128), seeds: int = 8, repeats
                                 "kind": "vmap_over_1", "ratio": r["of_medians"], "paired": r,
                                 "goal": f"<= {goal}" if goal else None,
                                 "met": (r["of_medians"] <= goal) if goal else None})
+            if f"jaxml_x{seeds}split_b{b}" in epoch_s:
+                r = common.ratio(epoch_s[f"jaxml_x{seeds}split_b{b}"], epoch_s[f"jaxml_b{b}"])
+                comparisons.append({"name": f"{seeds}-seed (split over the CPU devices) / 1-seed epoch time, batch {b}",
+                                    "batch_size": b, "kind": "vmap_split_over_1", "ratio": r["of_medians"],
+                                    "paired": r, "goal": f"<= {goal}" if goal else None,
+                                    "met": (r["of_medians"] <= goal) if goal else None})
 
     return {
         "benchmark": "mlp",
@@ -361,6 +381,8 @@ def parse_args(argv=None):
                         "first is the goals' baseline (default: os.cpu_count(),1)")
     p.add_argument("--torch-dataloader", action="store_true", help="also time a torch DataLoader loop")
     p.add_argument("--no-vmap", action="store_true", help="skip the vmapped-seeds comparison")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="CPU devices for the split 8-seed contestant (default: usable cores; 1 = none)")
     p.add_argument("--no-tiny", action="store_true", help="skip the diagnostic 8-8-10 MLP contestants")
     p.add_argument("--out", default=str(HERE / "results" / "mlp.json"), help="JSON output path ('' = none)")
     return p.parse_args(argv)
@@ -368,6 +390,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from jaxml.train.run_sharding import request_cpu_devices
+
+    # Before any JAX operation: one CPU device per core (--cpu-devices) for the split contestant;
+    # every other contestant runs on device 0 as before.
+    request_cpu_devices(args.cpu_devices)
     examples = args.examples or (2_000 if args.quick else 10_000)
     repeats = 3 if args.quick and args.repeats == 7 else args.repeats
     res = run(examples=examples, batch_sizes=tuple(int(b) for b in args.batch_sizes.split(",")),
