@@ -19,6 +19,10 @@ Contestants, run INTERLEAVED (each repeat runs one "epoch" of ``--steps`` batche
   and ``pool_impl="slices"`` (``jaxml.models.conv_impl``, ``jaxml.models.pooling``);
 - ``jaxml_stock``: the same, but ``conv_impl="xla"`` and ``pool_impl="reduce_window"``: plain
   flax/XLA (``nn.Conv`` with ``lax.conv_general_dilated``, ``nn.max_pool``);
+- ``jaxml_scan`` (CNNs only): the library's default formulations in the one-call scanned epoch
+  (``make_epoch_runner(..., "scan")``: a jitted ``lax.scan`` over the steps). Not for ResNet-18:
+  there a scanned epoch of 2 steps ran for minutes (convolution gradients inside XLA:CPU while
+  loops; ``jaxml.train.host_epoch``);
 - ``torch_<t>t``: an eager loop (zero_grad, forward, cross_entropy, backward, step) over
   ``randperm`` slices with ``torch.set_num_threads(t)``, for t = all cores and 1.
 
@@ -82,7 +86,7 @@ def synthetic(n: int, shape, seed: int = 0):
 class JaxEpochs:
     """``steps`` compiled train steps (a host-loop epoch over n = steps * B examples) per call."""
 
-    def __init__(self, model, opt: str, x, y):
+    def __init__(self, model, opt: str, x, y, loop: str = "host"):
         import jax
         import jax.numpy as jnp
 
@@ -95,7 +99,7 @@ class JaxEpochs:
                optimizer_config(name="sgd", learning_rate=0.01, momentum=0.9))
         self.state = create_state(model, make_optimizer(cfg), jax.random.key(0), x[:2])
         self.n_params = sum(int(p.size) for p in jax.tree_util.tree_leaves(self.state.params))
-        self.epoch = make_epoch_runner(make_train_step("cross_entropy"), BATCH, "host")
+        self.epoch = make_epoch_runner(make_train_step("cross_entropy"), BATCH, loop)
         self.data = {"x": jnp.asarray(x), "y": jnp.asarray(y)}
         self.key, self.calls = jax.random.key(1), 0
 
@@ -158,6 +162,8 @@ def run(models=MODELS, repeats: int = 5, steps: int = 20, resnet_steps: int = 2,
                 "jaxml": JaxEpochs(s["jax"](), s["opt"], x, y),
                 "jaxml_stock": JaxEpochs(s["jax"](conv_impl="xla", pool_impl="reduce_window"), s["opt"], x, y),
             }
+            if name != "resnet18":
+                contestants["jaxml_scan"] = JaxEpochs(s["jax"](), s["opt"], x, y, loop="scan")
             if torch is not None:
                 for t in torch_threads:
                     contestants[f"torch_{t}t"] = TorchEpochs(torch, s["torch"], s["opt"], x, y, t)
@@ -177,6 +183,9 @@ def run(models=MODELS, repeats: int = 5, steps: int = 20, resnet_steps: int = 2,
                     ratios[f"jaxml/{k}"] = common.ratio(times[k], times["jaxml"])
                     ratios[f"jaxml_stock/{k}"] = common.ratio(times[k], times["jaxml_stock"])
             ratios["jaxml/jaxml_stock"] = common.ratio(times["jaxml_stock"], times["jaxml"])
+            for k in times:
+                if k.startswith("torch") and "jaxml_scan" in times:
+                    ratios[f"jaxml_scan/{k}"] = common.ratio(times[k], times["jaxml_scan"])
             results[name] = {"steps_per_repeat": n_steps, "batch": BATCH, "n_params": counts["jaxml"],
                              "first_call_s": first, "seconds": times,
                              "spread": {k: common.spread(v) for k, v in times.items()},
@@ -195,16 +204,21 @@ def tables(res: dict) -> str:
     for name, r in res["results"].items():
         sps = r["steps_per_s"]
         torch_keys = [k for k in sps if k.startswith("torch")]
-        row = [name, f"{r['n_params']:,}", sps["jaxml"], sps["jaxml_stock"]] + [sps[k] for k in torch_keys]
+        nan = float("nan")
+        row = [name, f"{r['n_params']:,}", sps["jaxml"], sps.get("jaxml_scan", nan), sps["jaxml_stock"]]
+        row += [sps[k] for k in torch_keys]
         row += [r["speed_ratios"][f"jaxml/{k}"]["of_medians"] for k in torch_keys]
+        row += [r["speed_ratios"].get(f"jaxml_scan/{k}", {}).get("of_medians", nan) for k in torch_keys]
         row += [r["speed_ratios"][f"jaxml_stock/{k}"]["of_medians"] for k in torch_keys]
         row += [r["speed_ratios"]["jaxml/jaxml_stock"]["of_medians"]]
         rows.append((row, torch_keys))
     if not rows:
         return ""
     torch_keys = rows[0][1]
-    headers = (["model", "params", "jaxml steps/s", "stock flax steps/s"] + [f"{k} steps/s" for k in torch_keys]
-               + [f"jaxml / {k}" for k in torch_keys] + [f"stock / {k}" for k in torch_keys] + ["jaxml / stock"])
+    headers = (["model", "params", "jaxml (host loop) steps/s", "jaxml (scanned epoch) steps/s", "stock flax steps/s"]
+               + [f"{k} steps/s" for k in torch_keys] + [f"jaxml host / {k}" for k in torch_keys]
+               + [f"jaxml scan / {k}" for k in torch_keys] + [f"stock / {k}" for k in torch_keys]
+               + ["jaxml host / stock"])
     m = res["machine"]
     head = (f"Batch {res['settings']['batch']}, {res['settings']['repeats']} interleaved repeats (medians), "
             f"{res['date']}, {m.get('cpu_model')} ({m.get('cpus_usable')} cores usable), backend "

@@ -25,7 +25,7 @@ def test_vision_bench_without_torch(monkeypatch):
     res = vision.run(models=["cnn2"], repeats=1, steps=1, log=lambda *_: None)
     assert any("torch is not importable" in n for n in res["notes"])
     r = res["results"]["cnn2"]
-    assert r["n_params"] == 80_650 and set(r["steps_per_s"]) == {"jaxml", "jaxml_stock"}
+    assert r["n_params"] == 80_650 and set(r["steps_per_s"]) == {"jaxml", "jaxml_stock", "jaxml_scan"}
     assert all(v > 0 for v in r["steps_per_s"].values())
     assert set(r["speed_ratios"]) == {"jaxml/jaxml_stock"}
     assert "| cnn2 | 80,650 |" in vision.tables(res)
