@@ -62,10 +62,12 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.epochs = 10
     c.eval_batch_size = 1000
     c.vmap_seeds = True
-    c.epoch_loop = "auto"  # host loop on CPU (conv gradients are slow inside lax.scan there), scan elsewhere
+    # The one-call scanned epoch: with the strided-slice pools and patch convs it is the fast
+    # choice for these small CNNs on CPU too (MNIST CNN, 2 vmapped seeds: 5,421 vs 2,826 ex/s in the
+    # host loop, identical numbers; see jaxml.train.host_epoch). "auto"/"host" select the host loop.
+    c.epoch_loop = "scan"
     c.progress = True
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU
-        c.vmap_seeds = False  # measured faster one seed after another for this net on CPU
         c.seeds = (0, 1)
         c.n_train = 10_000
     elif preset == "tiny":
