@@ -30,7 +30,6 @@ metrics.jsonl per part (curve points), PNG plots per part.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import pathlib
 import time
@@ -48,7 +47,7 @@ from jaxml.rl.envs import make_env
 from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smooth_curve
 from jaxml.rl.summaries import band, greedy_overall, greedy_rows
 from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError
+from jaxml.train.config import ConfigError, dataclass_config
 from jaxml.train.experiment import machine_summary, run_experiment
 from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
@@ -60,13 +59,7 @@ SOLVED = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
 def dqn_fields(**overrides) -> ml_collections.ConfigDict:
     """All DQNConfig fields (defaults from jaxml.rl.dqn) with ``overrides``, as a ConfigDict."""
-    fields = {f.name: f.default for f in dataclasses.fields(dqn.DQNConfig)}
-    unknown = set(overrides) - set(fields)
-    if unknown:
-        raise ConfigError(f"unknown DQN field(s) {sorted(unknown)}")
-    fields.update(overrides)
-    fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
-    return ml_collections.ConfigDict(fields)
+    return dataclass_config(dqn.DQNConfig, "DQN", **overrides)
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:

@@ -49,7 +49,7 @@ from jaxml.train import check_choice, check_range, make_optimizer, seed_keys
 from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.config import ConfigError
 from jaxml.train.experiment import machine_summary, run_experiment
-from jaxml.train.feature_classifier import QualityMeter, train_or_restore
+from jaxml.train.feature_classifier import QualityMeter, cached_quality_meter
 from jaxml.train.gan_steps import create_gan_state, epoch_means, gan_step, generate, make_gan_epoch_fn
 from jaxml.train.host_epoch import EPOCH_LOOPS, make_host_epoch_fn, resolve_epoch_loop
 
@@ -119,16 +119,11 @@ def load_data(c) -> dict:
 
 
 def quality_meter(c, data, workdir: pathlib.Path) -> tuple[QualityMeter, dict]:
-    root = workdir / "classifier_cache" if c.classifier_cache == "workdir" else (c.classifier_cache or None)
-    clf = train_or_restore(
-        mnist_cnn(), {"x": data["train"]["images"], "y": data["train"]["y"]},
-        {"x": data["test"]["images"], "y": data["test"]["y"]}, name="mnist_cnn", epochs=c.classifier_epochs,
-        batch_size=c.classifier_batch_size, learning_rate=c.classifier_learning_rate, seed=c.classifier_seed,
-        root=root, progress=c.progress, epoch_loop=c.epoch_loop)
-    meter = QualityMeter(clf, data["test"]["images"])
-    info = {k: clf.info[k] for k in ("test_accuracy", "epochs", "train_seconds", "path", "restored")}
-    info["split_half"] = meter.split_half(seed=0)
-    return meter, info
+    return cached_quality_meter(
+        mnist_cnn(), data["train"]["images"], data["train"]["y"], data["test"]["images"], data["test"]["y"],
+        cache=c.classifier_cache, workdir=workdir, epochs=c.classifier_epochs, batch_size=c.classifier_batch_size,
+        learning_rate=c.classifier_learning_rate, seed=c.classifier_seed, progress=c.progress,
+        epoch_loop=c.epoch_loop)
 
 
 def to_unit(images) -> np.ndarray:

@@ -32,7 +32,6 @@ import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.data import transforms
 from jaxml.data.registry import REGISTRY
 from jaxml.models import count_params
 from jaxml.models.cnn import mnist_cnn
@@ -96,8 +95,7 @@ def validate(c) -> None:
 def load_data(c) -> tuple[dict, tuple]:
     """({"train","validation","test"} -> {"x": float32 NHWC in [0, 1], "y": int32 (N,)}, class names)."""
     splits = jdata.train_val_test(c.dataset, c.n_train, c.n_val, c.n_test, seed=c.data_seed)
-    data = {k: {"x": np.asarray(transforms.scale_to_unit(ds.x)), "y": ds.y} for k, ds in splits.items()}
-    return data, splits["train"].class_names
+    return jdata.unit_arrays(splits), splits["train"].class_names
 
 
 def _forward_order(layer: str, array: str) -> tuple:

@@ -34,7 +34,6 @@ import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.data import transforms
 from jaxml.data.registry import REGISTRY
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
@@ -103,8 +102,7 @@ def validate(c) -> None:
 def load_data(c) -> dict:
     """{"train","validation","test"} -> {"x": float32 (N, D) in [0, 1], "y": int32 (N,)}."""
     splits = jdata.train_val_test(c.dataset, c.n_train, c.n_val, c.n_test, seed=c.data_seed)
-    return {k: {"x": np.asarray(transforms.flatten(transforms.scale_to_unit(ds.x))), "y": ds.y}
-            for k, ds in splits.items()}
+    return jdata.unit_arrays(splits, flatten=True)
 
 
 def make_model(name: str, num_classes: int = 10) -> MLP:

@@ -122,8 +122,7 @@ def validate(c) -> None:
 def load_data(c) -> tuple[dict, tuple]:
     """({"train","validation","test"} -> {"x": float32 NHWC in [0, 1], "y": int32 (N,)}, class names)."""
     splits = jdata.train_val_test(c.dataset, c.n_train, c.n_val, c.n_test, seed=c.data_seed)
-    data = {k: {"x": np.asarray(transforms.scale_to_unit(ds.x)), "y": ds.y} for k, ds in splits.items()}
-    return data, splits["train"].class_names
+    return jdata.unit_arrays(splits), splits["train"].class_names
 
 
 def ood_test_sets(x, shift: int) -> dict:

@@ -38,7 +38,7 @@ from jaxml.rl import policy_gradient as pg
 from jaxml.rl.evaluate import evaluate_host, make_evaluator
 from jaxml.rl.summaries import band, greedy_overall
 from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError
+from jaxml.train.config import ConfigError, dataclass_config
 from jaxml.train.experiment import machine_summary, run_experiment
 
 NAME = "reinforce"
@@ -51,13 +51,8 @@ TITLES = {"cartpole_logistic": "CartPole-v1, logistic policy (gymnax, compiled)"
 
 
 def reinforce_fields(**overrides) -> ml_collections.ConfigDict:
-    fields = {f.name: f.default for f in dataclasses.fields(pg.ReinforceConfig)}
-    unknown = set(overrides) - set(fields)
-    if unknown:
-        raise ConfigError(f"unknown REINFORCE field(s) {sorted(unknown)}")
-    fields.update(overrides)
-    fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
-    return ml_collections.ConfigDict(fields)
+    """All ReinforceConfig fields (defaults from jaxml.rl.policy_gradient) with ``overrides``."""
+    return dataclass_config(pg.ReinforceConfig, "REINFORCE", **overrides)
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:

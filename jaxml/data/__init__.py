@@ -59,7 +59,7 @@ from .errors import (
 )
 from .registry import catalog, load
 from .sources import data_dir
-from .splits import train_val_test
+from .splits import train_val_test, unit_arrays
 from .text import build_vocab, trigram_windows
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "catalog",
     "data_dir",
     "train_val_test",
+    "unit_arrays",
     "build_vocab",
     "trigram_windows",
     "DataError",

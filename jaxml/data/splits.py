@@ -25,7 +25,7 @@ import numpy as np
 from .containers import ImageDataset, TabularDataset
 from .registry import get_spec, load
 
-__all__ = ["train_val_test"]
+__all__ = ["train_val_test", "unit_arrays"]
 
 
 def _check_size(arg: str, v) -> int:
@@ -101,3 +101,13 @@ def train_val_test(
         "validation": train.subset(_pick(perm, n_train, n_val)),
         "test": test_part,
     }
+
+
+def unit_arrays(splits: dict, *, flatten: bool = False) -> dict:
+    """``{split: {"x": float32 pixels / 255 (NHWC, or (N, H*W*C) with ``flatten``), "y": labels}}``
+    for image splits as returned by :func:`train_val_test` (no JAX needed)."""
+    out = {}
+    for name, ds in splits.items():
+        x = np.asarray(ds.x, np.float32) / np.float32(255.0)
+        out[name] = {"x": x.reshape(len(x), -1) if flatten else x, "y": ds.y}
+    return out

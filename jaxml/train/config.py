@@ -165,6 +165,21 @@ def merge(cfg: ml_collections.ConfigDict, values: Mapping) -> ml_collections.Con
     return out
 
 
+def dataclass_config(cls, what: str, **overrides) -> ml_collections.ConfigDict:
+    """A ConfigDict of every field of dataclass ``cls`` (its defaults) with ``overrides`` applied;
+    an unknown override raises ConfigError naming ``what`` (e.g. "DQN"). Tuple-valued fields stay
+    tuples (ConfigDict would otherwise keep lists)."""
+    import dataclasses
+
+    fields = {f.name: f.default for f in dataclasses.fields(cls)}
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown {what} field(s) {sorted(unknown)}")
+    fields.update(overrides)
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return ml_collections.ConfigDict(fields)
+
+
 def check_subset(cfg, key: str, allowed: Iterable) -> None:
     """ConfigError unless every element of the sequence ``cfg.<key>`` is one of ``allowed``."""
     allowed = list(allowed)

@@ -283,3 +283,22 @@ class QualityMeter:
     def real_accuracy(self, labels) -> float:
         """Classifier accuracy on the real images (checks that the features are meaningful)."""
         return float(np.mean(np.argmax(self.real_logits, axis=1) == np.asarray(labels)))
+
+
+def cached_quality_meter(model: nn.Module, train_images, train_y, test_images, test_y, *, cache, workdir,
+                         epochs: int, batch_size: int, learning_rate: float, seed: int, progress: bool = True,
+                         epoch_loop: str = "auto", name: str = "mnist_cnn") -> tuple["QualityMeter", dict]:
+    """A :class:`QualityMeter` against ``test_images`` in the features of ``model`` trained (or
+    restored) by :func:`train_or_restore`, and an info dict (test accuracy, epochs, train seconds,
+    path, restored, and the real-half vs half Fréchet sanity value ``split_half``).
+
+    ``cache``: "workdir" (a ``classifier_cache`` folder in ``workdir``), a folder, or None/"" for
+    the default cache root (:func:`cache_root`). Images in [0, 1], NHWC."""
+    root = pathlib.Path(workdir) / "classifier_cache" if cache == "workdir" else (cache or None)
+    clf = train_or_restore(model, {"x": train_images, "y": train_y}, {"x": test_images, "y": test_y}, name=name,
+                           epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed, root=root,
+                           progress=progress, epoch_loop=epoch_loop)
+    meter = QualityMeter(clf, test_images)
+    info = {k: clf.info[k] for k in ("test_accuracy", "epochs", "train_seconds", "path", "restored")}
+    info["split_half"] = meter.split_half(seed=0)
+    return meter, info

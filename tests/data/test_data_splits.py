@@ -65,3 +65,18 @@ def test_tabular():
     assert len(rows[0] | rows[1] | rows[2]) >= 147
     with pytest.raises(ValueError, match="151 exceeds the 150"):
         train_val_test("iris", 100, 20, 31)
+
+
+def test_unit_arrays_scale_and_flatten():
+    import numpy as np
+
+    from jaxml.data import unit_arrays
+    from jaxml.data.containers import ImageDataset
+
+    x = np.arange(2 * 2 * 2 * 1, dtype=np.uint8).reshape(2, 2, 2, 1) * 30
+    ds = ImageDataset(x=x, y=np.array([0, 1], np.int32), class_names=("a", "b"))
+    out = unit_arrays({"train": ds})
+    assert out["train"]["x"].dtype == np.float32 and out["train"]["x"].shape == (2, 2, 2, 1)
+    np.testing.assert_allclose(out["train"]["x"], x / 255.0, rtol=1e-6)
+    assert unit_arrays({"train": ds}, flatten=True)["train"]["x"].shape == (2, 4)
+    np.testing.assert_array_equal(out["train"]["y"], [0, 1])

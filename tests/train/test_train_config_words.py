@@ -28,3 +28,19 @@ def test_numeric_tuples_still_need_literals():
     assert c.sizes == (3, 4)
     with pytest.raises(ConfigError, match="config key 'sizes': cannot use '3,x'"):
         set_override(c, "sizes", "3,x")
+
+
+def test_dataclass_config_defaults_overrides_and_unknown_field():
+    import dataclasses
+
+    from jaxml.train.config import dataclass_config
+
+    @dataclasses.dataclass
+    class Cfg:
+        lr: float = 0.1
+        hidden: tuple = (4, 4)
+
+    c = dataclass_config(Cfg, "toy", lr=0.5, hidden=[8])
+    assert c.lr == 0.5 and c.hidden == (8,) and dataclass_config(Cfg, "toy").hidden == (4, 4)
+    with pytest.raises(ConfigError, match=r"unknown toy field\(s\) \['nope'\]"):
+        dataclass_config(Cfg, "toy", nope=1)
