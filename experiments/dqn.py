@@ -30,7 +30,7 @@ metrics.jsonl per part (curve points), PNG plots per part.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
 import time
 
@@ -40,7 +40,7 @@ import ml_collections
 import numpy as np
 
 from jaxml.models.rl_heads import COURSEWORK_Q_HIDDEN
-from jaxml.report import MetricsLog, line_plot, markdown_table, write_results
+from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import dqn
 from jaxml.rl.dqn_host import train_host
 from jaxml.rl.envs import make_env
@@ -48,7 +48,7 @@ from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smoo
 from jaxml.rl.summaries import band, greedy_overall, greedy_rows
 from jaxml.train import check_choice, check_range
 from jaxml.train.config import ConfigError, dataclass_config
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train.experiment import run_experiment, run_parts
 from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
 NAME = "dqn"
@@ -339,29 +339,11 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
-    sections = [("Setup", f"Preset `{c.preset}`; machine: {machine_summary()}.")]
-    summary = {}
     parts = {"cartpole": ("CartPole-v1 (gymnax, compiled)", cartpole_part),
              "sweep": ("Sweep: γ x learning rate on CartPole", sweep_part),
              "lunarlander": ("LunarLander-v3 (gymnasium, host loop)", lunarlander_part)}
-    for part in PARTS:
-        if part not in c.parts:
-            continue
-        title, fn = parts[part]
-        print(f"\n=== {title} ===", flush=True)
-        t_part = time.perf_counter()
-        text, result = fn(c, workdir / part)
-        seconds = time.perf_counter() - t_part
-        sections.append((title, text + f"\n\nWall time of this part: {seconds:.1f} s."))
-        summary[part] = {**result, "wall_seconds": seconds}
-        print(text.split("\n\n![")[0], flush=True)
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s."))
-    write_results(workdir / "results.md", "DQN study", sections)
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+    parts = {name: (title, functools.partial(fn, c)) for name, (title, fn) in parts.items()}
+    return run_parts("DQN study", parts, c.parts, workdir, [("Setup", f"Preset `{c.preset}`.")])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ curves, and a greedy evaluation (most probable action) of the final policy over
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import pathlib
 import time
 
@@ -33,13 +33,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.report import MetricsLog, line_plot, markdown_table, write_results
+from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import policy_gradient as pg
 from jaxml.rl.evaluate import evaluate_host, make_evaluator
 from jaxml.rl.summaries import band, greedy_overall
 from jaxml.train import check_choice, check_range
 from jaxml.train.config import ConfigError, dataclass_config
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train.experiment import run_experiment, run_parts
 
 NAME = "reinforce"
 PRESETS = ("full", "tiny")
@@ -202,25 +202,8 @@ def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
-    sections = [("Setup", f"Preset `{c.preset}`; machine: {machine_summary()}.")]
-    summary = {}
-    for part in PARTS:
-        if part not in c.parts:
-            continue
-        print(f"\n=== {TITLES[part]} ===", flush=True)
-        t_part = time.perf_counter()
-        text, result = run_part(c, part, workdir / part)
-        seconds = time.perf_counter() - t_part
-        sections.append((TITLES[part], text + f"\n\nWall time of this part: {seconds:.1f} s."))
-        summary[part] = {**result, "wall_seconds": seconds}
-        print(text.split("\n\n![")[0], flush=True)
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s."))
-    write_results(workdir / "results.md", "REINFORCE study", sections)
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+    parts = {part: (TITLES[part], functools.partial(run_part, c, part)) for part in PARTS}
+    return run_parts("REINFORCE study", parts, c.parts, workdir, [("Setup", f"Preset `{c.preset}`.")])
 
 
 if __name__ == "__main__":

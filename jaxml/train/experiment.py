@@ -75,7 +75,8 @@ def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: l
     ``parts``: ``{name: (heading, fn)}`` with ``fn(part_dir) -> (markdown_text, result_dict)``;
     only names in ``selected`` run, each in ``workdir/<name>/``. ``intro``: leading
     ``(heading, text)`` sections (setup). Prints each part's text (without image links) and
-    records its wall time. Returns ``{name: result}``.
+    records its wall time (in the text, and as ``"wall_seconds"`` in a dict result). Parts run in
+    the order of ``parts``. Returns ``{name: result}``.
     """
     import time
 
@@ -93,7 +94,7 @@ def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: l
         text, result = fn(part_dir)
         seconds = time.perf_counter() - t_part
         sections.append((heading, text + f"\n\nWall time of this part: {seconds:.1f} s."))
-        summary[name] = result
+        summary[name] = {**result, "wall_seconds": seconds} if isinstance(result, dict) else result
         print(text.split("\n\n![")[0], flush=True)
     total = time.perf_counter() - t0
     sections.append(("Run", f"Total wall time {total:.1f} s on {machine_summary()}."))
