@@ -185,9 +185,9 @@ class CpuMonitor:
 
 
 def machine() -> dict:
-    """``jaxml.train.experiment.machine_info()`` plus the CPU model, cores usable by this
+    """``jaxml.study.experiment.machine_info()`` plus the CPU model, cores usable by this
     process and the load average (a busy machine shows up here)."""
-    from jaxml.train.experiment import machine_info
+    from jaxml.study.experiment import machine_info
 
     info = dict(machine_info())
     info["cpu_model"] = cpu_model()

@@ -16,7 +16,7 @@ Workloads (the settings of ``experiments/imdb_sentiment.py`` part (c) and of
 - ``gpt``: the ``baby`` GPT (6 layers, 6 heads, 384 wide, block 256, batch 64, dropout 0.2,
   vocabulary 84), AdamW lr 1e-3 (β2 0.99, weight decay 0.1), gradient clipping at norm 1.0, random
   (batch, block) windows of a synthetic token stream. One unit = ``--gpt-iters`` iterations.
-  * ``jaxml``: ``GPT`` + ``jaxml.train.lm.make_train_chunk`` (the iterations as one compiled scan),
+  * ``jaxml``: ``GPT`` + ``jaxml.recipes.lm.make_train_chunk`` (the iterations as one compiled scan),
     the study's optimizer (``experiments.shakespeare_gpt.optimizer``).
   * ``torch``: the same architecture written as nanoGPT writes it (fused qkv Linear,
     ``F.scaled_dot_product_attention(is_causal=True)``, GELU (tanh form, as flax's ``nn.gelu``),
@@ -156,7 +156,7 @@ def build_jax_gpt(stream, iters: int):
     from jaxml.models import count_params
     from jaxml.models.transformer import GPT as Model
     from jaxml.train import create_state
-    from jaxml.train.lm import make_train_chunk
+    from jaxml.recipes.lm import make_train_chunk
 
     sys.path.insert(0, str(ROOT))
     from experiments import shakespeare_gpt as study

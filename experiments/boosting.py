@@ -40,9 +40,9 @@ from jaxml.classic import adaboost
 from jaxml.classic.datasets import tabular_split
 from jaxml.report import line_plot, markdown_table, write_results
 from jaxml.report.heatmap import heatmap
-from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "boosting"
 PRESETS = ("full", "tiny")

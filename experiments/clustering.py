@@ -37,9 +37,9 @@ from jaxml.classic.datasets import TOY_SETS, toy_set
 from jaxml.classic.metrics import adjusted_rand_index, best_match_accuracy
 from jaxml.report import markdown_table, mean_std, scatter_plot, write_results
 from jaxml.report.heatmap import heatmap
-from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "clustering"
 PRESETS = ("full", "tiny")

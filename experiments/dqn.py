@@ -46,9 +46,9 @@ from jaxml.rl.dqn_host import train_host
 from jaxml.rl.envs import make_env
 from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smooth_curve
 from jaxml.rl.summaries import band, greedy_overall, greedy_rows
-from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError, dataclass_config
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, dataclass_config
+from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
 NAME = "dqn"

@@ -32,10 +32,10 @@ from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.train import (EarlyStopping, check_choice, check_range, create_state, evaluate, fit,
-                         make_optimizer, make_runs, seed_keys)
-from jaxml.train.config import ConfigError, check_subset
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.train import EarlyStopping, create_state, evaluate, fit, make_optimizer, make_runs, seed_keys
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train.gradcheck import central_difference
 
 NAME = "fashion_mnist_mlp"

@@ -9,11 +9,11 @@ distance in MNIST-classifier features, and the class histogram of the samples)?
 Models (``jaxml.models.gan``): MLP GAN — G 100-256-512-1024-784 (LeakyReLU 0.2, tanh), D
 784-1024-512-256-1 (LeakyReLU 0.2, dropout 0.3); DCGAN — G dense -> 7x7x2F -> transposed
 convs to 14x14xF and 28x28x1 (batch norm, ReLU, tanh), D stride-2 convs 28 -> 14 -> 7
-(LeakyReLU, dropout) -> dense logit. Losses (``jaxml.train.gan_steps``): D: BCE(real, 1) +
+(LeakyReLU, dropout) -> dense logit. Losses (``jaxml.recipes.gan``): D: BCE(real, 1) +
 BCE(fake, 0); G: non-saturating BCE(fake, 1). Adam 2e-4, β1 0.5, batch 128, one D step then
 one G step per batch; an epoch is one compiled ``lax.scan``. Pixels scaled to [-1, 1].
 
-Quality (``jaxml.train.feature_classifier.QualityMeter``), every epoch: Fréchet distance
+Quality (``jaxml.evaluate.feature_classifier.QualityMeter``), every epoch: Fréchet distance
 between ``quality_samples`` generated images (fixed noise, rescaled to [0, 1]) and the
 10,000 test images, in the 64-d penultimate features of the cached jaxml MNIST CNN; the
 samples' predicted-class histogram; sanity line: test half vs test half.
@@ -45,12 +45,13 @@ from jaxml.models.gan import interpolate, make_gan
 from jaxml.report import EpochProgress, MetricsLog, bar_plot, line_plot, markdown_table, write_results
 from jaxml.report.metrics_log import truncate_after
 from jaxml.report.mosaic import mosaic_png
-from jaxml.train import check_choice, check_range, make_optimizer, seed_keys
+from jaxml.train import make_optimizer, seed_keys
+from jaxml.study.config import check_choice, check_range
 from jaxml.train.checkpoint import Checkpointer
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
-from jaxml.train.feature_classifier import QualityMeter, cached_quality_meter
-from jaxml.train.gan_steps import create_gan_state, epoch_means, gan_step, generate, make_gan_epoch_fn
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
+from jaxml.recipes.gan import create_gan_state, epoch_means, gan_step, generate, make_gan_epoch_fn
 from jaxml.train.host_epoch import EPOCH_LOOPS, make_host_epoch_fn, resolve_epoch_loop
 
 NAME = "gan_mnist"

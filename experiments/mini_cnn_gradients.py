@@ -37,9 +37,10 @@ import numpy as np
 
 from jaxml.models.mini_cnn import MiniCNN, mini_cnn_params, mini_cnn_weights
 from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array, scatter_plot
-from jaxml.train import check_choice, check_range, fit, make_optimizer, make_runs, unstack
-from jaxml.train.config import ConfigError, check_subset
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.train import fit, make_optimizer, make_runs, unstack
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "mini_cnn_gradients"
 PRESETS = ("full", "tiny")

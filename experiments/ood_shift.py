@@ -46,10 +46,11 @@ from jaxml.models import count_params
 from jaxml.models.cnn import cnn2, cnn3
 from jaxml.models.mlp import MLP
 from jaxml.report import bar_plot, image_grid, markdown_table, mean_std, write_results
-from jaxml.train import EarlyStopping, check_choice, check_range, make_optimizer
-from jaxml.train.classify import predict
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.train import EarlyStopping, make_optimizer
+from jaxml.study.config import check_choice, check_range
+from jaxml.evaluate.classify import predict
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
 from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
 from jaxml.train.seeds import fit_seeds
 

@@ -40,9 +40,10 @@ from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
 from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.train import check_choice, check_range, evaluate, fit, make_optimizer
-from jaxml.train.config import ConfigError, check_subset
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.train import evaluate, fit, make_optimizer
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train.grid import init_params, make_grid_runs, runs_from_params
 
 NAME = "optimizers"

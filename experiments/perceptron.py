@@ -35,9 +35,9 @@ from jaxml.classic import perceptron
 from jaxml.classic.datasets import tabular_split
 from jaxml.classic.kernels import linear_kernel, rbf_kernel
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "perceptron"
 PRESETS = ("full", "tiny")

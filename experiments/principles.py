@@ -4,7 +4,7 @@ Coursework questions:
 
 (a) ``init``: a ReLU MLP initialised with all-zero weights vs random (He) weights — training
     loss per iteration and the fraction of dead hidden units (pre-activation <= 0 on every
-    training example, ``jaxml.train.probes.dead_relu_fraction``) after every epoch. With zero
+    training example, ``jaxml.evaluate.probes.dead_relu_fraction``) after every epoch. With zero
     weights every hidden pre-activation is 0, ReLU'(0) = 0 in JAX, so every kernel and hidden
     bias gets an exactly zero gradient forever; only the output bias can move, which cannot
     make the output depend on x. The study also prints the largest gradient at zero init.
@@ -39,11 +39,12 @@ from jaxml.data import toy
 from jaxml.models.mlp import MLP
 from jaxml.report import (MetricsLog, line_plot, make_scatter_figure, markdown_table, mean_std, mean_std_array,
                           save_figure)
-from jaxml.train import check_choice, check_range, evaluate, fit, get_loss, make_optimizer
-from jaxml.train.config import ConfigError, check_subset
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.train import evaluate, fit, get_loss, make_optimizer
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train.grid import init_params, runs_from_params
-from jaxml.train.probes import dead_relu_fraction
+from jaxml.evaluate.probes import dead_relu_fraction
 
 NAME = "principles"
 PRESETS = ("full", "tiny")

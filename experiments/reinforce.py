@@ -37,9 +37,9 @@ from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import policy_gradient as pg
 from jaxml.rl.evaluate import evaluate_host, make_evaluator
 from jaxml.rl.summaries import band, greedy_overall
-from jaxml.train import check_choice, check_range
-from jaxml.train.config import ConfigError, dataclass_config
-from jaxml.train.experiment import run_experiment, run_parts
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError, dataclass_config
+from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "reinforce"
 PRESETS = ("full", "tiny")

@@ -6,7 +6,7 @@ heads change what it learns?
 
 Data: ``jaxml.data.load("shakespeare", "train" | "validation")`` (the complete works, 84
 characters; first 90% train, last 10% validation). Model: :class:`jaxml.models.transformer.GPT`.
-Training (:func:`jaxml.train.lm.train_lm`): random (batch, block) windows, AdamW, the loss
+Training (:func:`jaxml.recipes.lm.train_lm`): random (batch, block) windows, AdamW, the loss
 on ``eval_batches`` averaged random batches of train and validation every ``eval_interval``
 iterations (the same batches each time), the best-validation parameters kept (and
 checkpointed), 500 characters sampled from a newline before and after training (from the best
@@ -49,10 +49,11 @@ from jaxml import data as jdata
 from jaxml.models import count_params
 from jaxml.models.transformer import GPT, make_generate
 from jaxml.report import line_plot, markdown_table, write_results
-from jaxml.train import check_choice, check_range, create_state, make_optimizer
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
-from jaxml.train.lm import train_lm
+from jaxml.train import create_state, make_optimizer
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.recipes.lm import train_lm
 
 NAME = "shakespeare_gpt"
 PRESETS = ("coursework", "cpu", "baby", "tiny")

@@ -13,7 +13,7 @@ non-zero floor) are selectable. Model: ``jaxml.models.vae.VAE`` — 784 -> 500 R
 log σ²) of Z latents; decoder Z -> 500 ReLU -> 784 logits. Adam 1e-3, batch 128, 10 epochs;
 seeds vmapped (one compiled program per latent size).
 
-Sample quality (``jaxml.train.feature_classifier.QualityMeter``): Fréchet distance between
+Sample quality (``jaxml.evaluate.feature_classifier.QualityMeter``): Fréchet distance between
 10,000 VAE samples (Bernoulli means of z ~ N(0, I)) and the 10,000 grayscale test images in
 the penultimate-layer features of an MNIST CNN trained with jaxml (cached), plus the
 samples' class histogram; sanity line: one half of the test set against the other.
@@ -43,12 +43,13 @@ from jaxml.models.vae import VAE, decode, encode, negative_elbo, reconstruct, sa
 from jaxml.report import MetricsLog, EpochProgress, line_plot, markdown_table, mean_std, mean_std_array, \
     scatter_plot, write_results
 from jaxml.report.mosaic import mosaic_png
-from jaxml.train import check_choice, check_range, make_epoch_fn, make_optimizer, seed_keys
-from jaxml.train.config import ConfigError
-from jaxml.train.experiment import machine_summary, run_experiment
-from jaxml.train.feature_classifier import QualityMeter, cached_quality_meter
+from jaxml.train import make_epoch_fn, make_optimizer, seed_keys
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import ConfigError
+from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
 from jaxml.train.host_epoch import EPOCH_LOOPS
-from jaxml.train.vae_steps import create_latent_state, make_latent_eval_fn, make_latent_train_step, means
+from jaxml.recipes.vae import create_latent_state, make_latent_eval_fn, make_latent_train_step, means
 
 NAME = "vae_mnist"
 PRESETS = ("full", "tiny")

@@ -1,8 +1,60 @@
-"""Test-wide settings: strict rank promotion, CPU, float32."""
+"""Test-wide settings (strict rank promotion, CPU) and the tiny problems shared by the library tests."""
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
 
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from jaxml.models.mlp import MLP  # noqa: E402
+from jaxml.train import create_state, make_optimizer, seed_keys  # noqa: E402
+
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# Shared tiny problems (8 features, 3 classes, a few hundred examples): compile time dominates.
+
+NUM_FEATURES = 8
+NUM_CLASSES = 3
+
+
+def make_blobs(n, seed=0, spread=1.0, separation=2.5, centers_seed=123):
+    """Gaussian blobs around 3 fixed centres in 8-D (centres independent of ``seed``)."""
+    centers = np.random.default_rng(centers_seed).normal(size=(NUM_CLASSES, NUM_FEATURES)) * separation
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, NUM_CLASSES, n).astype(np.int32)
+    x = (centers[y] + spread * rng.normal(size=(n, NUM_FEATURES))).astype(np.float32)
+    return {"x": x, "y": y}
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """(train, val): 240 / 60 examples of linearly separable 3-class blobs."""
+    return make_blobs(240, seed=0), make_blobs(60, seed=1)
+
+
+@pytest.fixture(scope="session")
+def model():
+    return MLP(hidden_sizes=(16,), output_size=NUM_CLASSES)
+
+
+def sgd(learning_rate=0.05, steps_per_epoch=1, **fields):
+    return make_optimizer({"name": "sgd", "learning_rate": learning_rate, **fields}, steps_per_epoch)
+
+
+def init_state(model, tx, seed=0, sample_x=None):
+    """A fresh state for ``seed``; returns (state, train_key) as ``make_runs`` would build them."""
+    init_key, train_key = seed_keys(seed)
+    if sample_x is None:
+        sample_x = np.zeros((1, NUM_FEATURES), np.float32)
+    return create_state(model, tx, init_key, sample_x), train_key
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The helpers above, for test modules (conftest modules are not importable by name)."""
+    import types
+
+    return types.SimpleNamespace(make_blobs=make_blobs, sgd=sgd, init_state=init_state,
+                                 num_features=NUM_FEATURES, num_classes=NUM_CLASSES)

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxml.train.config import ConfigError
+from jaxml.train.errors import ConfigError
 
 __all__ = ["ConfigError", "is_concrete", "check_positive", "check_features", "check_labels",
            "check_kernel_matrix", "check_int"]

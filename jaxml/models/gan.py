@@ -3,7 +3,7 @@
 Every generator maps noise z (N, latent_dim) to images (N, 28, 28, 1) in [-1, 1] (tanh);
 every discriminator maps images (N, 28, 28, 1) (or (N, 784)) to one real-vs-fake **logit**
 per image, shape (N,) — the sigmoid is left to a numerically stable BCE in the loss
-(``jaxml.train.gan_steps``). Modules take ``(x, train: bool)``: dropout is active, and batch
+(``jaxml.recipes.gan``). Modules take ``(x, train: bool)``: dropout is active, and batch
 norm uses the batch statistics (updating ``batch_stats``), only when ``train=True``.
 
 MLP GAN (Goodfellow et al.; the layer sizes of the classic Keras/PyTorch MNIST GAN)::

@@ -38,7 +38,7 @@ from jaxml.rl.envs import JaxEnv, resolve_backend
 from jaxml.rl.evaluate import evaluate_jax
 from jaxml.rl.replay import Transition, replay_add, replay_init, replay_sample
 from jaxml.rl.schedules import epsilon_greedy, epsilon_schedule
-from jaxml.train.config import ConfigError
+from jaxml.train.errors import ConfigError
 from jaxml.train.optimizers import make_optimizer
 from jaxml.train.state import TrainState
 

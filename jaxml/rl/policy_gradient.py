@@ -34,7 +34,7 @@ import numpy as np
 from jaxml.models.rl_heads import make_policy
 from jaxml.rl.common import apply_hparams, check_hparams
 from jaxml.rl.envs import HostEnv, JaxEnv, resolve_backend
-from jaxml.train.config import ConfigError
+from jaxml.train.errors import ConfigError
 from jaxml.train.optimizers import make_optimizer
 from jaxml.train.state import TrainState
 

@@ -17,7 +17,7 @@ evaluation set (eval mode), ``updates`` (gradient updates so far), ``active``,
 ``epoch_seconds`` (the compiled epoch), ``eval_seconds`` (the evaluation of all eval sets after
 it) and ``examples_per_second`` (all runs of the program together), and one
 field per entry of ``probes`` (a function of the train state measured after each epoch, e.g.
-``jaxml.train.probes.dead_relu_fraction``).
+``jaxml.evaluate.probes.dead_relu_fraction``).
 
 ``step_log=True`` also keeps the mean training loss of every step (iteration) in
 ``FitResult.step_loss`` (R, epochs trained in this call, steps per epoch); ``shuffle=False``
@@ -39,13 +39,12 @@ from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
 from jaxml.train import parallel
 from jaxml.train.checkpoint import Checkpointer
+from jaxml.train.errors import NonFiniteLossError
 from jaxml.train.epoch import make_epoch_fn, make_eval_fn, num_batches, summarize
 from jaxml.train.host_epoch import make_host_epoch_fn, resolve_epoch_loop
 from jaxml.train.steps import make_eval_step, make_train_step
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN/inf loss; the message names the epoch, step and last good checkpoint."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from experiments import binary_mlp as study
 from jaxml.data import DatasetNotFoundError
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def write_fake_cifar(root, per_batch=40, n_test=40):

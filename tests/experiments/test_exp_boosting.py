@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from experiments import boosting as study
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def run(tmp_path, *args):

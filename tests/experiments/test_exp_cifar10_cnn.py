@@ -13,7 +13,7 @@ import pytest
 from experiments import cifar10_cnn as study
 from jaxml import data as jdata
 from jaxml.models import count_params
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def _fixtures():

@@ -7,7 +7,7 @@ import pytest
 
 from experiments import dqn as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_tiny_preset_end_to_end(tmp_path):

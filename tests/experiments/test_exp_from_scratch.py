@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments import from_scratch as study
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_tiny_preset_numbers_agree_with_numpy(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from experiments import gan_mnist as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_tiny_dcgan_end_to_end_and_resume(fake_data_dir, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments import imdb_sentiment as study
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 POS = ["great", "loved", "wonderful", "best", "fun"]
 NEG = ["awful", "boring", "worst", "bad", "dull"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments import mini_cnn_gradients as study
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 N_CHECK = study.get_config("tiny").n_check    # the tiny preset's size: its compiled check is reused
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32}

@@ -9,7 +9,7 @@ import pytest
 from experiments import mnist_cnn as study
 from jaxml.models.cnn import mnist_cnn
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def run(tmp_path, *args):

@@ -9,7 +9,7 @@ import pytest
 from experiments import mnist_depth_width as study
 from jaxml.models import count_params
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 # Dense layer parameters by hand: (fan_in + 1) * fan_out per layer.
 BY_HAND = {"small_dropout": 785 * 100 + 101 * 10,

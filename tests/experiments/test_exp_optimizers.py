@@ -8,7 +8,7 @@ import pytest
 
 from experiments import optimizers as study
 from jaxml.models.mlp import MLP
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_inverted_dropout_keeps_the_mean_and_is_identity_at_eval():

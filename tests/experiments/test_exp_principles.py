@@ -10,7 +10,7 @@ from experiments import principles as study
 from jaxml.data import toy
 from jaxml.models.mlp import MLP
 from jaxml.train import get_loss
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_zero_initialised_relu_net_gets_zero_gradients():

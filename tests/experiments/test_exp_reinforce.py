@@ -5,7 +5,7 @@ import pytest
 
 from experiments import reinforce as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_tiny_preset_end_to_end(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from experiments import resnet_cifar10 as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def _fixtures():

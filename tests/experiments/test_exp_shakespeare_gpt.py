@@ -5,7 +5,7 @@ import pytest
 
 from experiments import shakespeare_gpt as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
         "First Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 20

@@ -2,7 +2,7 @@
 import pytest
 
 from experiments import svm as study
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def run(tmp_path, *args):

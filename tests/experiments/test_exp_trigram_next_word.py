@@ -6,7 +6,7 @@ import pytest
 
 from experiments import trigram_next_word as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import pytest
 
 from experiments import vae_mnist as study
 from jaxml.report import read_metrics
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from jaxml.rl import dqn
 from jaxml.rl.envs import make_env
 from jaxml.rl.evaluate import episode_curve, make_evaluator
 from jaxml.rl.replay import Transition
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 # The DQN study's tiny CartPole config (12k steps, 4 envs, 32-32 network): small enough to
 # compile fast, big enough to learn a little; the study's smoke test reuses its compiled program.

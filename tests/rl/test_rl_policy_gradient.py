@@ -12,7 +12,7 @@ import pytest
 from experiments import reinforce as study
 from jaxml.models.rl_heads import LogisticPolicy
 from jaxml.rl import policy_gradient as pg
-from jaxml.train.config import ConfigError
+from jaxml.study.config import ConfigError
 
 
 def test_reward_to_go_by_hand():

@@ -5,9 +5,10 @@ import re
 import ml_collections
 import pytest
 
-from jaxml.train import ConfigError, check_choice, check_range
-from jaxml.train.config import merge, parse_command_line, set_override, to_dict
-from jaxml.train.experiment import machine_info, make_workdir, run_experiment
+from jaxml.train import ConfigError
+from jaxml.study.config import check_choice, check_range
+from jaxml.study.config import merge, parse_command_line, set_override, to_dict
+from jaxml.study.experiment import machine_info, make_workdir, run_experiment
 
 PRESETS = ("tiny", "full")
 

@@ -8,7 +8,7 @@ import pytest
 
 from jaxml.models.mlp import MLP
 from jaxml.train import create_state, fit, get_loss, make_optimizer
-from jaxml.train.probes import dead_relu_fraction, dead_unit_fraction, layer_outputs
+from jaxml.evaluate.probes import dead_relu_fraction, dead_unit_fraction, layer_outputs
 
 
 def test_dead_unit_fraction_matches_numpy():

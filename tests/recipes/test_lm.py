@@ -14,7 +14,7 @@ import pytest
 
 from jaxml.report import read_metrics
 from jaxml.train import create_state, make_optimizer
-from jaxml.train.lm import sample_blocks, token_cross_entropy, train_lm
+from jaxml.recipes.lm import sample_blocks, token_cross_entropy, train_lm
 from jaxml.train.optimizers import lr_factor_schedule
 
 V = 5

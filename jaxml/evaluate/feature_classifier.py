@@ -1,6 +1,6 @@
 """A classifier trained once, cached as an orbax checkpoint, and used as a feature extractor.
 
-The sample-quality measure (``jaxml.train.quality``) needs features of images from a network
+The sample-quality measure (``jaxml.evaluate.quality``) needs features of images from a network
 that knows the data — for MNIST, a CNN trained with jaxml to >= 99% test accuracy. Training it
 takes minutes on a CPU, so ``train_or_restore`` trains it once into a cache folder and later
 calls restore the checkpoint instead:
@@ -239,13 +239,13 @@ class QualityMeter:
 
     ``QualityMeter(classifier, real_x)`` computes the real images' features and Gaussian
     statistics once; ``measure(images)`` returns the Fréchet distance of ``images`` to them
-    (``jaxml.train.quality``) and the class histogram of ``images`` under the classifier.
+    (``jaxml.evaluate.quality``) and the class histogram of ``images`` under the classifier.
     Images are in the classifier's input format (for the MNIST CNN: (N, 28, 28, 1) floats in
     [0, 1]; (N, 784) is reshaped to the real images' shape).
     """
 
     def __init__(self, classifier: FeatureClassifier, real_x, batch_size: int = 1000):
-        from jaxml.train.quality import gaussian_stats
+        from jaxml.evaluate.quality import gaussian_stats
 
         self.classifier = classifier
         self.batch_size = batch_size
@@ -263,7 +263,7 @@ class QualityMeter:
     def measure(self, images) -> dict:
         """{"frechet": d², "histogram": [share of each predicted class], "min_share", "max_share",
         "tv_from_uniform", "n": number of images}."""
-        from jaxml.train.quality import class_histogram, frechet_distance_from_stats, gaussian_stats, histogram_spread
+        from jaxml.evaluate.quality import class_histogram, frechet_distance_from_stats, gaussian_stats, histogram_spread
 
         feats, logits = self.classifier.features_and_logits(self._images(images), self.batch_size)
         hist = class_histogram(logits)
@@ -273,7 +273,7 @@ class QualityMeter:
     def split_half(self, seed: int = 0) -> dict:
         """Sanity line: the Fréchet distance between two random halves of the real images
         (should be near 0; its size shows the estimator's finite-sample bias at N/2 images)."""
-        from jaxml.train.quality import frechet_distance
+        from jaxml.evaluate.quality import frechet_distance
 
         perm = np.random.default_rng(seed).permutation(self.real_features.shape[0])
         half = perm.size // 2

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, recall_score
 
 from jaxml.train import create_state, make_runs, unstack
-from jaxml.train.classify import confusion_counts, mistakes, per_class_accuracy, predict, predict_logits
+from jaxml.evaluate.classify import confusion_counts, mistakes, per_class_accuracy, predict, predict_logits
 
 
 class DenseBN(nn.Module):

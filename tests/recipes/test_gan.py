@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from jaxml.train import make_optimizer
-from jaxml.train.gan_steps import create_gan_state, d_step, epoch_means, g_step, generate, make_gan_epoch_fn
+from jaxml.recipes.gan import create_gan_state, d_step, epoch_means, g_step, generate, make_gan_epoch_fn
 
 LATENT = 4
 

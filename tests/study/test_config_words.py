@@ -2,7 +2,7 @@
 import ml_collections
 import pytest
 
-from jaxml.train.config import ConfigError, set_override
+from jaxml.study.config import ConfigError, set_override
 
 
 def cfg():
@@ -33,7 +33,7 @@ def test_numeric_tuples_still_need_literals():
 def test_dataclass_config_defaults_overrides_and_unknown_field():
     import dataclasses
 
-    from jaxml.train.config import dataclass_config
+    from jaxml.study.config import dataclass_config
 
     @dataclasses.dataclass
     class Cfg:

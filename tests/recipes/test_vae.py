@@ -9,7 +9,7 @@ import pytest
 
 from jaxml.models.vae import VAE, negative_elbo
 from jaxml.train import make_epoch_fn, make_optimizer
-from jaxml.train.vae_steps import create_latent_state, make_latent_eval_fn, make_latent_train_step, means
+from jaxml.recipes.vae import create_latent_state, make_latent_eval_fn, make_latent_train_step, means
 
 
 def binary_digits(n, seed=0):

@@ -20,8 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import ml_collections
 
 
-class ConfigError(ValueError):
-    """A config key or value is invalid; the message names the key and what is allowed."""
+from jaxml.train.errors import ConfigError  # noqa: E402  (defined in the core; re-exported here)
 
 
 def _flat_keys(cfg, prefix=""):

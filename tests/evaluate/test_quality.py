@@ -11,8 +11,8 @@ import pytest
 import scipy.linalg
 
 from jaxml.models.mlp import MLP
-from jaxml.train import feature_classifier as fc
-from jaxml.train.quality import class_histogram, frechet_distance, frechet_distance_from_stats, gaussian_stats, \
+from jaxml.evaluate import feature_classifier as fc
+from jaxml.evaluate.quality import class_histogram, frechet_distance, frechet_distance_from_stats, gaussian_stats, \
     histogram_spread, psd_sqrt
 
 

@@ -16,7 +16,7 @@ import platform
 import sys
 from typing import Callable, Sequence
 
-from jaxml.train.config import parse_command_line, to_dict
+from jaxml.study.config import parse_command_line, to_dict
 
 
 def machine_info() -> dict:

@@ -16,7 +16,7 @@ Covariances are the unbiased ones (divide by n - 1). The result is in squared fe
 it is 0 for identical sets and grows with any difference in mean or spread.
 
 Everything here is host-side numpy on arrays already on the host (features of a few thousand
-images); computing the features is the caller's (see ``jaxml.train.feature_classifier``).
+images); computing the features is the caller's (see ``jaxml.evaluate.feature_classifier``).
 """
 from __future__ import annotations
 

@@ -1,0 +1,8 @@
+"""What every study script in ``experiments/`` shares.
+
+- ``jaxml.study.config`` — presets, ``--config.key=value`` overrides, validation helpers
+  (``check_choice``, ``check_range``, ``check_subset``) raising ``ConfigError``.
+- ``jaxml.study.experiment`` — ``run_experiment`` (command line -> work directory ->
+  ``main(config, workdir)``), ``run_parts`` (a study's parts -> ``results.md`` + ``summary.json``),
+  machine facts recorded next to measurements.
+"""
