@@ -1,4 +1,4 @@
-# Two commands: `make demo` and `make test`. Each builds .venv on its own.
+# Two commands: `make demo` and `make test` (lint, then the tests). Each builds .venv on its own.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ ifeq ($(origin JAXML_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: demo test venv bench catalog clean
+.PHONY: demo test lint venv bench catalog clean
 
 venv: $(STAMP)
 
@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m experiments.fashion_mnist_mlp --config=experiments/fashion_mnist_mlp.py:demo
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q -n $(JOBS) --durations=15
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 catalog: $(STAMP)
 	$(PY) -m jaxml.data

@@ -123,7 +123,8 @@ def svm_case(n: int, seed: int = 0, C: float = 1.0, gamma: float = 0.05) -> dict
 
     def after():
         pred = np.asarray(svm.predict(state["jax"], jnp.asarray(Xte)))
-        return {"jaxml_smo_iterations": int(state["jax"].n_iter_P[0]), "sklearn_iterations": int(state["sk"].n_iter_[0]),
+        return {"jaxml_smo_iterations": int(state["jax"].n_iter_P[0]),
+                "sklearn_iterations": int(state["sk"].n_iter_[0]),
                 "test_prediction_agreement": float(np.mean(pred == state["sk"].predict(Xte))),
                 "jaxml_support_vectors": int(len(svm.support_indices(state["jax"]))),
                 "sklearn_support_vectors": int(len(state["sk"].support_))}
@@ -167,7 +168,8 @@ def grid_cases(svm_n: int, km_n: int, seed: int = 0) -> dict:
     iters = np.asarray(c_grid(CC, GG, Xj, yj).n_iter_P)[:, 0]
 
     out["svm"] = {"contestants": {"SVM grid vmapped": lambda: _block(c_grid(CC, GG, Xj, yj)),
-                                  "SVM grid python loop": lambda: [_block(c_single(C, g, Xj, yj)) for C, g in zip(CC, GG)],
+                                  "SVM grid python loop":
+                                      lambda: [_block(c_single(C, g, Xj, yj)) for C, g in zip(CC, GG)],
                                   "SVM grid sklearn loop": sk_loop},
                   "compile_seconds": {"single": s1, "vmapped": s2},
                   "after": lambda: {"smo_iterations_max": int(iters.max()), "smo_iterations_sum": int(iters.sum()),
@@ -212,8 +214,10 @@ def grid_cases(svm_n: int, km_n: int, seed: int = 0) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(seed), 10)
     ck_grid, u1 = common.compile_jitted(kmeans._fit, jax.random.PRNGKey(seed), Xk, kcfg)
     ck_single, u2 = common.compile_jitted(kmeans._fit_single, keys[0], Xk, kcfg)
-    out["kmeans"] = {"contestants": {"k-means 10 restarts vmapped": lambda: _block(ck_grid(jax.random.PRNGKey(seed), Xk, kcfg)),
-                                     "k-means 10 restarts python loop": lambda: [_block(ck_single(k, Xk, kcfg)) for k in keys]},
+    out["kmeans"] = {"contestants": {"k-means 10 restarts vmapped":
+                                         lambda: _block(ck_grid(jax.random.PRNGKey(seed), Xk, kcfg)),
+                                     "k-means 10 restarts python loop":
+                                         lambda: [_block(ck_single(k, Xk, kcfg)) for k in keys]},
                      "compile_seconds": {"single": u2, "vmapped": u1},
                      "settings": {"n": km_n, "d": 16, "k": 10, "restarts": 10}}
     return out

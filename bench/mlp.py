@@ -77,7 +77,7 @@ def fashion_mnist_data(n: int):
     try:
         from jaxml.data import train_val_test
     except ImportError as e:
-        raise SystemExit(f"--data fashion_mnist needs jaxml.data.train_val_test, which is not importable: {e}")
+        raise SystemExit(f"--data fashion_mnist needs jaxml.data.train_val_test, which is not importable: {e}") from e
     train = train_val_test("fashion_mnist", n, 2000, 10000)["train"]
     x = (train.x.reshape(len(train), -1).astype("float32") / 255.0)
     return x, train.y.astype("int32")
@@ -116,8 +116,8 @@ def build_jax(x, y, batch_sizes, seeds: int, num_epochs: int, vmap: bool, tiny: 
     from jaxml.models.mlp import MLP
     from jaxml.train.epoch import make_epoch_fn, make_eval_fn
     from jaxml.train.optimizers import make_optimizer, optimizer_config
-    from jaxml.train.runs import make_runs, unstack
     from jaxml.train.run_sharding import shard_runs
+    from jaxml.train.runs import make_runs, unstack
     from jaxml.train.steps import make_eval_step, make_train_step
 
     def mlp(hidden):

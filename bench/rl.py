@@ -78,13 +78,12 @@ def dqn_configs(pjx_net: bool = False):
 
 def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print) -> dict:
     import jax
+    import jax.numpy as jnp
     import numpy as np
 
     from jaxml.rl import dqn
     from jaxml.rl.evaluate import make_evaluator
     from jaxml.train.run_sharding import shard_runs
-
-    import jax.numpy as jnp
 
     key = jax.random.PRNGKey(0)
     keys = jax.random.split(jax.random.PRNGKey(0), seeds).at[0].set(key)
@@ -132,14 +131,17 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
     kept = None
     if "best_params" in outs["many"]:
         kept = np.asarray(evaluator(outs["many"]["best_params"], jax.random.split(jax.random.PRNGKey(20_000), seeds)))
-        log(f"  greedy means per seed, kept (best in-training evaluation) networks: {np.round(kept.mean(1), 1).tolist()}")
+        log("  greedy means per seed, kept (best in-training evaluation) networks: "
+            f"{np.round(kept.mean(1), 1).tolist()}")
     split_res = None
     if ts:
-        gather = lambda tree: jax.device_get(tree)
-        ev = np.asarray(evaluator(gather(outs["split"]["state"].params), jax.random.split(jax.random.PRNGKey(10_000), seeds)))
-        kept_s = (np.asarray(evaluator(gather(outs["split"]["best_params"]), jax.random.split(jax.random.PRNGKey(20_000), seeds)))
+        ev = np.asarray(evaluator(jax.device_get(outs["split"]["state"].params),
+                                  jax.random.split(jax.random.PRNGKey(10_000), seeds)))
+        kept_s = (np.asarray(evaluator(jax.device_get(outs["split"]["best_params"]),
+                                       jax.random.split(jax.random.PRNGKey(20_000), seeds)))
                   if "best_params" in outs["split"] else None)
-        split_res = {"devices": split, "compile_seconds": cs, "run_seconds": ts, "median_run_seconds": common.median(ts),
+        split_res = {"devices": split, "compile_seconds": cs, "run_seconds": ts,
+                     "median_run_seconds": common.median(ts),
                      "over_1": common.ratio(ts, t1), "env_steps_per_second": seeds * cfg.env_steps / common.median(ts),
                      "greedy_mean_per_seed": ev.mean(1).tolist(), "solved_seeds": int((ev.mean(1) >= 475).sum()),
                      "kept_greedy_mean_per_seed": None if kept_s is None else kept_s.mean(1).tolist(),
@@ -318,7 +320,8 @@ def tables(res: dict) -> str:
         r = res[key]
         s = str(r["seeds"])
         out.append(f"### {key}: Q-network {tuple(r['config']['hidden_sizes'])}, {r['env_steps']:,} env steps\n")
-        rows = [["1 seed", r["compile_seconds"]["1"], r["median_run_seconds"]["1"], r["env_steps_per_second"]["1"], "1.00"],
+        rows = [["1 seed", r["compile_seconds"]["1"], r["median_run_seconds"]["1"], r["env_steps_per_second"]["1"],
+                 "1.00"],
                 [f"{s} seeds (vmap)", r["compile_seconds"][s], r["median_run_seconds"][s],
                  r["env_steps_per_second"][s], common.fmt(r["vmap_over_1"]["of_medians"])]]
         sp = r.get("split")
@@ -337,8 +340,9 @@ def tables(res: dict) -> str:
             f"; kept (best in-training evaluation) networks: "
             f"{', '.join(f'{v:.1f}' for v in r['kept_greedy_mean_per_seed'])} ({r['kept_solved_seeds']}/{s} >= 475)")
         out.append(f"\npurejaxrl reference (quoted): 1 seed {PUREJAXRL['one_seed_run_seconds']} s run, 8 seeds "
-                   f"{PUREJAXRL['vmap8_over_1']}x. Greedy means ({r['eval_episodes']} episodes) of the {s} seeds' final "
-                   f"networks: {', '.join(f'{v:.1f}' for v in r['greedy_mean_per_seed'])} ({r['solved_seeds']}/{s} >= 475)"
+                   f"{PUREJAXRL['vmap8_over_1']}x. Greedy means ({r['eval_episodes']} episodes) of the {s} seeds' "
+                   f"final networks: {', '.join(f'{v:.1f}' for v in r['greedy_mean_per_seed'])} "
+                   f"({r['solved_seeds']}/{s} >= 475)"
                    f"{kept}. "
                    f"Other processes kept {r['others_busy']} of the CPUs busy during the timed runs.\n")
     if "host_loop" in res:
@@ -350,7 +354,8 @@ def tables(res: dict) -> str:
         out.append("\n### CartPole DQN, host loops: PyTorch CPU vs jaxml\n")
         out.append(common.markdown_table(["contestant", "env steps/s (median, learning phase)"],
                                          [[k, v] for k, v in t["median"].items()] +
-                                         [["jaxml compiled (1 seed, whole run)", t["compiled_jaxml_1_seed_steps_per_second"]]]))
+                                         [["jaxml compiled (1 seed, whole run)",
+                                           t["compiled_jaxml_1_seed_steps_per_second"]]]))
         out.append(f"\njaxml host loop / torch: {common.fmt(t['jaxml_host_over_torch']['of_medians'])}x")
     for n in res["notes"]:
         out.append(f"\nNote: {n}")
@@ -392,7 +397,8 @@ def main(argv=None) -> dict:
         path = common.write_json(args.out, res)
         pathlib.Path(path).with_suffix(".md").write_text(
             f"# RL benchmark ({res['date']}, {res['machine'].get('cpu_model')}, "
-            f"{res['machine'].get('cpus_usable')} usable cores, load {res['machine'].get('load_average_1_5_15')})\n\n" + text)
+            f"{res['machine'].get('cpus_usable')} usable cores, "
+            f"load {res['machine'].get('load_average_1_5_15')})\n\n" + text)
         print(f"wrote {path}")
     return res
 

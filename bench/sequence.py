@@ -155,8 +155,8 @@ def build_jax_gpt(stream, iters: int):
 
     from jaxml.models import count_params
     from jaxml.models.transformer import GPT as Model
-    from jaxml.train import create_state
     from jaxml.recipes.lm import make_train_chunk
+    from jaxml.train import create_state
 
     sys.path.insert(0, str(ROOT))
     from experiments import shakespeare_gpt as study

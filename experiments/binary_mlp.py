@@ -43,10 +43,9 @@ from jaxml.data import transforms
 from jaxml.data.color import to_grayscale
 from jaxml.models.mlp import MLP
 from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.train import fit, make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
 from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.train import fit, make_optimizer
 from jaxml.train.grid import init_params, runs_from_params
 
 NAME = "binary_mlp"
@@ -295,9 +294,10 @@ def grid_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
             if not ok[members].all():
                 row.update(val_error=np.inf, val_mse=np.inf, train_error=np.nan, test_error=np.nan)
             else:
-                mean = lambda k: float(np.mean([last[r][k] for r in members]))  # noqa: E731
-                row.update(val_error=1.0 - mean("val_accuracy"), val_mse=mean("val_loss"),
-                           train_error=1.0 - mean("train_eval_accuracy"), test_error=1.0 - mean("test_accuracy"))
+                mean = {k: float(np.mean([last[r][k] for r in members]))
+                        for k in ("val_accuracy", "val_loss", "train_eval_accuracy", "test_accuracy")}
+                row.update(val_error=1.0 - mean["val_accuracy"], val_mse=mean["val_loss"],
+                           train_error=1.0 - mean["train_eval_accuracy"], test_error=1.0 - mean["test_accuracy"])
             rows.append(row)
     with MetricsLog(workdir / "grid.jsonl") as log:
         for row in rows:

@@ -40,8 +40,7 @@ from jaxml.classic import adaboost
 from jaxml.classic.datasets import tabular_split
 from jaxml.report import line_plot, markdown_table, write_results
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "boosting"
@@ -176,7 +175,8 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
         for method, r in summary["methods"].items():
             if method.startswith("jaxml"):
                 diff = np.asarray(r["test_grid"]) - ref
-                rows.append({"method": method, "max |Δ test acc| vs sklearn AdaBoost (points)": 100 * np.abs(diff).max(),
+                rows.append({"method": method,
+                             "max |Δ test acc| vs sklearn AdaBoost (points)": 100 * np.abs(diff).max(),
                              "mean Δ (points)": 100 * diff.mean(),
                              "grid cells within 2 points": f"{int((np.abs(diff) <= 0.02 + 1e-9).sum())}/{diff.size}"})
         summary["agreement"] = rows

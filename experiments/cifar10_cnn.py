@@ -51,14 +51,13 @@ import numpy as np
 from jaxml import data as jdata
 from jaxml.data import transforms
 from jaxml.data.registry import REGISTRY
+from jaxml.evaluate.classify import mistakes, per_class_accuracy, predict
 from jaxml.models import count_params
 from jaxml.models.cnn import lenet
 from jaxml.report import bar_plot, image_grid, line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.train import make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.evaluate.classify import mistakes, per_class_accuracy, predict
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.train import make_optimizer
 from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
 from jaxml.train.seeds import fit_seeds
 

@@ -37,8 +37,7 @@ from jaxml.classic.datasets import TOY_SETS, toy_set
 from jaxml.classic.metrics import adjusted_rand_index, best_match_accuracy
 from jaxml.report import markdown_table, mean_std, scatter_plot, write_results
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "clustering"
@@ -112,7 +111,7 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
     for lap in c.laplacians:
         for knn in c.n_neighbors:
             cfg = spectral.SpectralConfig(n_clusters=2, laplacian=lap, n_neighbors=knn, n_init=c.n_init)
-            fit_d = lambda k, d: spectral.fit(k, X, cfg.replace(delta=d))  # noqa: E731
+            fit_d = lambda k, d, cfg=cfg: spectral.fit(k, X, cfg.replace(delta=d))  # noqa: E731
             t0 = time.perf_counter()
             models = jax.vmap(jax.vmap(fit_d, in_axes=(0, None)), in_axes=(None, 0))(keys, deltas)  # (δ, seed)
             labels = np.asarray(models.labels_N)
@@ -146,7 +145,8 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
                  title=f"{name}: k-means (seed {c.seeds[0]}), ARI {km_scores[0, 1]:.3f}", xlabel="x1", ylabel="x2")
     for delta, lab in spectral_labels.items():
         scatter_plot(workdir / f"assignments_{name}_spectral_delta{delta}.png", x[:, 0], x[:, 1], lab,
-                     title=f"{name}: spectral ({c.scatter_laplacian}), δ={delta}, ARI {adjusted_rand_index(y, lab):.3f}",
+                     title=f"{name}: spectral ({c.scatter_laplacian}), δ={delta}, "
+                           f"ARI {adjusted_rand_index(y, lab):.3f}",
                      xlabel="x1", ylabel="x2")
     return rows, out
 

@@ -46,8 +46,7 @@ from jaxml.rl.dqn_host import train_host
 from jaxml.rl.envs import make_env
 from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smooth_curve
 from jaxml.rl.summaries import band, greedy_overall, greedy_rows
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, dataclass_config
+from jaxml.study.config import ConfigError, check_choice, check_range, dataclass_config
 from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
@@ -149,7 +148,8 @@ def compiled_runs(cfg: dqn.DQNConfig, keys, hparams) -> tuple[dict, float, float
 def greedy_eval_vmapped(cfg: dqn.DQNConfig, params, seeds, episodes: int, offset: int = 10_000) -> np.ndarray:
     """(S, episodes) greedy returns, every seed's network evaluated in one vmapped program."""
     policy = dqn.greedy_policy(dqn.make_network(cfg, make_env(cfg.env_id, "jax").spec.num_actions))
-    return np.asarray(make_evaluator(cfg.env_id, policy, int(episodes), vmapped=True)(params, _eval_keys(seeds, offset)))
+    evaluator = make_evaluator(cfg.env_id, policy, int(episodes), vmapped=True)
+    return np.asarray(evaluator(params, _eval_keys(seeds, offset)))
 
 
 def _curves(out, cfg, points):
@@ -323,10 +323,11 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
         row["env steps/s"] = o["env_steps_per_second"]
     text = (f"Q-network 8-{'-'.join(map(str, cfg.hidden_sizes))}-4 ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
             f"{cfg.env_steps:,} env steps in a gymnasium SyncVectorEnv of {cfg.num_envs} copies, replay "
-            f"{cfg.buffer_size:,}, batch {cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, one update "
-            f"per {cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), target copy every "
-            f"{cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} over the first "
-            f"{cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss{', Double DQN' if cfg.double_dqn else ''}. "
+            f"{cfg.buffer_size:,}, batch {cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, "
+            f"one update per {cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), "
+            f"target copy every {cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} "
+            f"over the first {cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss"
+            f"{', Double DQN' if cfg.double_dqn else ''}. "
             f"Host loop: one gymnasium step of all copies + one jitted call per vector step.\n\n"
             f"Greedy evaluation, {c.eval_episodes} episodes per seed:\n\n" + markdown_table(rows, floatfmt=".1f")
             + f"\n\nMean over seeds: {overall['over_seeds'].format('.1f')}; pooled: "

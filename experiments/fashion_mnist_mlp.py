@@ -32,10 +32,9 @@ from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.train import EarlyStopping, create_state, evaluate, fit, make_optimizer, make_runs, seed_keys
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
 from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.train import EarlyStopping, create_state, evaluate, fit, make_optimizer, make_runs, seed_keys
 from jaxml.train.gradcheck import central_difference
 
 NAME = "fashion_mnist_mlp"
@@ -198,7 +197,7 @@ def batch_size_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
                             "epochs": int(res.stopped_epoch[0]), "best_epoch": int(res.best_epoch[0]),
                             "updates": int(res.updates[0]), "capped": int(res.stopped_epoch[0]) >= c.max_epochs})
         per_bs[bs] = results
-        col = lambda k: [r[k] for r in results]  # noqa: E731
+        col = lambda k, results=results: [r[k] for r in results]  # noqa: E731
         rows.append({"batch size": bs, "test accuracy": mean_std(col("test_accuracy")),
                      "train time (s)": mean_std(col("train_seconds")).format(".2f"),
                      "epochs": mean_std(col("epochs")).format(".1f"),

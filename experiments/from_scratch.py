@@ -33,8 +33,7 @@ import numpy as np
 from jaxml.models.attention import multi_head_self_attention, qkv, scaled_dot_product_attention
 from jaxml.models.rnn import init_simple_rnn, simple_rnn
 from jaxml.report import markdown_table, write_results
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "from_scratch"

@@ -49,10 +49,9 @@ from jaxml.data.imdb import pad_sequences
 from jaxml.models import count_params
 from jaxml.models.rnn import SequenceClassifier
 from jaxml.report import MeanStd, line_plot, markdown_table, mean_std, write_results
-from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, num_batches
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, num_batches
 
 NAME = "imdb_sentiment"
 PRESETS = ("full", "tiny")

@@ -37,10 +37,9 @@ import numpy as np
 
 from jaxml.models.mini_cnn import MiniCNN, mini_cnn_params, mini_cnn_weights
 from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array, scatter_plot
-from jaxml.train import fit, make_optimizer, make_runs, unstack
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
 from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.train import fit, make_optimizer, make_runs, unstack
 
 NAME = "mini_cnn_gradients"
 PRESETS = ("full", "tiny")
@@ -246,7 +245,7 @@ def train_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
               xlabel="epoch", ylabel="logistic loss ln(1 + exp(-y ŷ))")
     weights = []
     for r in range(runs.num_runs):
-        w, v = mini_cnn_weights(jax.tree_util.tree_map(lambda a: a[r], res.state.params))
+        w, v = mini_cnn_weights(jax.tree_util.tree_map(lambda a, r=r: a[r], res.state.params))
         weights.append({"seed": runs.info[r]["seed"], "w": "(" + ", ".join(f"{a:.3f}" for a in np.asarray(w)) + ")",
                         "v": "(" + ", ".join(f"{a:.3f}" for a in np.asarray(v)) + ")",
                         "test accuracy": float(final["test_accuracy"][r])})

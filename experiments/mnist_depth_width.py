@@ -38,10 +38,9 @@ from jaxml.data.registry import REGISTRY
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.train import make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.train import make_optimizer
 from jaxml.train.host_epoch import EPOCH_LOOPS
 from jaxml.train.seeds import fit_seeds
 

@@ -42,15 +42,14 @@ import numpy as np
 from jaxml import data as jdata
 from jaxml.data import transforms
 from jaxml.data.registry import REGISTRY
+from jaxml.evaluate.classify import predict
 from jaxml.models import count_params
 from jaxml.models.cnn import cnn2, cnn3
 from jaxml.models.mlp import MLP
 from jaxml.report import bar_plot, image_grid, markdown_table, mean_std, write_results
-from jaxml.train import EarlyStopping, make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.evaluate.classify import predict
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.train import EarlyStopping, make_optimizer
 from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
 from jaxml.train.seeds import fit_seeds
 

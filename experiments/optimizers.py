@@ -40,10 +40,9 @@ from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
 from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.train import evaluate, fit, make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, check_subset
+from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
 from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.train import evaluate, fit, make_optimizer
 from jaxml.train.grid import init_params, make_grid_runs, runs_from_params
 
 NAME = "optimizers"
@@ -259,7 +258,8 @@ def overfit_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dic
             f"N(0, scale²), biases 0; per depth the {len(c.a_weight_scales)} scales x {len(c.a_learning_rates)} "
             f"learning rates x seeds {list(c.a_seeds)} are ONE vmapped program. \"diverged\": every seed's loss "
             "became non-finite. The figure shows, per weight scale, the fraction of learning rates at which every "
-            "seed reaches 100% training accuracy.\n\n" + "\n\n".join(tables) + "\n\n![sensitivity](overfit/overfit_sensitivity.png)")
+            "seed reaches 100% training accuracy.\n\n" + "\n\n".join(tables)
+            + "\n\n![sensitivity](overfit/overfit_sensitivity.png)")
     return text, result
 
 

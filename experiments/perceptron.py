@@ -35,8 +35,7 @@ from jaxml.classic import perceptron
 from jaxml.classic.datasets import tabular_split
 from jaxml.classic.kernels import linear_kernel, rbf_kernel
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "perceptron"
@@ -90,7 +89,7 @@ def fit_all(c, xtr, ytr, xte, num_classes: int) -> dict:
             train_pred, test_pred = stage(models, Xtr), stage(models, Xte)
         else:
             K_tr, K_te = kernels[learner]
-            models = jax.vmap(lambda k: perceptron.fit_kernel(k, K_tr, Ytr, cfg))(keys)
+            models = jax.vmap(lambda k, K_tr=K_tr: perceptron.fit_kernel(k, K_tr, Ytr, cfg))(keys)
             stage = jax.vmap(lambda m, K: perceptron.staged_predict_kernel(m, K), in_axes=(0, None))
             train_pred, test_pred = stage(models, K_tr), stage(models, K_te)
         jax.block_until_ready((train_pred, test_pred))
@@ -160,7 +159,8 @@ def main(c, workdir: pathlib.Path) -> dict:
     for k, p in enumerate(c.report_passes):
         row = {"passes": p}
         for learner in LEARNERS:
-            row[f"{label[learner]}: test acc"] = mean_std(np.asarray(summary["learners"][learner]["test_accuracy"])[:, p - 1])
+            test_accuracy = np.asarray(summary["learners"][learner]["test_accuracy"])
+            row[f"{label[learner]}: test acc"] = mean_std(test_accuracy[:, p - 1])
         row["RBF: train acc"] = mean_std(np.asarray(summary["learners"]["kernel_rbf"]["train_accuracy"])[:, p - 1])
         if ref is not None:
             row["sklearn Perceptron (OvR), seed %d" % c.seeds[0]] = ref[k]

@@ -36,15 +36,21 @@ import ml_collections
 import numpy as np
 
 from jaxml.data import toy
-from jaxml.models.mlp import MLP
-from jaxml.report import (MetricsLog, line_plot, make_scatter_figure, markdown_table, mean_std, mean_std_array,
-                          save_figure)
-from jaxml.train import evaluate, fit, get_loss, make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, check_subset
-from jaxml.study.experiment import run_experiment, run_parts
-from jaxml.train.grid import init_params, runs_from_params
 from jaxml.evaluate.probes import dead_relu_fraction
+from jaxml.models.mlp import MLP
+from jaxml.report import (
+    MetricsLog,
+    line_plot,
+    make_scatter_figure,
+    markdown_table,
+    mean_std,
+    mean_std_array,
+    save_figure,
+)
+from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.train import evaluate, fit, get_loss, make_optimizer
+from jaxml.train.grid import init_params, runs_from_params
 
 NAME = "principles"
 PRESETS = ("full", "tiny")
@@ -333,7 +339,8 @@ def order_study(c, bank, workdir: pathlib.Path) -> tuple[str, dict]:
         final_train = per_run(res, "train_eval_accuracy", runs.num_runs)[:, -1]
         x_test = jnp.asarray(test["x"])
         positive = np.asarray(jax.jit(jax.vmap(
-            lambda s: jnp.mean(jnp.argmax(s.apply_fn({"params": s.params}, x_test), -1) == 1)))(res.state))
+            lambda s, x_test=x_test: jnp.mean(jnp.argmax(s.apply_fn({"params": s.params}, x_test), -1) == 1)))(
+                res.state))
         rows.append({"order": label, "final train accuracy": mean_std(final_train),
                      "final test accuracy": mean_std(final_test),
                      "fraction of test points predicted positive": mean_std(positive),
@@ -380,7 +387,7 @@ def xor_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
     coef, *_ = np.linalg.lstsq(design.astype(np.float64), y.astype(np.float64), rcond=None)
     linear_out = design @ coef
     check = [{"x1": int(a), "x2": int(b), "XOR": int(t), "hand-set ReLU net": float(h),
-              "best linear fit": float(l)} for (a, b), t, h, l in zip(x, y, hand_out, linear_out)]
+              "best linear fit": float(lin)} for (a, b), t, h, lin in zip(x, y, hand_out, linear_out)]
     boundary_figure(workdir / "xor_hand.png",
                     hand_apply,
                     {"x": x, "y": y}, "Hand-set 2-2-1 ReLU net for XOR: output and 0.5 contour",
@@ -405,8 +412,9 @@ def xor_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
                                     "solved": solved.tolist(), "train_loss_last_step": final.tolist()}
         if width == min(c.xor_widths) and solved.any() and not shown:
             r = int(np.flatnonzero(solved)[0])
-            st = jax.tree_util.tree_map(lambda a: a[r], res.state)
-            boundary_figure(workdir / "xor_trained.png", jax.jit(lambda p: st.apply_fn({"params": st.params}, p)[:, 0]),
+            st = jax.tree_util.tree_map(lambda a, r=r: a[r], res.state)
+            boundary_figure(workdir / "xor_trained.png",
+                            jax.jit(lambda p, st=st: st.apply_fn({"params": st.params}, p)[:, 0]),
                             {"x": x, "y": y}, f"Trained 2-{width}-1 ReLU net (seed {seeds[r]}): output",
                             colorbar_label="network output")
             result["trained_params"] = jax.tree_util.tree_map(lambda a: np.asarray(a).tolist(), st.params)

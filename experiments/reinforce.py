@@ -37,8 +37,7 @@ from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import policy_gradient as pg
 from jaxml.rl.evaluate import evaluate_host, make_evaluator
 from jaxml.rl.summaries import band, greedy_overall
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError, dataclass_config
+from jaxml.study.config import ConfigError, check_choice, check_range, dataclass_config
 from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "reinforce"
@@ -141,7 +140,7 @@ def host_part(c, key: str, workdir: pathlib.Path):
             cfg = dataclasses.replace(cfg0, learning_rate=lr, gamma=g)
             every = max(1, cfg.num_updates // 10)
 
-            def progress(rec, lr=lr, g=g, s=s):
+            def progress(rec, lr=lr, g=g, s=s, every=every):
                 log.log(learning_rate=lr, gamma=g, seed=s, **rec)
                 if rec["update"] % every == 0:
                     print(f"  [lr {lr:g} γ {g:g} seed {s}] update {rec['update']:>4}  mean return "
@@ -183,7 +182,8 @@ def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
                      f"greedy return, mean ± std over seeds ({c.eval_episodes} episodes each)": overall["over_seeds"],
                      "per-seed greedy means": ", ".join(f"{v:.1f}" for v in overall["per_seed_mean"]),
                      f"seeds with mean >= {solved:g}": f"{int(np.sum(evals[sl].mean(1) >= solved))}/{n}",
-                     "training return, last 10% of updates": float(returns[sl, -max(1, returns.shape[1] // 10):].mean())})
+                     "training return, last 10% of updates":
+                         float(returns[sl, -max(1, returns.shape[1] // 10):].mean())})
         result[f"lr{lr:g}_gamma{g:g}"] = {"greedy": evals[sl].tolist(), "curve": returns[sl].tolist()}
     spread = f" (mean ± std over {n} seeds)" if n > 1 else f" (seed {seeds[0]})"
     line_plot(workdir / f"{key}_return.png", curves, bands=bands,

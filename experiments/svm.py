@@ -38,8 +38,7 @@ from jaxml.classic import svm
 from jaxml.classic.datasets import tabular_split
 from jaxml.report import line_plot, markdown_table, write_results
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 
 NAME = "svm"

@@ -37,10 +37,9 @@ from jaxml import data as jdata
 from jaxml.models import count_params
 from jaxml.models.trigram import COMBINE, TrigramMLP, top_k_words
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs
 
 NAME = "trigram_next_word"
 PRESETS = ("full", "tiny")

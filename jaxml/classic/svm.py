@@ -26,8 +26,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.classic.common import (ConfigError, check_features, check_int, check_kernel_matrix, check_labels,
-                                  check_positive)
+from jaxml.classic.common import (
+    ConfigError,
+    check_features,
+    check_int,
+    check_kernel_matrix,
+    check_labels,
+    check_positive,
+)
 from jaxml.classic.kernels import KERNELS, kernel_matrix
 from jaxml.classic.smo import smo
 

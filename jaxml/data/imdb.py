@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sources
 from .containers import SequenceDataset
 from .errors import CorruptDataError
-from . import sources
 from .sources import not_found, tfds_arrays, try_tfds
 
 __all__ = ["load_imdb", "pad_sequences", "tokenize_review", "rank_words", "encode_reviews"]

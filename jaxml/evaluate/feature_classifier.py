@@ -263,7 +263,12 @@ class QualityMeter:
     def measure(self, images) -> dict:
         """{"frechet": d², "histogram": [share of each predicted class], "min_share", "max_share",
         "tv_from_uniform", "n": number of images}."""
-        from jaxml.evaluate.quality import class_histogram, frechet_distance_from_stats, gaussian_stats, histogram_spread
+        from jaxml.evaluate.quality import (
+            class_histogram,
+            frechet_distance_from_stats,
+            gaussian_stats,
+            histogram_spread,
+        )
 
         feats, logits = self.classifier.features_and_logits(self._images(images), self.batch_size)
         hist = class_histogram(logits)

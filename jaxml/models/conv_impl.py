@@ -54,7 +54,9 @@ def _is_nhwc_2d(lhs, rhs, dimension_numbers) -> bool:
 
 
 def _plain(lhs_dilation, rhs_dilation, feature_group_count, batch_group_count) -> bool:
-    ones = lambda d: d is None or all(int(v) == 1 for v in d)
+    def ones(d):
+        return d is None or all(int(v) == 1 for v in d)
+
     return ones(lhs_dilation) and ones(rhs_dilation) and feature_group_count == 1 and batch_group_count == 1
 
 

@@ -156,8 +156,8 @@ class ResNet(nn.Module):
             features = self.width * 2 ** i
             for j in range(size):
                 strides = 2 if i > 0 and j == 0 else 1
-                x = _Block(self.block, features, strides, self.bn_momentum, self.bn_epsilon,
-                           self.zero_init_residual, self.dtype, self.conv_impl, name=f"stage{i + 1}_block{j + 1}")(x, train)
+                x = _Block(self.block, features, strides, self.bn_momentum, self.bn_epsilon, self.zero_init_residual,
+                           self.dtype, self.conv_impl, name=f"stage{i + 1}_block{j + 1}")(x, train)
             if i > 0:
                 h, w = _halve(h), _halve(w)
             chex.assert_shape(x, (n, h, w, features * EXPANSION[self.block]))

@@ -26,7 +26,8 @@ def tile_images(images, nrows: int, ncols: int | None = None, pad: int = 1, pad_
     if arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim != 3:
-        raise ValueError(f"tile_images: expected grayscale images (N, H, W) or (N, H, W, 1), got shape {np.shape(images)}")
+        raise ValueError("tile_images: expected grayscale images (N, H, W) or (N, H, W, 1), "
+                         f"got shape {np.shape(images)}")
     if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
         raise ValueError(f"tile_images: values must be finite and in [0, 1], got [{np.nanmin(arr):.4g}, "
                          f"{np.nanmax(arr):.4g}]; rescale first (e.g. (x + 1) / 2 for tanh outputs)")

@@ -16,8 +16,8 @@ import os
 import tempfile
 from typing import Mapping, Sequence
 
-import numpy as np
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [

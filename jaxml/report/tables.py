@@ -84,7 +84,7 @@ def markdown_table(
     header = [format_cell(c) for c in columns]
     body = [[format_cell(row.get(c), floatfmt) for c in columns] for row in rows]
     right = []
-    for j, c in enumerate(columns):
+    for c in columns:
         values = [_unwrap(row.get(c)) for row in rows]
         present = [v for v in values if v is not None]
         right.append(bool(present) and all(_is_numeric(v) for v in present))

@@ -100,7 +100,8 @@ class DQNConfig:
             raise ConfigError(f"DQN config key 'learning_starts' ({self.learning_starts}) must be >= batch_size "
                               f"({self.batch_size}) so the first sample draws from a filled buffer")
         if self.buffer_size < self.num_envs:
-            raise ConfigError(f"DQN config key 'buffer_size' ({self.buffer_size}) must be >= num_envs ({self.num_envs})")
+            raise ConfigError(f"DQN config key 'buffer_size' ({self.buffer_size}) must be >= num_envs "
+                              f"({self.num_envs})")
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"DQN config key 'tau' must be in (0, 1], got {self.tau}")
         if not 0.0 <= self.gamma <= 1.0:

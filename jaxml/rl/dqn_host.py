@@ -23,9 +23,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.rl.dqn import (DQNConfig, example_transition, init_state, make_network, make_tx, to_transition,
-                          update_step, update_target)
 from jaxml.rl.common import apply_hparams
+from jaxml.rl.dqn import (
+    DQNConfig,
+    example_transition,
+    init_state,
+    make_network,
+    make_tx,
+    to_transition,
+    update_step,
+    update_target,
+)
 from jaxml.rl.envs import HostEnv
 from jaxml.rl.replay import replay_add, replay_init
 from jaxml.rl.schedules import epsilon_greedy, epsilon_schedule

@@ -139,7 +139,8 @@ class HostEnv:
         self.num_envs = int(num_envs)
         space = self.vec.single_action_space
         if not hasattr(space, "n"):
-            raise UnknownEnvError(f"{env_id} has a non-discrete action space {space}; agents here need discrete actions")
+            raise UnknownEnvError(f"{env_id} has a non-discrete action space {space}; "
+                                  "agents here need discrete actions")
         self.spec = EnvSpec(env_id, "host", tuple(self.vec.single_observation_space.shape), int(space.n),
                             int(self.vec.envs[0].spec.max_episode_steps))
 

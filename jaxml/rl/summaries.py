@@ -13,7 +13,8 @@ def greedy_rows(returns_SxE, seeds: Sequence[int], solved_at: float | None = Non
     r = np.asarray(returns_SxE, np.float64)
     rows = []
     for seed, ret in zip(seeds, r):
-        row = {"seed": int(seed), "episodes": int(ret.size), "greedy return": MeanStd(float(ret.mean()), float(ret.std()), ret.size),
+        row = {"seed": int(seed), "episodes": int(ret.size),
+               "greedy return": MeanStd(float(ret.mean()), float(ret.std()), ret.size),
                "min": float(ret.min()), "max": float(ret.max())}
         if solved_at is not None:
             row[f"solved (mean >= {solved_at:g})"] = "yes" if ret.mean() >= solved_at else "no"

@@ -19,7 +19,6 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import ml_collections
 
-
 from jaxml.train.errors import ConfigError  # noqa: E402  (defined in the core; re-exported here)
 
 

@@ -8,9 +8,15 @@ import pytest
 
 import jaxml.data as jd
 from jaxml.data import (
-    DataError, DatasetNotFoundError, InvalidSplitError, UnknownDatasetError, catalog, data_dir, load,
+    DataError,
+    DatasetNotFoundError,
+    InvalidSplitError,
+    UnknownDatasetError,
+    catalog,
+    data_dir,
+    load,
+    sources,
 )
-from jaxml.data import sources
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from jaxml.data import (
-    DatasetNotFoundError, InvalidSplitError, TextDataset, WordStream, build_vocab, load,
+    DatasetNotFoundError,
+    InvalidSplitError,
+    TextDataset,
+    WordStream,
+    build_vocab,
+    load,
     trigram_windows,
 )
 from jaxml.data.text import strip_kjv_references, tokenize_words

@@ -8,8 +8,7 @@ source checks the adapter's exact output.
 import numpy as np
 import pytest
 
-from jaxml.data import ImageDataset, SequenceDataset, load
-from jaxml.data import sources
+from jaxml.data import ImageDataset, SequenceDataset, load, sources
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -81,7 +80,7 @@ def test_adapter_imdb_uses_training_ranks(tmp_path, monkeypatch):
 
     def fake(name, split, directory):
         assert name == "imdb_reviews"
-        return FakeSource([{"text": t, "label": np.int64(l)} for t, l in texts[split]])
+        return FakeSource([{"text": t, "label": np.int64(lab)} for t, lab in texts[split]])
 
     monkeypatch.setattr(sources, "tfds_source", fake)
     ds = load("imdb", "test", data_dir=tmp_path, num_words=None)

@@ -7,8 +7,8 @@ import optax
 import pytest
 from sklearn.metrics import confusion_matrix, recall_score
 
-from jaxml.train import create_state, make_runs, unstack
 from jaxml.evaluate.classify import confusion_counts, mistakes, per_class_accuracy, predict, predict_logits
+from jaxml.train import create_state, make_runs, unstack
 
 
 class DenseBN(nn.Module):

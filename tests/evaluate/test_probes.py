@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.evaluate.probes import dead_relu_fraction, dead_unit_fraction, layer_outputs
 from jaxml.models.mlp import MLP
 from jaxml.train import create_state, fit, get_loss, make_optimizer
-from jaxml.evaluate.probes import dead_relu_fraction, dead_unit_fraction, layer_outputs
 
 
 def test_dead_unit_fraction_matches_numpy():

@@ -10,10 +10,16 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from jaxml.models.mlp import MLP
 from jaxml.evaluate import feature_classifier as fc
-from jaxml.evaluate.quality import class_histogram, frechet_distance, frechet_distance_from_stats, gaussian_stats, \
-    histogram_spread, psd_sqrt
+from jaxml.evaluate.quality import (
+    class_histogram,
+    frechet_distance,
+    frechet_distance_from_stats,
+    gaussian_stats,
+    histogram_spread,
+    psd_sqrt,
+)
+from jaxml.models.mlp import MLP
 
 
 def _reference(a, b):

@@ -53,7 +53,7 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
     counts = np.bincount(test_y, minlength=10)
     assert [label for _, label, *_ in summary["variants"]] == ["relu (base)", "lr 0.01", "lr 0.03 (base)"]
     assert len(summary["results"]) == 2  # the base network at two learning rates, one program
-    for key, r in summary["results"].items():
+    for r in summary["results"].values():
         acc = np.asarray(r["test_accuracy"])
         # Predictions of the final weights agree with fit's own last-epoch test evaluation.
         np.testing.assert_allclose(acc, [c[-1] for c in r["test_accuracy_curve"]], atol=1e-6)

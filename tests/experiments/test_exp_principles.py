@@ -9,8 +9,8 @@ import pytest
 from experiments import principles as study
 from jaxml.data import toy
 from jaxml.models.mlp import MLP
-from jaxml.train import get_loss
 from jaxml.study.config import ConfigError
+from jaxml.train import get_loss
 
 
 def test_zero_initialised_relu_net_gets_zero_gradients():

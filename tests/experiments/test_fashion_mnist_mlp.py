@@ -42,7 +42,7 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
     # Momentum helps on this problem at equal epochs: the training loss of α=0.9 ends below α=0.1.
     losses = summary["momentum"]["losses"]
     runs = summary["momentum"]["runs"]
-    final = {m: [l[-1] for l, r in zip(losses, runs) if r["momentum"] == m] for m in cfg.momenta}
+    final = {m: [loss[-1] for loss, r in zip(losses, runs) if r["momentum"] == m] for m in cfg.momenta}
     assert max(final[0.9]) < min(final[0.1])
 
 

@@ -85,8 +85,8 @@ def test_output_shapes(make, shape):
     model = make()
     variables = abstract_init(model, shape)
     for train in (False, True):
-        out = jax.eval_shape(lambda v, x, k: model.apply(v, x, train=train, rngs={"dropout": k},
-                                                         mutable=["batch_stats"])[0],
+        out = jax.eval_shape(lambda v, x, k, train=train: model.apply(v, x, train=train, rngs={"dropout": k},
+                                                                      mutable=["batch_stats"])[0],
                              variables, jnp.zeros(shape), jax.random.PRNGKey(0))
         chex.assert_shape(out, (2, 10))
         assert out.dtype == jnp.float32

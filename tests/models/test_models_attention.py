@@ -6,8 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxml.models.attention import (MultiHeadSelfAttention, causal_mask, multi_head_self_attention, qkv,
-                                    scaled_dot_product_attention)
+from jaxml.models.attention import (
+    MultiHeadSelfAttention,
+    causal_mask,
+    multi_head_self_attention,
+    qkv,
+    scaled_dot_product_attention,
+)
 
 
 def _np_attention(q, k, v, causal=False):

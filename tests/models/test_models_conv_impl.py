@@ -58,7 +58,7 @@ def test_auto_choice_on_cpu():
 
 
 def test_unsupported_configurations_fall_back_to_lax():
-    x = jnp.ones((2, 6, 6, 4)); k = jnp.ones((3, 3, 2, 4))
+    x, k = jnp.ones((2, 6, 6, 4)), jnp.ones((3, 3, 2, 4))
     # feature groups: the fast paths do not apply, the result is lax's.
     got = conv_impl.conv_fn("patches")(x, k, (1, 1), "VALID", dimension_numbers=DN, feature_group_count=2)
     np.testing.assert_array_equal(got, lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=DN,

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from jaxml.models import count_params
-from jaxml.models.gan import (DCDiscriminator, DCGenerator, Discriminator, Generator, conv_output_size,
-                              conv_transpose_output_size, interpolate, make_gan)
+from jaxml.models.gan import (
+    DCDiscriminator,
+    DCGenerator,
+    Discriminator,
+    Generator,
+    conv_output_size,
+    conv_transpose_output_size,
+    interpolate,
+    make_gan,
+)
 
 
 def _init(module, x, train=False):

@@ -12,7 +12,9 @@ from jaxml.models import pooling
 def test_max_pool_equals_flax_forward_and_gradient_without_ties(shape, window):
     # A random permutation of distinct values: no window has a tied maximum.
     x = jnp.asarray(np.random.default_rng(0).permutation(np.prod(shape)).reshape(shape), jnp.float32)
-    ref = lambda x: nn.max_pool(x, (window, window), strides=(window, window), padding="VALID")
+    def ref(x):
+        return nn.max_pool(x, (window, window), strides=(window, window), padding="VALID")
+
     got = pooling.max_pool(x, window)
     np.testing.assert_array_equal(got, ref(x))
     cot = jnp.asarray(np.random.default_rng(1).normal(size=got.shape), jnp.float32)
@@ -31,7 +33,9 @@ def test_max_pool_ties_split_the_gradient_but_keep_the_window_total():
 @pytest.mark.parametrize("shape, window", [((2, 8, 8, 3), 2), ((2, 7, 9, 2), 2)])
 def test_avg_pool_matches_flax(shape, window):
     x = jnp.asarray(np.random.default_rng(2).normal(size=shape), jnp.float32)
-    ref = lambda x: nn.avg_pool(x, (window, window), strides=(window, window), padding="VALID")
+    def ref(x):
+        return nn.avg_pool(x, (window, window), strides=(window, window), padding="VALID")
+
     np.testing.assert_allclose(pooling.avg_pool(x, window), ref(x), rtol=1e-6, atol=1e-6)
     g = jax.grad(lambda x: (pooling.avg_pool(x, window) ** 2).sum())(x)
     np.testing.assert_allclose(g, jax.grad(lambda x: (ref(x) ** 2).sum())(x), rtol=1e-5, atol=1e-6)

@@ -9,8 +9,17 @@ import numpy as np
 import pytest
 
 from jaxml.models import count_params
-from jaxml.models.vae import (VAE, Decoder, bernoulli_nll, decode, encode, kl_divergence, negative_elbo, reconstruct,
-                              sample)
+from jaxml.models.vae import (
+    VAE,
+    Decoder,
+    bernoulli_nll,
+    decode,
+    encode,
+    kl_divergence,
+    negative_elbo,
+    reconstruct,
+    sample,
+)
 
 Z = 3
 

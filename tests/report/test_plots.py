@@ -93,7 +93,8 @@ def test_bar_plot(tmp_path):
 def test_image_grid_sizes_and_contents(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.random((10, 28, 28)).astype(np.float32)
-    path = plots.image_grid(tmp_path / "g.png", images, nrows=2, titles=[str(i) for i in range(10)], title="VAE samples")
+    path = plots.image_grid(tmp_path / "g.png", images, nrows=2, titles=[str(i) for i in range(10)],
+                            title="VAE samples")
     assert png_size(path) == (5 * 180, 2 * 180 + 48)  # 1.5-inch cells, 0.4-inch title band
     fig = plots.make_image_grid_figure(images, nrows=3)  # ncols = ceil(10 / 3) = 4
     assert len(fig.axes) == 12

@@ -138,7 +138,8 @@ def test_vmapped_seeds_equal_separate_runs(runs):
     for i, single in enumerate(separate):
         np.testing.assert_array_equal(together["episode_returns"][i], single["episode_returns"])  # NaNs alike
         np.testing.assert_allclose(together["loss"][i], single["loss"], rtol=1e-4, atol=1e-6)
-        for a, b in zip(jax.tree_util.tree_leaves(together["state"].params), jax.tree_util.tree_leaves(single["state"].params)):
+        for a, b in zip(jax.tree_util.tree_leaves(together["state"].params),
+                        jax.tree_util.tree_leaves(single["state"].params)):
             np.testing.assert_allclose(a[i], b, rtol=1e-4, atol=1e-6)
     # Different γ and η really gave different runs.
     assert not np.allclose(separate[0]["loss"], separate[1]["loss"])

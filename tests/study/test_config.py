@@ -5,10 +5,9 @@ import re
 import ml_collections
 import pytest
 
-from jaxml.train import ConfigError
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import merge, parse_command_line, set_override, to_dict
+from jaxml.study.config import check_choice, check_range, merge, parse_command_line, set_override, to_dict
 from jaxml.study.experiment import machine_info, make_workdir, run_experiment
+from jaxml.train import ConfigError
 
 PRESETS = ("tiny", "full")
 
@@ -99,7 +98,8 @@ def test_check_range():
     cfg = get_config()
     check_range(cfg, "learning_rate", 0, 1)
     check_range(cfg, "hidden_sizes", low=1)
-    with pytest.raises(ConfigError, match=r"config key 'learning_rate' = 0\.1 is out of range; expected values in \(0\.1, 1\]"):
+    with pytest.raises(ConfigError,
+                       match=r"config key 'learning_rate' = 0\.1 is out of range; expected values in \(0\.1, 1\]"):
         check_range(cfg, "learning_rate", 0.1, 1, low_inclusive=False)
     with pytest.raises(ConfigError, match=r"'optimizer.momentum' = 0\.9 .*\[0, 0\.5\)"):
         check_range(cfg, "optimizer.momentum", 0, 0.5, high_inclusive=False)
