@@ -1,27 +1,36 @@
-"""The host loop around compiled epochs: evaluation, early stopping, logging, checkpoints.
+"""The one training driver: any pure step, any batch source, one run or many.
 
-``fit`` trains one run, or R runs at once when ``num_runs=R`` (the state and the key then
-carry a leading runs axis, as made by ``jaxml.train.runs``; the epoch is ``jax.vmap``-ed over
-it and compiled once). Each epoch is ONE compiled call (see ``epoch.py``); epoch ``e``
-(1-based) uses the key ``fold_in(key, e)``, so a run resumed from a checkpoint at epoch k
-continues exactly as the uninterrupted one would.
+``fit(state_or_runs, train_data, ...)`` trains with a step it is given::
 
-Early stopping is per run: a run whose monitored metric has not improved for ``patience``
-epochs stops (its state is frozen inside the compiled call while the others go on), and
-its best state is kept. Training ends when every run has stopped or ``epochs`` is reached.
+    train_step(state, batch, rng) -> (state, {"<name>_sum": ..., "count": ...})
+    eval_step(state, batch) -> {"<name>_sum": ..., "count": ...}
 
-Records appended to ``metrics.jsonl`` (one per run per epoch): ``epoch``, ``run``, the
-``run_info`` fields (seed, swept value), ``train_loss``/``train_accuracy`` (running means
-over the epoch's batches, model in train mode), ``<set>_loss``/``<set>_accuracy`` for each
-evaluation set (eval mode), ``updates`` (gradient updates so far), ``active``,
-``epoch_seconds`` (the compiled epoch), ``eval_seconds`` (the evaluation of all eval sets after
-it) and ``examples_per_second`` (all runs of the program together), and one
-field per entry of ``probes`` (a function of the train state measured after each epoch, e.g.
-``jaxml.evaluate.probes.dead_relu_fraction``).
+(default: the classifier steps of ``jaxml.train.steps`` for ``loss``). The driver does the rest:
+keys, compile timing, the epoch loop (one ``lax.scan`` per epoch, or a host loop of compiled steps,
+or a prefetched stream), vmapped runs, data-parallel sharding, evaluation, ``metrics.jsonl``,
+progress lines, orbax checkpoints and resume, the best state, early stopping on any logged metric,
+and the non-finite stop.
 
-``step_log=True`` also keeps the mean training loss of every step (iteration) in
-``FitResult.step_loss`` (R, epochs trained in this call, steps per epoch); ``shuffle=False``
-visits the training examples in their stored order every epoch.
+Runs. ``fit(runs, ...)`` with a :class:`~jaxml.train.runs.Runs` trains all its runs as one vmapped
+program (``vmap_runs=False``: one after another, same numbers); ``fit(state, ..., key=k)`` trains one
+run; a key array of shape (R,) with a state stacked on a leading R axis trains R runs. Epoch ``e``
+(1-based) uses the key ``fold_in(key, e)``, so a run resumed at epoch k continues exactly as the
+uninterrupted run would.
+
+Data. ``train_data``: a dict of arrays (an :class:`~jaxml.train.sources.ArraySource` of
+``batch_size`` is made from it), or any source (``ArraySource``, ``StreamSource``,
+``jaxml.recipes.lm.BlockSource``). ``eval_sets``: ``{name: dict of arrays or device source}``,
+evaluated after every epoch in a fixed order.
+
+Records in ``metrics.jsonl`` (one per run per epoch): ``epoch``, ``run``, the run's info (seed,
+grid values), ``train_<name>`` (means over the epoch's batches, model in train mode),
+``<set>_<name>`` for each eval set, the probes, ``updates``, ``active``, ``epoch_seconds``,
+``eval_seconds``, ``examples_per_second`` (all runs together). ``eval_before=True`` adds an epoch-0
+record of the eval sets before any training.
+
+Early stopping is per run: a run whose monitored metric has not improved for ``patience`` epochs
+stops (its state is frozen inside the compiled call while the others go on) and its best state is
+kept; ``EarlyStopping(monitor, patience=None)`` keeps the best state without stopping.
 """
 from __future__ import annotations
 
@@ -39,36 +48,34 @@ from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
 from jaxml.train import parallel
 from jaxml.train.checkpoint import Checkpointer
+from jaxml.train.epoch import eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
 from jaxml.train.errors import NonFiniteLossError
-from jaxml.train.epoch import make_epoch_fn, make_eval_fn, num_batches, summarize
-from jaxml.train.host_epoch import make_host_epoch_fn, resolve_epoch_loop
+from jaxml.train.runs import Runs, unstack
+from jaxml.train.sources import ArraySource, StreamSource, is_device_source, leading_size, num_batches
 from jaxml.train.steps import make_eval_step, make_train_step
 
-
+__all__ = ["EarlyStopping", "FitResult", "fit", "evaluate", "epochs_for", "as_key"]
 
 
 @dataclasses.dataclass(frozen=True)
 class EarlyStopping:
-    """Stop a run when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs."""
+    """Stop a run when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs; its state at the best epoch is kept. ``patience=None``: keep the best, never stop."""
 
     monitor: str = "val_accuracy"
     mode: str = "max"
-    patience: int = 5
+    patience: int | None = 5
     min_delta: float = 0.0
 
     def __post_init__(self):
         if self.mode not in ("max", "min"):
             raise ValueError(f"EarlyStopping.mode must be 'max' or 'min', got {self.mode!r}")
-        if self.patience < 1:
-            raise ValueError(f"EarlyStopping.patience must be >= 1, got {self.patience}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"EarlyStopping.patience must be >= 1 or None, got {self.patience}")
 
     def stop_epoch(self, values) -> tuple[int, int | None]:
-        """Replay the rule on a recorded curve (values[i] is epoch i + 1).
-
-        Returns (best_epoch, stop_epoch), stop_epoch None if the rule would not have fired —
-        the same decisions ``fit`` makes, for marking "where patience p would have stopped"
-        on a run trained without early stopping.
-        """
+        """Replay the rule on a recorded curve (values[i] is epoch i + 1): (best_epoch, stop_epoch),
+        stop_epoch None if the rule would not have fired — the decisions ``fit`` makes."""
         sign = 1.0 if self.mode == "max" else -1.0
         best, best_epoch, wait = -np.inf, 0, 0
         for epoch, v in enumerate(np.asarray(values, float), start=1):
@@ -76,35 +83,70 @@ class EarlyStopping:
                 best, best_epoch, wait = sign * v, epoch, 0
             else:
                 wait += 1
-                if wait >= self.patience:
+                if self.patience is not None and wait >= self.patience:
                     return best_epoch, epoch
         return best_epoch, None
 
 
 @dataclasses.dataclass
 class FitResult:
-    state: object          # final state (leading runs axis when num_runs is set)
-    best_state: object     # state at each run's best monitored epoch (final state without early stopping)
-    history: list          # one dict per run per epoch (also in metrics.jsonl)
-    best_epoch: np.ndarray  # (R,) epoch of the best monitored value (last epoch without early stopping)
+    """What ``fit`` returns. States keep the leading runs axis when several runs were trained."""
+
+    state: object
+    best_state: object         # each run's state at its best monitored epoch (final state without monitor)
+    history: list              # one dict per run per epoch (also in metrics.jsonl)
+    best_epoch: np.ndarray     # (R,)
     stopped_epoch: np.ndarray  # (R,) last epoch each run trained
-    updates: np.ndarray    # (R,) gradient updates each run took
-    train_seconds: float   # wall time of the epochs (compile excluded), this invocation only
+    updates: np.ndarray        # (R,) optimizer steps each run took
+    train_seconds: float       # wall time of the epochs and evaluations in this call (compilation excluded)
     compile_seconds: float
+    run_info: list = dataclasses.field(default_factory=list)
     resumed_from: int | None = None
     step_loss: np.ndarray | None = None  # (R, epochs, steps) mean loss per step, with step_log=True
+
+    @property
+    def num_runs(self) -> int:
+        return len(self.best_epoch)
 
     def run_history(self, run: int = 0) -> list:
         return [h for h in self.history if h["run"] == run]
 
-    def curve(self, key: str, run: int = 0):
-        """(epochs, values) of ``key`` for one run."""
-        rows = [h for h in self.run_history(run) if key in h]
-        return np.array([h["epoch"] for h in rows]), np.array([h[key] for h in rows], dtype=float)
+    def curve_epochs(self, metric: str) -> np.ndarray:
+        """The epochs (ascending) at which ``metric`` was logged for some run."""
+        return np.array(sorted({h["epoch"] for h in self.history if metric in h}), int)
+
+    def curve(self, metric: str, run: int | None = None):
+        """``(R, E)`` values of ``metric`` (column j is epoch ``curve_epochs(metric)[j]``; NaN after a
+        run stopped). With ``run``: that run's ``(epochs, values)``."""
+        if not any(metric in h for h in self.history):
+            logged = sorted({k for h in self.history for k in h})
+            raise KeyError(f"metric {metric!r} was not logged; logged: {logged}")
+        if run is not None:
+            rows = [h for h in self.run_history(run) if metric in h]
+            return np.array([h["epoch"] for h in rows]), np.array([h[metric] for h in rows], dtype=float)
+        epochs = self.curve_epochs(metric)
+        col = {e: j for j, e in enumerate(epochs)}
+        out = np.full((self.num_runs, len(epochs)), np.nan)
+        for h in self.history:
+            if metric in h:
+                out[h["run"], col[h["epoch"]]] = h[metric]
+        return out
+
+    def final(self, metric: str) -> np.ndarray:
+        """(R,) each run's last logged value of ``metric``."""
+        c = self.curve(metric)
+        return np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.nan for row in c])
 
 
-# Module-level so that every batched fit shares one compiled key derivation.
-_fold_in_runs = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
+def as_key(key):
+    """A typed key (array): typed keys pass through; raw uint32 keys (..., 2) are wrapped."""
+    key = key if isinstance(key, jax.Array) else jnp.asarray(key)
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
+        raise ValueError(f"key must be a typed key (jax.random.key) or a raw uint32 key of shape (..., 2), "
+                         f"got {key.dtype} {key.shape}")
+    return jax.random.wrap_key_data(key)
 
 
 def _select(mask_R, new, old):
@@ -114,125 +156,187 @@ def _select(mask_R, new, old):
     return jax.tree_util.tree_map(pick, new, old)
 
 
-def _host_run_epoch(train_step, batch_size: int, batched: bool, shuffle: bool):
-    """``run_epoch(state, data, key, active)`` as a host loop of compiled steps (``epoch_loop="host"``)."""
-    host = make_host_epoch_fn(train_step, batch_size, batched=batched, shuffle=shuffle)
-    select = jax.jit(_select)
-
-    def run_epoch(state, data, key, active):
-        new_state, metrics = host(state, data, key)  # works on a copy: ``state`` stays valid
-        if batched and not bool(np.all(np.asarray(active))):
-            new_state = select(active, new_state, state)
-        return new_state, metrics
-
-    return run_epoch
+_select_jit = jax.jit(_select)
+_fold_in = jax.jit(jax.random.fold_in)
+_fold_in_runs = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
 
 
-def _to_device(data, sharding=None):
-    arrays = {k: jnp.asarray(v) for k, v in dict(data).items()}
+def _as_source(data, batch_size, shuffle, name, *, eval_batch_size=None):
+    if is_device_source(data) or isinstance(data, StreamSource):
+        if batch_size is not None and getattr(data, "batch_size", batch_size) != batch_size:
+            raise ValueError(f"{name}: batch_size={batch_size} differs from the source's {data.batch_size}; "
+                             "leave batch_size out when passing a source")
+        return data
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{name} must be a dict of arrays or a batch source, got {type(data).__name__}")
+    if eval_batch_size is not None:
+        n = leading_size(data, name)
+        return ArraySource(data, max(1, min(eval_batch_size, n)), shuffle=False, name=name)
+    if batch_size is None:
+        raise ValueError(f"{name} is a dict of arrays: pass batch_size")
+    n = leading_size(data, name)
+    if isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > n > 0:
+        raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples")
+    return ArraySource(data, batch_size, shuffle=shuffle, name=name)
+
+
+def _check_classifier_data(name, source, reference=None):
+    arrays = getattr(source, "arrays", None)
+    if arrays is None:
+        return
+    if "x" not in arrays or "y" not in arrays:
+        raise ValueError(f"{name} must be a mapping with arrays 'x' and 'y' for the default (loss=...) steps, "
+                         f"got fields {sorted(arrays)}; pass train_step/eval_step for other data")
+    ref = getattr(reference, "arrays", None)
+    if ref is not None and np.shape(arrays["x"])[1:] != np.shape(ref["x"])[1:]:
+        raise ValueError(f"{name}['x'] has example shape {np.shape(arrays['x'])[1:]}, "
+                         f"expected {np.shape(ref['x'])[1:]} like the training data")
+
+
+def _device_arrays(source, sharding):
+    arrays = {k: jnp.asarray(v) for k, v in dict(source.arrays).items()}
     return jax.device_put(arrays, sharding) if sharding is not None else arrays
 
 
-def _check_data(name, data, reference=None):
-    if not isinstance(data, Mapping) or "x" not in data or "y" not in data:
-        raise ValueError(f"{name} must be a mapping with arrays 'x' and 'y', got {type(data).__name__}")
-    n = {len(np.shape(v)) and np.shape(v)[0] for v in data.values()}
-    if len(n) != 1 or 0 in n:
-        raise ValueError(f"{name}: all arrays need the same non-zero number of examples, got leading sizes {n}")
-    if reference is not None and np.shape(data["x"])[1:] != np.shape(reference["x"])[1:]:
-        raise ValueError(f"{name}['x'] has example shape {np.shape(data['x'])[1:]}, "
-                         f"expected {np.shape(reference['x'])[1:]} like the training data")
+def _metric_names(step_out) -> list:
+    if not isinstance(step_out, Mapping) or "count" not in step_out:
+        raise ValueError("a step must return a dict of metric sums with a 'count' entry "
+                         f"(e.g. {{'loss_sum': ..., 'count': ...}}), got {step_out!r}")
+    return [k[:-4] for k in step_out if k.endswith("_sum")]
 
 
-def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_entropy",
-        eval_sets: Mapping[str, Mapping] | None = None, early_stopping: EarlyStopping | None = None,
-        num_runs: int | None = None, run_info: Sequence[dict] | None = None,
-        workdir=None, checkpoint_every: int = 1, keep_checkpoints: int = 2,
-        progress: bool = True, eval_batch_size: int = 1000, data_parallel: bool = False,
-        on_nonfinite: str = "raise", callbacks: Sequence[Callable] = (), log_name: str = "metrics.jsonl",
-        desc: str = "", shuffle: bool = True, step_log: bool = False,
-        probes: Mapping[str, Callable] | None = None, epoch_loop: str = "scan") -> FitResult:
-    """Train ``state`` on ``train_data`` ({"x": (N, ...), "y": (N, ...)}) for up to ``epochs`` epochs.
+def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = None,
+        train_step: Callable | None = None, eval_step: Callable | None = None, loss="cross_entropy",
+        eval_sets: Mapping | None = None, early_stopping: EarlyStopping | None = None,
+        run_info: Sequence[dict] | None = None, num_runs: int | None = None,
+        workdir=None, checkpoint_every: int = 1, keep_checkpoints: int = 2, progress: bool = True,
+        eval_batch_size: int = 1000, data_parallel: bool = False, on_nonfinite: str = "raise",
+        callbacks: Sequence[Callable] = (), log_name: str = "metrics.jsonl", desc: str = "",
+        shuffle: bool = True, step_log: bool = False, probes: Mapping[str, Callable] | None = None,
+        epoch_loop: str = "scan", eval_before: bool = False, vmap_runs: bool = True) -> FitResult:
+    """Train ``state`` (or every run of a ``Runs``) on ``train_data`` for up to ``epochs`` epochs.
 
-    ``eval_sets``: named splits evaluated after every epoch (e.g. {"val": ..., "test": ...}).
+    ``train_step``/``eval_step``: the objective (see the module docstring); default: the classifier
+    steps for ``loss`` (a name from ``jaxml.train.losses`` or a per-example loss function).
     ``workdir``: where ``metrics.jsonl`` and ``checkpoints/`` go; an existing one is resumed.
-    ``on_nonfinite``: "raise" (NonFiniteLossError) or "stop_run" (that run stops, others go on).
-    ``callbacks``: called as ``cb(epoch, records)`` after each epoch's bookkeeping.
-    ``shuffle``: False keeps the stored example order in every epoch (default: a new permutation).
+    ``on_nonfinite``: "raise" (``NonFiniteLossError``) or "stop_run" (that run stops, others go on).
+    ``callbacks``: ``cb(epoch, records)`` after each epoch's bookkeeping.
+    ``shuffle``: False keeps the stored example order in every epoch.
     ``step_log``: keep the per-step mean training loss in ``FitResult.step_loss``.
-    ``probes``: ``{name: fn(state) -> scalar}`` (pure, jit-able; one run's state), recorded
-    after every epoch as field ``name`` of each run's record.
-    ``epoch_loop``: "scan" (one compiled call per epoch, the default), "host" (a Python loop of
-    one compiled step per batch, same numbers; much faster for conv nets on XLA:CPU, see
-    ``jaxml.train.host_epoch``; its step compiles on first use, inside epoch 1's time) or "auto".
+    ``probes``: ``{name: fn(state) -> scalar}`` (one run's state; jit-able), logged after each epoch.
+    ``epoch_loop``: "scan" (one compiled call per epoch), "host" (a Python loop of compiled steps;
+    faster for ResNets on XLA:CPU) or "auto" ("host" on CPU). Stream sources always loop on the host.
+    ``num_runs``: optional check of the number of runs the key implies.
     """
-    eval_sets = dict(eval_sets or {})
-    _check_data("train_data", train_data)
-    for name, data in eval_sets.items():
-        if name == "train":
-            raise ValueError("eval set name 'train' is reserved for the running training metrics; use 'train_eval'")
-        _check_data(f"eval_sets[{name!r}]", data, train_data)
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if on_nonfinite not in ("raise", "stop_run"):
-        raise ValueError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
-    if early_stopping is not None:
-        allowed = [f"{n}_{m}" for n in ["train", *eval_sets] for m in ("loss", "accuracy")]
-        if early_stopping.monitor not in allowed:
-            raise ValueError(f"EarlyStopping.monitor={early_stopping.monitor!r} is not one of {allowed}")
-    batched = num_runs is not None
-    R = num_runs if batched else 1
-    if batched and np.shape(key) != (R, 2):
-        raise ValueError(f"with num_runs={R} the key must have shape ({R}, 2), got {np.shape(key)}")
-    run_info = list(run_info) if run_info is not None else [{} for _ in range(R)]
+    if isinstance(state, Runs):
+        runs = state
+        state, key = runs.state, runs.keys if key is None else key
+        run_info = runs.info if run_info is None else run_info
+    if key is None:
+        raise ValueError("fit needs a key (or a Runs, which carries its keys)")
+    key = as_key(key)
+    batched = key.ndim == 1
+    R = key.shape[0] if batched else 1
+    if key.ndim > 1:
+        raise ValueError(f"the key must be one key or a (R,) array of keys, got shape {key.shape}")
+    if num_runs is not None and (not batched or num_runs != R):
+        raise ValueError(f"num_runs={num_runs} but the key {'has shape ' + str(key.shape) if batched else 'is one key'}"
+                         "; with R runs pass R keys")
+    run_info = [dict(r) for r in run_info] if run_info is not None else [{} for _ in range(R)]
     if len(run_info) != R:
         raise ValueError(f"run_info has {len(run_info)} entries for {R} runs")
-    probes = dict(probes or {})
-    reserved = {"epoch", "run", "updates", "active", "epoch_seconds", "eval_seconds", "examples_per_second",
-                *(f"{n}_{m}" for n in ["train", *eval_sets] for m in ("loss", "accuracy"))}
-    for name in probes:
-        if name in reserved or name in run_info[0]:
-            raise ValueError(f"probe name {name!r} clashes with a metric or run_info field; "
-                             f"reserved: {sorted(reserved | set(run_info[0]))}")
-    n_train = int(np.shape(train_data["x"])[0])
-    if batch_size > n_train:
-        raise ValueError(f"batch_size={batch_size} exceeds the {n_train} training examples")
+    if batched:
+        lead = {a.shape[0] if a.ndim else None for a in jax.tree_util.tree_leaves(state)}
+        if lead != {R}:
+            raise ValueError(f"{R} keys but the state's leaves have leading sizes {sorted(map(str, lead))}; "
+                             "stack one state per run (make_runs) or pass one key")
+    if batched and not vmap_runs:
+        return _fit_one_by_one(state, train_data, key=key, run_info=run_info, workdir=workdir, desc=desc,
+                               epochs=epochs, batch_size=batch_size, train_step=train_step, eval_step=eval_step,
+                               loss=loss, eval_sets=eval_sets, early_stopping=early_stopping,
+                               checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                               progress=progress, eval_batch_size=eval_batch_size, data_parallel=data_parallel,
+                               on_nonfinite=on_nonfinite, callbacks=callbacks, log_name=log_name, shuffle=shuffle,
+                               step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if on_nonfinite not in ("raise", "stop_run"):
+        raise ValueError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
+    loop = resolve_epoch_loop(epoch_loop)
+
+    source = _as_source(train_data, batch_size, shuffle, "train_data")
+    eval_sets = dict(eval_sets or {})
+    for name in eval_sets:
+        if name == "train":
+            raise ValueError("eval set name 'train' is reserved for the running training metrics; use 'train_eval'")
+    evals = {name: _as_source(d, None, False, f"eval_sets[{name!r}]", eval_batch_size=eval_batch_size)
+             for name, d in eval_sets.items()}
+    for name, s in evals.items():
+        if not is_device_source(s):
+            raise ValueError(f"eval_sets[{name!r}]: evaluation needs a dict of arrays or a device source")
+    if train_step is None:
+        _check_classifier_data("train_data", source)
+        train_step = make_train_step(loss)
+    if eval_step is None:
+        for name, s in evals.items():
+            _check_classifier_data(f"eval_sets[{name!r}]", s, source)
+        eval_step = make_eval_step(loss)
+    streaming = isinstance(source, StreamSource)
 
     batch_sharding = data_sharding = None
     if data_parallel:
         mesh = parallel.data_mesh()
-        parallel.check_batch_size(batch_size, mesh)
+        parallel.check_batch_size(source.batch_size, mesh)
         batch_sharding, data_sharding = parallel.batch_sharded(mesh), parallel.replicated(mesh)
         state = jax.device_put(state, data_sharding)
-    # The compiled epoch donates its state; work on a copy so the caller's ``state`` stays valid
-    # (fit it again, evaluate it) instead of being deleted under them.
+        if streaming and batched:
+            batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, "data"))
+    # The compiled epoch donates its state: work on a copy so the caller's state stays usable.
     state = jax.tree_util.tree_map(jnp.copy, state)
-    train_dev = _to_device(train_data, data_sharding)
-    evals_dev = {name: _to_device(d, data_sharding) for name, d in eval_sets.items()}
+    train_dev = None if streaming else _device_arrays(source, data_sharding)
+    evals_dev = {name: _device_arrays(s, data_sharding) for name, s in evals.items()}
 
-    train_step = make_train_step(loss, batch_sharding=batch_sharding)
-    epoch_fn = make_epoch_fn(train_step, batch_size, shuffle=shuffle)
-    loop = resolve_epoch_loop(epoch_loop)
+    # Metric names, from the steps' output structure (nothing runs).
+    one_state = jax.eval_shape(lambda s: unstack(s, 0), state) if batched else state
+    one_key = jax.eval_shape(lambda k: k[0], key) if batched else key
+    example = source.example()
+    train_names = _metric_names(jax.eval_shape(train_step, one_state, example, one_key)[1])
+    eval_names = {name: _metric_names(jax.eval_shape(eval_step, one_state, s.example()))
+                  for name, s in evals.items()}
+    logged = [f"train_{m}" for m in train_names] + [f"{n}_{m}" for n, ms in eval_names.items() for m in ms]
+    if early_stopping is not None and early_stopping.monitor not in logged:
+        raise ValueError(f"EarlyStopping.monitor={early_stopping.monitor!r} is not one of {logged}")
+    probes = dict(probes or {})
+    reserved = {"epoch", "run", "updates", "active", "epoch_seconds", "eval_seconds", "examples_per_second", *logged}
+    for name in probes:
+        if name in reserved or name in run_info[0]:
+            raise ValueError(f"probe name {name!r} clashes with a metric or run_info field; "
+                             f"reserved: {sorted(reserved | set(run_info[0]))}")
+    if step_log and "loss" not in train_names:
+        raise ValueError("step_log=True needs a train step that returns 'loss_sum'")
+
+    if streaming:
+        run_epoch = stream_epoch(train_step, source, batched=batched, batch_sharding=batch_sharding)
+    elif loop == "host":
+        run_epoch = host_epoch(train_step, source, batched=batched, batch_sharding=batch_sharding)
+    else:
+        epoch_fn = scan_epoch(train_step, source, batch_sharding=batch_sharding)
+        run_epoch = jax.vmap(epoch_fn, in_axes=(0, None, 0)) if batched else epoch_fn
+    eval_fns = {name: eval_pass(eval_step, s) for name, s in evals.items()}
 
     def probe_fn(state):
         return {name: fn(state) for name, fn in probes.items()}
 
-    eval_fn = make_eval_fn(make_eval_step(loss), eval_batch_size)
     if batched:
-        def run_epoch(state, data, key, active):
-            new_state, metrics = jax.vmap(epoch_fn, in_axes=(0, None, 0))(state, data, key)
-            return _select(active, new_state, state), metrics
-        eval_all = jax.jit(jax.vmap(eval_fn, in_axes=(0, None)))
+        eval_jits = {n: jax.jit(jax.vmap(f, in_axes=(0, None))) for n, f in eval_fns.items()}
         probe_all = jax.jit(jax.vmap(probe_fn))
         epoch_keys = _fold_in_runs
     else:
-        def run_epoch(state, data, key, active):
-            return epoch_fn(state, data, key)
-        eval_all = jax.jit(eval_fn)
+        eval_jits = {n: jax.jit(f) for n, f in eval_fns.items()}
         probe_all = jax.jit(probe_fn)
-        epoch_keys = jax.jit(jax.random.fold_in)
-    select_best = jax.jit(_select)
-    steps_per_epoch = num_batches(n_train, batch_size)
+        epoch_keys = _fold_in
+    steps_per_epoch = source.steps
+    examples_per_epoch = source.num_examples
 
     # Host-side bookkeeping, one entry per run.
     sign = 1.0 if early_stopping is None or early_stopping.mode == "max" else -1.0
@@ -244,7 +348,6 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
     updates = np.zeros(R, int)
     history: list[dict] = []
     step_losses: list[np.ndarray] = []
-    # A separate copy: ``state`` is donated to the compiled epoch.
     best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
 
@@ -255,9 +358,8 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
         ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
         last = ckpt.latest_step()
         if last is not None:
-            state, best_state, meta = ckpt.restore(last, state, state)
-            if early_stopping is None:
-                best_state = None
+            state, restored_best, meta = ckpt.restore(last, state, state)
+            best_state = restored_best if early_stopping is not None else None
             best_value = np.array([-np.inf if v is None else v for v in meta["best_value"]])
             best_epoch, wait = np.array(meta["best_epoch"]), np.array(meta["wait"])
             active, stopped_epoch = np.array(meta["active"], bool), np.array(meta["stopped_epoch"])
@@ -265,12 +367,25 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
             start_epoch, resumed_from = last + 1, last
             if (workdir / log_name).exists():
                 truncate_after(workdir / log_name, "epoch", last)
+            if progress:
+                print(f"{desc + ': ' if desc else ''}resumed from the checkpoint of epoch {last} in {ckpt.directory}",
+                      flush=True)
         log = MetricsLog(workdir / log_name)
+
+    def evaluate_all(state):
+        out = {}
+        for name, d in evals_dev.items():
+            sums = jax.device_get(compiled_evals[name](state, d))
+            out.update(means({k: np.asarray(v).reshape(R) for k, v in sums.items()}, f"{name}_"))
+        if probes:
+            out.update({k: np.asarray(v).reshape(R) for k, v in jax.device_get(probe_all(state)).items()})
+        return out
 
     bar = EpochProgress(epochs, desc=desc, enabled=progress)
     last_saved = resumed_from
     compile_seconds = train_seconds = 0.0
     compiled = None
+    compiled_evals = {}
     try:
         for epoch in range(start_epoch, epochs + 1):
             if not active.any():
@@ -279,42 +394,66 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
             active_dev = jnp.asarray(active)
             if compiled is None:
                 t0 = time.perf_counter()
-                if loop == "scan":
-                    compiled = jax.jit(run_epoch, donate_argnums=0).lower(state, train_dev, keys, active_dev).compile()
+                compiled_evals = {n: f.lower(state, evals_dev[n]).compile() for n, f in eval_jits.items()}
+                if streaming:
+                    compiled = run_epoch
+                elif loop == "host":
+                    compiled = run_epoch.compile(state, train_dev, keys)
                 else:
-                    compiled = _host_run_epoch(train_step, batch_size, batched, shuffle)
+                    def masked_epoch(state, data, keys, active):
+                        new_state, metrics = run_epoch(state, data, keys)
+                        return (_select(active, new_state, state) if batched else new_state), metrics
+                    compiled = jax.jit(masked_epoch, donate_argnums=0).lower(
+                        state, train_dev, keys, active_dev).compile()
                 compile_seconds = time.perf_counter() - t0
+                if eval_before and epoch == 1:
+                    t0 = time.perf_counter()
+                    start_values = evaluate_all(state)
+                    seconds0 = time.perf_counter() - t0
+                    records0 = [{"epoch": 0, "run": r, **run_info[r], **{k: float(v[r]) for k, v in start_values.items()},
+                                 "updates": 0, "eval_seconds": seconds0} for r in range(R)]
+                    history.extend(records0)
+                    if log is not None:
+                        for rec in records0:
+                            log.log(**rec)
             t0 = time.perf_counter()
             was_active = active.copy()
-            state, step_metrics = compiled(state, train_dev, keys, active_dev)
+            if streaming:
+                new_state, step_metrics = compiled(state, keys)
+                if batched and not active.all():
+                    new_state = _select_jit(active_dev, new_state, state)
+                state = new_state
+            elif loop == "host":
+                new_state, step_metrics = compiled(state, train_dev, keys)
+                if batched and not active.all():
+                    new_state = _select_jit(active_dev, new_state, state)
+                state = new_state
+            else:
+                state, step_metrics = compiled(state, train_dev, keys, active_dev)
             step_metrics = jax.device_get(step_metrics)
             seconds = time.perf_counter() - t0
             t_eval = time.perf_counter()
-            evals = {name: jax.device_get(eval_all(state, d)) for name, d in evals_dev.items()}
-            probed = {k: np.asarray(v).reshape(R) for k, v in jax.device_get(probe_all(state)).items()} if probes else {}
+            eval_summary = evaluate_all(state)
             seconds_eval = time.perf_counter() - t_eval
             train_seconds += seconds + seconds_eval
 
-            step_loss = np.asarray(step_metrics["loss_sum"]).reshape(R, -1)
+            per_step = {k: np.asarray(v, np.float64).reshape(R, -1) for k, v in step_metrics.items()}
             if step_log:
-                step_count = np.asarray(step_metrics["count"], np.float64).reshape(R, -1)
-                step_losses.append(step_loss / np.maximum(step_count, 1.0))
-            epoch_sums = {k: np.asarray(v).reshape(R, -1).sum(axis=1) for k, v in step_metrics.items()}
-            train_summary = summarize(epoch_sums, "train_")
-            eval_summary = {}
-            for name, sums in evals.items():
-                eval_summary.update(summarize({k: np.asarray(v).reshape(R) for k, v in sums.items()}, f"{name}_"))
+                step_losses.append(per_step["loss_sum"] / np.maximum(per_step["count"], 1.0))
+            train_summary = means({k: v.sum(axis=1) for k, v in per_step.items()}, "train_")
             updates = updates + was_active * steps_per_epoch
 
-            diverged = was_active & ~np.isfinite(step_loss).all(axis=1)
+            finite_RxS = np.all([np.isfinite(v) for v in per_step.values()], axis=0)
+            diverged = was_active & ~finite_RxS.all(axis=1)
             if diverged.any():
                 r = int(np.flatnonzero(diverged)[0])
-                step = int(np.flatnonzero(~np.isfinite(step_loss[r]))[0]) + 1
+                step = int(np.flatnonzero(~finite_RxS[r])[0]) + 1
+                bad = sorted(k for k, v in per_step.items() if not np.isfinite(v[r, step - 1]))
                 where = (f"last good checkpoint: {ckpt.path(last_saved)} (epoch {last_saved})"
                          if ckpt is not None and last_saved is not None else
                          "no checkpoint was saved yet" + ("" if ckpt else " (no workdir given)"))
-                message = (f"non-finite training loss at epoch {epoch}, step {step} of {steps_per_epoch}"
-                           f"{f' (run {r})' if batched else ''}; {where}")
+                message = (f"non-finite training metric ({', '.join(bad)}) at epoch {epoch}, step {step} of "
+                           f"{steps_per_epoch}{f' (run {r})' if batched else ''}; {where}")
                 if log is not None:
                     log.log(event="nonfinite_loss", epoch=epoch, run=r, step=step, message=message)
                 if on_nonfinite == "raise":
@@ -328,9 +467,9 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
                 if not was_active[r]:
                     continue
                 rec = {"epoch": epoch, "run": r, **run_info[r],
-                       **{k: float(v[r]) for k, v in {**train_summary, **eval_summary, **probed}.items()},
+                       **{k: float(v[r]) for k, v in {**train_summary, **eval_summary}.items()},
                        "updates": int(updates[r]), "epoch_seconds": seconds, "eval_seconds": seconds_eval,
-                       "examples_per_second": n_train * int(was_active.sum()) / max(seconds, 1e-9)}
+                       "examples_per_second": examples_per_epoch * int(was_active.sum()) / max(seconds, 1e-9)}
                 if diverged[r]:
                     rec["diverged"] = True
                 elif early_stopping is not None:
@@ -339,24 +478,24 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
                         best_value[r], best_epoch[r], wait[r], improved[r] = value, epoch, 0, True
                     else:
                         wait[r] += 1
-                        if wait[r] >= early_stopping.patience:
+                        if early_stopping.patience is not None and wait[r] >= early_stopping.patience:
                             active[r] = False
                             rec["early_stopped"] = True
                 else:
                     best_epoch[r], improved[r] = epoch, True
-                if was_active[r] and not diverged[r]:
+                if not diverged[r]:
                     stopped_epoch[r] = epoch
                 rec["active"] = bool(active[r])
                 records.append(rec)
             history.extend(records)
             if early_stopping is not None and improved.any():
-                best_state = select_best(jnp.asarray(improved if batched else improved[0]), state, best_state)
+                best_state = _select_jit(jnp.asarray(improved if batched else improved[0]), state, best_state)
             if log is not None:
                 for rec in records:
                     log.log(**rec)
             if progress:
-                shown = {k: float(np.mean([rec[k] for rec in records])) for k in
-                         ["train_loss", "train_accuracy", *eval_summary] if records}
+                keys_shown = [f"train_{m}" for m in train_names][:3] + list(eval_summary)[:4]
+                shown = {k: float(np.mean([rec[k] for rec in records])) for k in keys_shown if records}
                 shown["ex/s"] = records[0]["examples_per_second"] if records else 0.0
                 if batched:
                     shown["active"] = int(active.sum())
@@ -365,7 +504,7 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
                 meta = {"epoch": epoch, "best_value": [None if not np.isfinite(v) else float(v) for v in best_value],
                         "best_epoch": best_epoch.tolist(), "wait": wait.tolist(), "active": active.tolist(),
                         "stopped_epoch": stopped_epoch.tolist(), "updates": updates.tolist(),
-                        "history": history}
+                        "data_position": {"epoch": epoch, "step": steps_per_epoch}, "history": history}
                 ckpt.save(epoch, state, state if best_state is None else best_state, meta)
                 last_saved = epoch
             for cb in callbacks:
@@ -380,19 +519,49 @@ def fit(state, train_data, *, key, epochs: int, batch_size: int, loss="cross_ent
         best_state = state
     return FitResult(state=state, best_state=best_state, history=history, best_epoch=best_epoch,
                      stopped_epoch=stopped_epoch, updates=updates, train_seconds=train_seconds,
-                     compile_seconds=compile_seconds, resumed_from=resumed_from,
+                     compile_seconds=compile_seconds, run_info=run_info, resumed_from=resumed_from,
                      step_loss=np.stack(step_losses, axis=1) if step_log and step_losses else None)
 
 
-def evaluate(state, data, *, loss="cross_entropy", batch_size: int = 1000, num_runs: int | None = None) -> dict:
-    """Loss and accuracy of ``state`` on ``data`` (one compiled pass; per run when batched)."""
-    fn = make_eval_fn(make_eval_step(loss), batch_size)
+def _fit_one_by_one(state, train_data, *, key, run_info, workdir, desc, **kwargs) -> FitResult:
+    """The runs of a stacked state trained one after another (``fit(..., vmap_runs=False)``): each
+    run is its own program (and compilation) in ``workdir/run<r>``; the results are stacked."""
+    results = []
+    for r in range(key.shape[0]):
+        where = None if workdir is None else pathlib.Path(workdir) / f"run{r}"
+        label = f"{desc} {' '.join(f'{k}={v}' for k, v in run_info[r].items())}".strip()
+        results.append(fit(unstack(state, r), train_data, key=key[r], run_info=[run_info[r]], workdir=where,
+                           desc=label, **kwargs))
+    stack = lambda trees: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)  # noqa: E731
+    history = [{**h, "run": r} for r, res in enumerate(results) for h in res.history]
+    cat = lambda name: np.concatenate([getattr(res, name) for res in results])  # noqa: E731
+    step_loss = None
+    if results[0].step_loss is not None:
+        step_loss = np.concatenate([res.step_loss for res in results])
+    resumed = [res.resumed_from for res in results if res.resumed_from is not None]
+    return FitResult(state=stack([res.state for res in results]), best_state=stack([res.best_state for res in results]),
+                     history=history, best_epoch=cat("best_epoch"), stopped_epoch=cat("stopped_epoch"),
+                     updates=cat("updates"), train_seconds=sum(res.train_seconds for res in results),
+                     compile_seconds=sum(res.compile_seconds for res in results), run_info=list(run_info),
+                     resumed_from=min(resumed) if resumed else None, step_loss=step_loss)
+
+
+def evaluate(state, data, *, loss="cross_entropy", eval_step: Callable | None = None, batch_size: int = 1000,
+             num_runs: int | None = None) -> dict:
+    """Means of ``eval_step``'s metrics (default: loss and accuracy for ``loss``) of ``state`` on
+    ``data`` (dict of arrays or a device source), one compiled pass; per run when ``num_runs`` is set
+    (the state then carries a leading runs axis)."""
+    source = _as_source(data, None, False, "data", eval_batch_size=batch_size)
+    if eval_step is None:
+        _check_classifier_data("data", source)
+        eval_step = make_eval_step(loss)
+    fn = eval_pass(eval_step, source)
     if num_runs is not None:
         fn = jax.vmap(fn, in_axes=(0, None))
-    sums = jax.device_get(jax.jit(fn)(state, _to_device(data)))
-    return summarize(sums)
+    sums = jax.device_get(jax.jit(fn)(state, _device_arrays(source, None)))
+    return means(sums)
 
 
 def epochs_for(n_examples: int, batch_size: int, updates: int) -> int:
-    """Epochs needed for at least ``updates`` gradient updates."""
+    """Epochs needed for at least ``updates`` optimizer steps."""
     return math.ceil(updates / num_batches(n_examples, batch_size))
