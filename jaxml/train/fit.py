@@ -35,6 +35,7 @@ kept; ``EarlyStopping(monitor, patience=None)`` keeps the best state without sto
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import pathlib
 import time
@@ -198,6 +199,16 @@ def _device_arrays(source, sharding):
     return jax.device_put(arrays, sharding) if sharding is not None else arrays
 
 
+def _wants_state(callback) -> bool:
+    """Whether ``callback`` takes a third argument (the current train state)."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
 def _metric_names(step_out) -> list:
     if not isinstance(step_out, Mapping) or "count" not in step_out:
         raise ValueError("a step must return a dict of metric sums with a 'count' entry "
@@ -220,7 +231,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     steps for ``loss`` (a name from ``jaxml.train.losses`` or a per-example loss function).
     ``workdir``: where ``metrics.jsonl`` and ``checkpoints/`` go; an existing one is resumed.
     ``on_nonfinite``: "raise" (``NonFiniteLossError``) or "stop_run" (that run stops, others go on).
-    ``callbacks``: ``cb(epoch, records)`` after each epoch's bookkeeping.
+    ``callbacks``: ``cb(epoch, records)`` or ``cb(epoch, records, state)`` after each epoch's bookkeeping
+    (``state``: the current train state, runs axis included; sample from it, measure it, plot it).
     ``shuffle``: False keeps the stored example order in every epoch.
     ``step_log``: keep the per-step mean training loss in ``FitResult.step_loss``.
     ``probes``: ``{name: fn(state) -> scalar}`` (one run's state; jit-able), logged after each epoch.
@@ -508,7 +520,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 ckpt.save(epoch, state, state if best_state is None else best_state, meta)
                 last_saved = epoch
             for cb in callbacks:
-                cb(epoch, records)
+                cb(epoch, records, state) if _wants_state(cb) else cb(epoch, records)
     finally:
         bar.close()
         if log is not None:
