@@ -38,7 +38,7 @@ catalog: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
-	$(PY) bench/mlp.py
+	$(PY) -m bench.mlp
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

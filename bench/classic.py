@@ -19,33 +19,23 @@ measured separately and excluded, every JAX call blocked on, medians of ``--repe
    single-restart calls. The figure is loop time / vmapped time
    (> 1: vmap is faster). scikit-learn's own loop over the SVM grid is timed as a reference.
 
-Usage: ``python bench/classic.py [--repeats 5] [--quick]``; writes ``bench/results/classic.json``
+Usage: ``python -m bench.classic [--repeats 5] [--quick]``; writes ``bench/results/classic.json``
 and prints Markdown tables (copied into ``bench/results/classic.md``).
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import pathlib
 import sys
 import time
 import warnings
 
+if __package__ in (None, ""):  # run as a file (python bench/classic.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
 HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_common():
-    # bench/ is not a package; load its helpers by path under a name that cannot collide.
-    name = "jaxml_bench_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "common.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
 
 
 def _block(x):

@@ -26,34 +26,24 @@ Contestants, run INTERLEAVED (per repeat and batch size: jaxml epoch, torch epoc
 - ``jaxml x8split``: the same program with the seed axis split over the process's CPU devices
   (``jaxml.train.run_sharding``: the script asks for one per usable core before JAX starts).
 
-Usage: ``python bench/mlp.py [--repeats 7] [--epochs-per-repeat 1] [--quick]``; writes
+Usage: ``python -m bench.mlp [--repeats 7] [--epochs-per-repeat 1] [--quick]``; writes
 ``bench/results/mlp.json`` and prints Markdown tables. See bench/README.md.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
 import time
 from typing import Sequence
 
+if __package__ in (None, ""):  # run as a file (python bench/mlp.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
 HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_common():
-    # bench/ is not a package; load its helpers by path under a name that cannot collide.
-    name = "jaxml_bench_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "common.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
 
 GOALS = {"jax_over_torch": {5: 5.0, 128: 3.0}, "vmap8_over_1": 2.5}
 INPUT, HIDDEN, CLASSES, INIT_STD, LEARNING_RATE = 784, 128, 10, 0.1, 0.01

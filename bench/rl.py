@@ -26,35 +26,23 @@ Sections (all in ONE invocation, see bench/README.md and DESIGN.md §6):
    one update per vector step), PyTorch CPU eager vs ``train_host`` (jaxml host loop),
    interleaved, env steps per second in the learning phase; compared with the compiled run.
 
-Usage: ``python bench/rl.py [--repeats 3] [--seeds 8] [--quick] [--no-torch] [--pjx-net]``;
+Usage: ``python -m bench.rl [--repeats 3] [--seeds 8] [--quick] [--no-torch] [--pjx-net]``;
 writes ``bench/results/rl.json`` and ``bench/results/rl.md``.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import pathlib
 import sys
 import time
 
+if __package__ in (None, ""):  # run as a file (python bench/rl.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def _load_common():
-    name = "jaxml_bench_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "common.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
 
 PUREJAXRL = {"one_seed_run_seconds": 16.0, "vmap8_over_1": 13.0,
              "note": "purejaxrl DQN, CartPole-v1, 500k steps, 10 envs, measured earlier on this machine class "
@@ -64,14 +52,12 @@ GOALS = {"one_seed_run_seconds_below": 16.0, "vmap8_over_1_at_most": 4.0, "cartp
 
 def dqn_configs(pjx_net: bool = False):
     """(CartPole DQNConfig, LunarLander DQNConfig) exactly as the DQN study's full preset."""
-    from experiments import dqn as study
-    from jaxml.rl.dqn import DQNConfig
+    from jaxml.rl.dqn import CARTPOLE_SETTINGS, LUNARLANDER_SETTINGS, DQNConfig
 
-    c = study.get_config("full")
-    cp = DQNConfig.from_mapping(c.cartpole.to_dict())
+    cp = DQNConfig.from_mapping(CARTPOLE_SETTINGS)
     if pjx_net:
         cp = dataclasses.replace(cp, hidden_sizes=(120, 84))
-    return cp, DQNConfig.from_mapping(c.lunarlander.to_dict())
+    return cp, DQNConfig.from_mapping(LUNARLANDER_SETTINGS)
 
 
 # ----------------------------------------------------------------------------- 1. compiled DQN

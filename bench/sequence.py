@@ -17,7 +17,7 @@ Workloads (the settings of ``experiments/imdb_sentiment.py`` part (c) and of
   vocabulary 84), AdamW lr 1e-3 (β2 0.99, weight decay 0.1), gradient clipping at norm 1.0, random
   (batch, block) windows of a synthetic token stream. One unit = ``--gpt-iters`` iterations.
   * ``jaxml``: ``GPT`` + ``jaxml.recipes.lm.make_train_chunk`` (the iterations as one compiled scan),
-    the study's optimizer (``experiments.shakespeare_gpt.optimizer``).
+    the study's optimizer (``GPT_OPTIMIZER``: the baby preset's schedule).
   * ``torch``: the same architecture written as nanoGPT writes it (fused qkv Linear,
     ``F.scaled_dot_product_attention(is_causal=True)``, GELU (tanh form, as flax's ``nn.gelu``),
     pre-LayerNorm, learned positions, untied head), torch.optim.AdamW, clip_grad_norm_.
@@ -30,38 +30,32 @@ hits them alike; the figure is the ratio of medians (and the median of paired ra
 torch runs with ``torch.set_num_threads(os.cpu_count())`` (the goal's baseline) and with 1 thread (on
 a loaded machine OpenMP threads spin-wait on each other); XLA uses its default thread pool.
 
-Usage: ``python bench/sequence.py [--repeats 5] [--quick] [--only lstm|gpt] [--no-torch]``;
+Usage: ``python -m bench.sequence [--repeats 5] [--quick] [--only lstm|gpt] [--no-torch]``;
 writes ``bench/results/sequence.json`` and ``bench/results/sequence.md`` and prints the tables.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import pathlib
 import sys
 import time
 
+if __package__ in (None, ""):  # run as a file (python bench/sequence.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
-
-
-def _load_common():
-    name = "jaxml_bench_common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "common.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load_common()
 
 GOAL = 1.0  # jaxml steps/s >= PyTorch eager steps/s
 VOCAB, EMBED, UNITS, LSTM_BATCH, LSTM_LR = 10_000, 16, 32, 128, 1e-3
 GPT = dict(num_layers=6, num_heads=6, embed_dim=384, block_size=256, batch_size=64, dropout=0.2, vocab=84)
+# The baby preset's optimizer (experiments/shakespeare_gpt.py, 5,000 iterations): AdamW, 100 warm-up iterations,
+# then a cosine decay to 0.1 x the learning rate. tests/bench/test_sequence.py checks it against the preset.
+GPT_OPTIMIZER = dict(name="adamw", learning_rate=1e-3, b2=0.99, weight_decay=0.1, clip_norm=1.0,
+                     schedule="warmup_cosine", warmup_epochs=100, total_epochs=5_000, end_factor=0.1)
 
 
 # ----------------------------------------------------------------------------- LSTM (part c)
@@ -156,15 +150,11 @@ def build_jax_gpt(stream, iters: int):
     from jaxml.models import count_params
     from jaxml.models.transformer import GPT as Model
     from jaxml.recipes.lm import make_train_chunk
-    from jaxml.train import create_state
+    from jaxml.train import create_state, make_optimizer
 
-    sys.path.insert(0, str(ROOT))
-    from experiments import shakespeare_gpt as study
-
-    c = study.get_config("baby")
     model = Model(vocab_size=GPT["vocab"], block_size=GPT["block_size"], num_layers=GPT["num_layers"],
                   num_heads=GPT["num_heads"], embed_dim=GPT["embed_dim"], dropout_rate=GPT["dropout"])
-    tx = study.optimizer(c, c.iterations)
+    tx = make_optimizer(dict(GPT_OPTIMIZER), steps_per_epoch=1)  # iteration-based: one "epoch" = one iteration
     state = jax.jit(lambda k: create_state(model, tx, k, jnp.zeros((1, GPT["block_size"]), jnp.int32)))(
         jax.random.PRNGKey(0))
     p = state.params

@@ -30,32 +30,23 @@ Every contestant runs in this one process, so all share ``import jaxml``'s mallo
 (``jaxml.cpu_memory``; it speeds up torch too). Run with ``JAXML_KEEP_FREED_MEMORY=0`` to time
 everything with glibc's default malloc.
 
-Usage: ``python bench/vision.py [--models mnist_cnn,cnn2,resnet18] [--repeats 5] [--steps 20]
+Usage: ``python -m bench.vision [--models mnist_cnn,cnn2,resnet18] [--repeats 5] [--steps 20]
 [--resnet-steps 2] [--quick]``; writes ``bench/results/vision{suffix}.json`` and ``.md``.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
 import time
 
+if __package__ in (None, ""):  # run as a file (python bench/vision.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
 HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load(name: str, file: str):
-    # bench/ is not a package; load its helpers by path under names that cannot collide.
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / file)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-common = _load("jaxml_bench_common", "common.py")
 
 MODELS = ("mnist_cnn", "cnn2", "resnet18")
 GOAL = 1.0  # jaxml steps/s over torch eager steps/s, every model
@@ -115,7 +106,7 @@ class TorchEpochs:
     """The same network and optimizer in a PyTorch eager loop; one epoch per call."""
 
     def __init__(self, torch, name: str, opt: str, x, y, threads: int):
-        vt = _load("jaxml_bench_vision_torch", "vision_torch.py")
+        from bench import vision_torch as vt  # imports torch
         torch.manual_seed(0)
         self.torch, self.threads = torch, threads
         self.model = getattr(vt, name)()

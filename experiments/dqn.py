@@ -68,20 +68,14 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.seeds = (0, 1, 2, 3)
     c.eval_episodes = 100
     c.curve_points = 100
-    c.cartpole = dqn_fields(env_id="CartPole-v1", total_timesteps=500_000, num_envs=10, hidden_sizes=(64, 64),
-                            buffer_size=10_000, batch_size=128, learning_starts=10_000, target_update_every=50,
-                            learning_rate=2.5e-4, gamma=0.99, epsilon_fraction=0.5, epsilon_end=0.05,
-                            eval_every=25_000, eval_episodes=10)
+    c.cartpole = dqn_fields(**dqn.CARTPOLE_SETTINGS)
     c.sweep = dqn_fields(env_id="CartPole-v1", total_timesteps=500_000, num_envs=10,
                          hidden_sizes=COURSEWORK_Q_HIDDEN, buffer_size=10_000, batch_size=128,
                          learning_starts=10_000, target_update_every=50, epsilon_fraction=0.5, epsilon_end=0.05)
     c.sweep_gammas = (0.5, 0.8, 0.99)
     c.sweep_learning_rates = (1e-3, 1e-2)
     c.sweep_seeds = (0, 1)
-    c.lunarlander = dqn_fields(env_id="LunarLander-v3", backend="host", total_timesteps=1_000_000, num_envs=4,
-                               hidden_sizes=(128, 128), buffer_size=100_000, batch_size=128, learning_starts=10_000,
-                               update_every=1, target_update_every=250, learning_rate=5e-4, gamma=0.99,
-                               epsilon_fraction=0.1, epsilon_end=0.05, double_dqn=True)
+    c.lunarlander = dqn_fields(**dqn.LUNARLANDER_SETTINGS)
     c.lunarlander_seeds = (0,)
     c.lunarlander_log_every = 10_000
     if preset == "tiny":

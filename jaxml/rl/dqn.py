@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 from typing import Any, Mapping
 
 import jax
@@ -43,6 +44,17 @@ from jaxml.train.optimizers import make_optimizer
 from jaxml.train.state import TrainState
 
 LOSSES = ("huber", "mse")
+
+# Settings that solve the environments (read-only; ``DQNConfig.from_mapping(CARTPOLE_SETTINGS)``): the DQN
+# study's full preset (experiments/dqn.py), which bench/rl.py times too. Fields not named keep their defaults.
+CARTPOLE_SETTINGS = types.MappingProxyType(dict(
+    env_id="CartPole-v1", total_timesteps=500_000, num_envs=10, hidden_sizes=(64, 64), buffer_size=10_000,
+    batch_size=128, learning_starts=10_000, target_update_every=50, learning_rate=2.5e-4, gamma=0.99,
+    epsilon_fraction=0.5, epsilon_end=0.05, eval_every=25_000, eval_episodes=10))
+LUNARLANDER_SETTINGS = types.MappingProxyType(dict(
+    env_id="LunarLander-v3", backend="host", total_timesteps=1_000_000, num_envs=4, hidden_sizes=(128, 128),
+    buffer_size=100_000, batch_size=128, learning_starts=10_000, update_every=1, target_update_every=250,
+    learning_rate=5e-4, gamma=0.99, epsilon_fraction=0.1, epsilon_end=0.05, double_dqn=True))
 
 
 @dataclasses.dataclass(frozen=True)

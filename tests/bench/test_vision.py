@@ -1,25 +1,10 @@
-"""bench/vision.py's jaxml side runs at a tiny size without torch and reports both formulations."""
+"""bench.vision's jaxml side runs at a tiny size without torch and reports both formulations."""
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
-BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str, filename: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCH / filename)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from bench import common, vision
 
 
 def test_vision_bench_without_torch(monkeypatch):
-    common = _load("jaxml_bench_common", "common.py")
-    vision = _load("jaxml_bench_vision", "vision.py")
     real = common.optional_import
     monkeypatch.setattr(common, "optional_import", lambda name: None if name == "torch" else real(name))
     res = vision.run(models=["cnn2"], repeats=1, steps=1, log=lambda *_: None)

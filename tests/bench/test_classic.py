@@ -1,25 +1,9 @@
-"""bench/classic.py without the expensive parts: the CLI, the comparison list and the tables.
+"""bench.classic without the expensive parts: the CLI, the comparison list and the tables.
 
 Running the benchmark itself compiles a dozen programs, too slow for the suite; its cases are
 the library functions tested in tests/classic/, and bench/results/classic.json is its output.
 """
-import importlib.util
-import pathlib
-import sys
-
-BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(name, BENCH / filename)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load("jaxml_bench_common", "common.py")
-classic = _load("jaxml_bench_classic", "classic.py")
+from bench import classic, common
 
 
 def test_cli_defaults_and_quick_flag():

@@ -1,28 +1,14 @@
-"""Smoke test of bench/rl.py's jax side at a tiny size (no torch, no host section)."""
+"""Smoke test of bench.rl's jax side at a tiny size (no torch, no host section)."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
-import sys
 
-BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str, filename: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / filename)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from bench import common, rl
+from experiments import dqn as study
+from jaxml.rl.dqn import CARTPOLE_SETTINGS, LUNARLANDER_SETTINGS, DQNConfig
 
 
 def test_rl_bench_compiled_section_tiny(monkeypatch, tmp_path):
-    common = _load("jaxml_bench_common", "common.py")
-    rl = _load("jaxml_bench_rl", "rl.py")
-    from experiments import dqn as study
-    from jaxml.rl.dqn import DQNConfig
-
     real = common.optional_import
     monkeypatch.setattr(common, "optional_import", lambda name: None if name == "torch" else real(name))
     tiny = DQNConfig.from_mapping(study.get_config("tiny").cartpole.to_dict())  # shares tests' compiled programs
@@ -37,3 +23,12 @@ def test_rl_bench_compiled_section_tiny(monkeypatch, tmp_path):
     json.loads(common.write_json(tmp_path / "rl.json", res).read_text())
     args = rl.parse_args([])
     assert (args.repeats, args.seeds, args.quick) == (3, 8, False)
+
+
+def test_rl_bench_times_the_dqn_studys_full_preset():
+    full = study.get_config("full")
+    cartpole, lunarlander = rl.dqn_configs()
+    assert cartpole == DQNConfig.from_mapping(full.cartpole.to_dict()) == DQNConfig.from_mapping(CARTPOLE_SETTINGS)
+    assert lunarlander == DQNConfig.from_mapping(full.lunarlander.to_dict())
+    assert lunarlander == DQNConfig.from_mapping(LUNARLANDER_SETTINGS)
+    assert rl.dqn_configs(pjx_net=True)[0].hidden_sizes == (120, 84)
