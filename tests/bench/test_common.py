@@ -1,0 +1,43 @@
+"""bench.common: round-robin timing, statistics, tables, machine facts and JSON output."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import common
+
+
+def test_interleave_runs_round_robin_after_warmup():
+    calls = []
+    times = common.interleave({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                              repeats=3, warmup=1, per_repeat=2)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3
+    assert set(times) == {"a", "b"} and all(len(t) == 3 and min(t) >= 0 for t in times.values())
+    with pytest.raises(ValueError, match="repeats"):
+        common.interleave({"a": lambda: None}, repeats=0)
+
+
+def test_statistics_and_table():
+    assert common.median([3.0, 1.0, 2.0]) == 2.0
+    s = common.spread([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["min"] == 1.0 and s["max"] == 100.0 and s["n"] == 5
+    r = common.ratio([2.0, 4.0, 6.0], [1.0, 1.0, 2.0])
+    assert r["of_medians"] == pytest.approx(4.0) and r["paired_median"] == pytest.approx(3.0)
+    table = common.markdown_table(["name", "x"], [["a", 1234.5], ["b", 0.01234]])
+    assert table.splitlines()[1] == "|---|---|" and "1,234" in table and "0.0123" in table
+
+
+def test_compile_jitted_and_machine_info(tmp_path):
+    import jax
+    import jax.numpy as jnp
+
+    compiled, seconds = common.compile_jitted(jax.jit(lambda a: a * 2), jnp.ones(3))
+    assert seconds >= 0 and float(common.block(compiled(jnp.ones(3)))[0]) == 2.0
+    info = common.machine()
+    with common.CpuMonitor() as monitor:
+        sum(range(10_000))
+    assert monitor.others_busy is None or 0.0 <= monitor.others_busy <= 1.0
+    assert info["cpu_count"] >= 1 and info["cpu_model"] and "jax" in common.versions()
+    path = common.write_json(tmp_path / "r" / "x.json", {"info": info, "t": (1, 2)})
+    assert json.loads(path.read_text())["t"] == [1, 2]
