@@ -8,8 +8,7 @@ import pytest
 
 from jaxml.models.mlp import MLP
 from jaxml.train import create_state, make_optimizer
-from jaxml.train.grid import GridRuns, init_params, make_grid_runs, runs_from_params, scale_kernels
-from jaxml.train.runs import seed_keys
+from jaxml.train.runs import Runs, init_params, make_runs, runs_from_params, scale_kernels, seed_keys
 
 MODEL = MLP(hidden_sizes=(3,), output_size=2, kernel_init="normal", init_std=1.0, bias_init="normal")
 X1 = jnp.zeros((1, 2))
@@ -17,7 +16,7 @@ X1 = jnp.zeros((1, 2))
 
 def test_grid_scales_kernels_and_sets_hyperparameters():
     tx = make_optimizer({"name": "momentum", "learning_rate": 1.0, "momentum": 0.5})
-    g = make_grid_runs(MODEL, tx, X1, seeds=(0, 1),
+    g = make_runs(MODEL, tx, X1, seeds=(0, 1),
                        grid={"weight_scale": (1.0, 2.5), "learning_rate": (0.01, 0.3, 1.0)})
     assert g.num_runs == 12 and g.shape == (2, 3, 2)
     assert g.info[0] == {"weight_scale": 1.0, "learning_rate": 0.01, "seed": 0}
@@ -40,9 +39,9 @@ def test_grid_scales_kernels_and_sets_hyperparameters():
 def test_grid_errors_are_named():
     tx = make_optimizer({"name": "sgd", "learning_rate": 0.1})
     with pytest.raises(ValueError, match="cannot set hyperparameter 'momentum'"):
-        make_grid_runs(MODEL, tx, X1, seeds=(0,), grid={"momentum": (0.1,)})
+        make_runs(MODEL, tx, X1, seeds=(0,), grid={"momentum": (0.1,)})
     with pytest.raises(ValueError, match="grid axis 'learning_rate' has no values"):
-        make_grid_runs(MODEL, tx, X1, seeds=(0,), grid={"learning_rate": ()})
+        make_runs(MODEL, tx, X1, seeds=(0,), grid={"learning_rate": ()})
 
 
 def test_scale_kernels_only_touches_kernels():
@@ -64,9 +63,9 @@ def test_init_params_and_runs_from_params():
     runs = runs_from_params(MODEL, tx, [p_normal, p_zero], info)
     assert runs.num_runs == 4 and runs.seeds == (4, 5)
     np.testing.assert_array_equal(runs.state.params["hidden_0"]["kernel"][3], p_zero["hidden_0"]["kernel"][1])
-    np.testing.assert_array_equal(runs.train_keys[1], seed_keys(5)[1])
+    np.testing.assert_array_equal(jax.random.key_data(runs.keys[1]), jax.random.key_data(seed_keys(5)[1]))
     assert list(runs.group(np.arange(4), "init")) == ["normal", "zeros"]
     with pytest.raises(ValueError, match="parameters for \\[4\\] runs but 3 info entries"):
         runs_from_params(MODEL, tx, [p_normal, p_zero], info[:3])
     with pytest.raises(ValueError, match="not a grid x seeds"):
-        GridRuns(state=None, train_keys=None, info=info + info[:2], seeds=(4, 5), axes={}).reshape(np.arange(6))
+        Runs(state=None, keys=None, info=info + info[:2], seeds=(4, 5), axes={}).reshape(np.arange(6))

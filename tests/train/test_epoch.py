@@ -9,7 +9,8 @@ import pytest
 
 from jaxml.train import (TrainState, apply_model, create_state, make_epoch_fn, make_eval_fn,
                          make_eval_step, make_train_step, num_batches)
-from jaxml.train.epoch import batch_plan, summarize
+from jaxml.train.epoch import means as summarize
+from jaxml.train.sources import batch_plan
 
 N, BATCH = 10, 4
 
@@ -25,7 +26,7 @@ def test_num_batches():
     assert num_batches(10, 4) == 3
     assert num_batches(8, 4) == 2
     assert num_batches(1, 4) == 1
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         num_batches(10, 0)
 
 
@@ -67,7 +68,7 @@ def test_masked_last_batch_counts_every_example_exactly_once(tiny_state, data10)
     assert [bin(b).count("1") for b in bits] == [4, 4, 2]
     assert np.bitwise_or.reduce(bits) == 2 ** N - 1
     assert bits.sum() == 2 ** N - 1
-    np.testing.assert_array_equal(metrics["correct_sum"], [4, 4, 2])
+    np.testing.assert_array_equal(metrics["accuracy_sum"], [4, 4, 2])
 
 
 def test_epoch_loss_with_fixed_params_equals_eval_and_numpy(tiny_state, data10, model):
@@ -84,7 +85,7 @@ def test_epoch_loss_with_fixed_params_equals_eval_and_numpy(tiny_state, data10, 
     sums = jax.jit(make_eval_fn(make_eval_step("cross_entropy"), batch_size=3))(tiny_state, data)
     assert float(sums["count"]) == N
     np.testing.assert_allclose(float(sums["loss_sum"]), per_example.sum(), rtol=1e-5)
-    np.testing.assert_allclose(float(sums["correct_sum"]), (np.argmax(logits, -1) == data10["y"]).sum())
+    np.testing.assert_allclose(float(sums["accuracy_sum"]), (np.argmax(logits, -1) == data10["y"]).sum())
     means = summarize(jax.device_get(sums), "val_")
     np.testing.assert_allclose(means["val_loss"], per_example.mean(), rtol=1e-5)
     assert set(means) == {"val_loss", "val_accuracy"}

@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent("""
         "max_rel_diff": max(float(np.max(np.abs(a - b) / (np.abs(b) + 1e-6)))
                             for a, b in zip(jax.tree_util.tree_leaves(sharded.state.params),
                                             jax.tree_util.tree_leaves(single.state.params))),
-        "val_loss": [single.curve("val_loss")[1].tolist(), sharded.curve("val_loss")[1].tolist()],
+        "val_loss": [single.curve("val_loss", run=0)[1].tolist(), sharded.curve("val_loss", run=0)[1].tolist()],
         "moved": float(np.max(np.abs(np.asarray(leaves[0]) - np.asarray(
             jax.tree_util.tree_leaves(create_state(model, tx, seed_keys(0)[0], x[:1]).params)[0])))),
     }
