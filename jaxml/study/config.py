@@ -184,3 +184,38 @@ def check_subset(cfg, key: str, allowed: Iterable) -> None:
     for item in _get(cfg, key):
         if item not in allowed:
             raise ConfigError(f"config key {key!r} has unknown entry {item!r}; expected a subset of {allowed}")
+
+
+def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets: Mapping[str, Iterable] | None = None,
+                 nonempty: Iterable[str] = (), counts: Iterable[str] = (), positive: Iterable[str] = (),
+                 nonnegative: Iterable[str] = (), fractions: Iterable[str] = (),
+                 ranges: Mapping[str, tuple] | None = None) -> None:
+    """The usual checks of a study's config in one declarative call; the first failure raises
+    ``ConfigError`` naming the key, the value and what is allowed.
+
+    ``choices``: ``{key: allowed values}``; ``subsets``: ``{key: allowed entries}`` for sequence
+    keys; ``nonempty``: sequence keys that must list at least one entry; ``counts``: integers
+    (or sequences of them) >= 1; ``positive``: numbers > 0; ``nonnegative``: numbers >= 0;
+    ``fractions``: numbers in [0, 1); ``ranges``: ``{key: (low, high)}``, inclusive (None = open).
+    """
+    for key, allowed in (choices or {}).items():
+        check_choice(cfg, key, allowed)
+    for key, allowed in (subsets or {}).items():
+        check_subset(cfg, key, allowed)
+    for key in nonempty:
+        if not len(_get(cfg, key)):
+            raise ConfigError(f"config key {key!r} must list at least one entry")
+    for key in counts:
+        value = _get(cfg, key)
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(f"config key {key!r} = {value!r} must be an integer >= 1")
+        check_range(cfg, key, 1)
+    for key in positive:
+        check_range(cfg, key, 0, low_inclusive=False)
+    for key in nonnegative:
+        check_range(cfg, key, 0)
+    for key in fractions:
+        check_range(cfg, key, 0, 1, high_inclusive=False)
+    for key, (low, high) in (ranges or {}).items():
+        check_range(cfg, key, low, high)

@@ -1,12 +1,10 @@
-"""Experiment configs: typed overrides, validation messages, command-line parsing, run_experiment."""
-import json
+"""Experiment configs: typed overrides, validation messages, command-line parsing, merging."""
 import re
 
 import ml_collections
 import pytest
 
 from jaxml.study.config import check_choice, check_range, merge, parse_command_line, set_override, to_dict
-from jaxml.study.experiment import machine_info, make_workdir, run_experiment
 from jaxml.train import ConfigError
 
 PRESETS = ("tiny", "full")
@@ -154,30 +152,25 @@ def test_merge_and_to_dict():
     assert to_dict({"a": 1}) == {"a": 1}
 
 
-def test_run_experiment_writes_config_and_machine_info(tmp_path):
-    calls = []
+def test_check_config_names_the_first_bad_key():
+    import ml_collections
 
-    def main(cfg, workdir):
-        calls.append((cfg, workdir))
-        return "done"
+    from jaxml.study.config import check_config
 
-    out = run_experiment("demo", get_config, PRESETS, main,
-                         argv=["--config=tiny", "--config.epochs=2", f"--workdir={tmp_path / 'w'}"])
-    assert out == "done"
-    cfg, workdir = calls[0]
-    assert workdir == tmp_path / "w" and cfg.epochs == 2
-    saved = json.loads((workdir / "config.json").read_text())
-    assert saved["epochs"] == 2 and saved["hidden_sizes"] == [8] and saved["optimizer"]["name"] == "sgd"
-    machine = json.loads((workdir / "machine.json").read_text())
-    assert machine["backend"] == "cpu" and machine["devices"] and machine["jax"]
-    with pytest.raises(ConfigError, match="unknown preset"):
-        run_experiment("demo", get_config, PRESETS, main, argv=["--config=nope"])
-
-
-def test_make_workdir(tmp_path):
-    a = make_workdir("exp", root=tmp_path)
-    b = make_workdir("exp", root=tmp_path)
-    assert a != b and a.parent == b.parent == tmp_path / "exp" and a.is_dir() and b.is_dir()
-    given = make_workdir("exp", tmp_path / "given")
-    assert given == tmp_path / "given" and given.is_dir()
-    assert set(machine_info()) >= {"platform", "cpu_count", "python", "jax", "devices", "jaxml"}
+    c = ml_collections.ConfigDict({"model": "mlp", "seeds": (0, 1), "epochs": 3, "lr": 0.1, "dropout": 0.5,
+                                   "parts": ("a",), "batch_size": 64, "n_train": 100})
+    rules = dict(choices={"model": ("mlp", "cnn")}, subsets={"parts": ("a", "b")}, nonempty=["seeds"],
+                 counts=["epochs", "seeds"], positive=["lr"], fractions=["dropout"],
+                 ranges={"batch_size": (1, c.n_train)})
+    check_config(c, **rules)
+    for key, value, match in [("model", "rnn", r"'model' = 'rnn' is not allowed; expected one of \['mlp', 'cnn'\]"),
+                              ("parts", ("c",), r"'parts' has unknown entry 'c'"),
+                              ("seeds", (), r"'seeds' must list at least one entry"),
+                              ("epochs", 0, r"'epochs' = 0 is out of range; expected values in \[1, inf\]"),
+                              ("lr", 0.0, r"'lr' = 0.0 is out of range; expected values in \(0, inf\]"),
+                              ("dropout", 1.0, r"'dropout' = 1.0 is out of range; expected values in \[0, 1\)"),
+                              ("batch_size", 101, r"'batch_size' = 101 is out of range; expected values in \[1, 100\]")]:
+        bad = ml_collections.ConfigDict(c.to_dict())
+        bad[key] = value
+        with pytest.raises(ConfigError, match=match):
+            check_config(bad, **rules)
