@@ -160,7 +160,7 @@ def test_check_config_names_the_first_bad_key():
     c = ml_collections.ConfigDict({"model": "mlp", "seeds": (0, 1), "epochs": 3, "lr": 0.1, "dropout": 0.5,
                                    "parts": ("a",), "batch_size": 64, "n_train": 100})
     rules = dict(choices={"model": ("mlp", "cnn")}, subsets={"parts": ("a", "b")}, nonempty=["seeds"],
-                 counts=["epochs", "seeds"], positive=["lr"], fractions=["dropout"],
+                 counts=["epochs", "batch_size"], positive=["lr"], fractions=["dropout"],
                  ranges={"batch_size": (1, c.n_train)})
     check_config(c, **rules)
     for key, value, match in [("model", "rnn", r"'model' = 'rnn' is not allowed; expected one of \['mlp', 'cnn'\]"),
