@@ -380,11 +380,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
     from jaxml.train.run_sharding import request_cpu_devices
 
     # Before any JAX operation: one CPU device per core (--cpu-devices) for the split contestant;
     # every other contestant runs on device 0 as before.
     request_cpu_devices(args.cpu_devices)
+    keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
     examples = args.examples or (2_000 if args.quick else 10_000)
     repeats = 3 if args.quick and args.repeats == 7 else args.repeats
     res = run(examples=examples, batch_sizes=tuple(int(b) for b in args.batch_sizes.split(",")),

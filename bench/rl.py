@@ -365,11 +365,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
     from jaxml.train.run_sharding import request_cpu_devices
 
     # Before any JAX operation: one CPU device per usable core (for the "split" contestant; the
     # other contestants run on device 0 as before).
     request_cpu_devices(args.cpu_devices)
+    keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
     cp, ll = dqn_configs()
     kw = dict(seeds=args.seeds, repeats=args.repeats, pjx_net=args.pjx_net, host_steps=args.host_steps,
               torch_steps=0 if args.no_torch else args.torch_steps)

@@ -26,9 +26,9 @@ Contestants, run INTERLEAVED (each repeat runs one "epoch" of ``--steps`` batche
 - ``torch_<t>t``: an eager loop (zero_grad, forward, cross_entropy, backward, step) over
   ``randperm`` slices with ``torch.set_num_threads(t)``, for t = all cores and 1.
 
-Every contestant runs in this one process, so all share ``import jaxml``'s malloc setting
-(``jaxml.cpu_memory``; it speeds up torch too). Run with ``JAXML_KEEP_FREED_MEMORY=0`` to time
-everything with glibc's default malloc.
+Every contestant runs in this one process, so all share the malloc setting ``main`` applies on a
+CPU (``jaxml.cpu_memory.keep_freed_memory_on_cpu``; it speeds up torch too). Run with
+``JAXML_KEEP_FREED_MEMORY=0`` to time everything with glibc's default malloc.
 
 Usage: ``python -m bench.vision [--models mnist_cnn,cnn2,resnet18] [--repeats 5] [--steps 20]
 [--resnet-steps 2] [--quick]``; writes ``bench/results/vision{suffix}.json`` and ``.md``.
@@ -233,6 +233,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     a = parse_args(argv)
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
+
+    keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
     models = [m.strip() for m in a.models.split(",") if m.strip()]
     for m in models:
         spec(m)  # validates the name

@@ -3,16 +3,18 @@
 XLA's CPU client allocates every output and temporary buffer of a compiled call with ``malloc``.
 glibc serves large blocks (above a threshold of at most 32 MiB, 128 KiB at first) with a fresh
 ``mmap`` and gives them back to the kernel on ``free``, so the next call touches brand-new pages
-and pays a page fault per 4 KiB. Measured on our 2-core VM (jax 0.10.2): ``jit(lambda x: x + 1)``
-on a 33 MB float32 array took 11-13 ms per call, 2.2 ms after :func:`keep_freed_memory` (and
-1.2 ms when the input is donated); a batch-128 MNIST CNN train step gained ~1.3x, ResNet-18 less.
+and pays a page fault per 4 KiB. Measured effect: bench/README.md ("Page faults on every call").
 
 :func:`keep_freed_memory` calls glibc's ``mallopt`` to serve all blocks from the heap
 (``M_MMAP_MAX = 0``) and never trim it (``M_TRIM_THRESHOLD`` at its maximum), so freed blocks are
 reused without new page faults. The cost: the process keeps its peak heap size until it exits.
-``import jaxml`` calls it on Linux/glibc unless the environment sets ``JAXML_KEEP_FREED_MEMORY=0``;
-it changes no result, only speed. Elsewhere (macOS, musl, Windows) it does nothing and returns
-False.
+It changes no result, only speed, and it is process-wide.
+
+Importing jaxml changes nothing. Programs opt in at start-up with :func:`keep_freed_memory_on_cpu`,
+which applies the setting once, and only when JAX runs on the CPU and the environment does not set
+``JAXML_KEEP_FREED_MEMORY=0``: ``jaxml.study.experiment.run_experiment`` (every study), the training
+driver and the benchmarks in ``bench/`` call it. Elsewhere than Linux/glibc (macOS, musl, Windows)
+nothing is done and both functions return False.
 """
 from __future__ import annotations
 
@@ -21,11 +23,12 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ["keep_freed_memory", "ENV_VAR", "enabled_by_env", "status"]
+__all__ = ["keep_freed_memory_on_cpu", "keep_freed_memory", "ENV_VAR", "enabled_by_env", "status"]
 
 ENV_VAR = "JAXML_KEEP_FREED_MEMORY"
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _applied = False
+_on_cpu: bool | None = None  # keep_freed_memory_on_cpu's decision, made by its first call
 
 
 def enabled_by_env() -> bool:
@@ -44,7 +47,7 @@ def _glibc():
 
 
 def keep_freed_memory() -> bool:
-    """Tune glibc malloc as described in the module docstring; True when it was applied."""
+    """Tune glibc malloc as described in the module docstring, unconditionally; True when applied."""
     global _applied
     libc = _glibc()
     if libc is None:
@@ -53,6 +56,25 @@ def keep_freed_memory() -> bool:
     ok = libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1 and ok
     _applied = _applied or ok
     return ok
+
+
+def keep_freed_memory_on_cpu() -> bool:
+    """Apply :func:`keep_freed_memory` when ``jax.default_backend() == "cpu"`` and
+    :func:`enabled_by_env`; True when the setting was applied.
+
+    Only the first call decides (and tunes malloc at most once); later calls return its answer.
+    It asks JAX for its backend, which initialises JAX's devices like any JAX operation, so call
+    it after device settings such as ``jaxml.train.run_sharding.request_cpu_devices``.
+    """
+    global _on_cpu
+    if _on_cpu is None:
+        if not enabled_by_env():
+            _on_cpu = False
+        else:
+            import jax
+
+            _on_cpu = jax.default_backend() == "cpu" and keep_freed_memory()
+    return _on_cpu
 
 
 def status() -> dict:

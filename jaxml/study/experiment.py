@@ -2,9 +2,10 @@
 
 ``run_experiment(name, get_config, presets, main, argv)`` parses the command line (see
 ``config.py``), creates the work directory (``runs/<name>/<YYYYmmdd-HHMMSS>/`` unless
-``--workdir`` is given), writes ``config.json`` and ``machine.json`` there, then calls
-``main(config, workdir)`` and returns what it returns. A given existing workdir is reused,
-so runs with checkpoints resume.
+``--workdir`` is given), on a CPU tells malloc to keep freed memory
+(``jaxml.cpu_memory.keep_freed_memory_on_cpu``), writes ``config.json`` and ``machine.json`` there,
+then calls ``main(config, workdir)`` and returns what it returns. A given existing workdir is
+reused, so runs with checkpoints resume.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import platform
 import sys
 from typing import Callable, Sequence
 
+from jaxml import cpu_memory
 from jaxml.study.config import parse_command_line, to_dict
 
 
@@ -36,6 +38,7 @@ def machine_info() -> dict:
         "devices": [str(d) for d in devices],
         "device_kind": devices[0].device_kind if devices else None,
         "jaxml": jaxml.__version__,
+        "malloc_keeps_freed_memory": cpu_memory.status()["applied"],  # jaxml.cpu_memory
     }
 
 
@@ -63,6 +66,7 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
                    argv: Sequence[str] | None = None):
     cfg, workdir = parse_command_line(sys.argv[1:] if argv is None else argv, get_config, presets)
     path = make_workdir(name, workdir)
+    cpu_memory.keep_freed_memory_on_cpu()  # after the caller's device settings, before any timing
     (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
     (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
     print(f"[{name}] work directory: {path}")
