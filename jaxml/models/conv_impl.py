@@ -6,10 +6,9 @@ Every function here has ``lax.conv_general_dilated``'s signature, so it plugs in
 computes the same function up to float32 rounding (summation order); tests compare outputs and
 gradients with ``lax.conv_general_dilated``.
 
-Why (measured on our 2-core AMD EPYC VM, jax 0.10.2, batch 128; see bench/README.md): XLA:CPU
-runs a jitted float32 matmul at 200-400 GFLOP/s here, but its convolution (an Eigen kernel) far
-slower, and the kernel (weight) gradient worst of all: for a 3x3 conv 64->64 on 32x32 images
-the weight gradient took 200-260 ms (~40 GFLOP/s) against 90 ms for the forward pass.
+Why: XLA:CPU runs a jitted float32 matmul far faster than its convolution (an Eigen kernel), and
+the convolution's kernel (weight) gradient slowest of all. Measurements: bench/README.md
+("Convolutions vs matmuls").
 
 - ``"xla"``: ``lax.conv_general_dilated`` itself.
 - ``"patches"``: im2col by strided slices, then ONE matmul:
@@ -19,7 +18,7 @@ the weight gradient took 200-260 ms (~40 GFLOP/s) against 90 ms for the forward 
   layers the memory traffic loses to the conv.
 - ``"batch_chunked"``: the XLA conv applied to chunks of ``chunk`` images, concatenated. The
   forward result is identical; the kernel gradient becomes a sum of per-chunk gradients, which
-  XLA:CPU computes 1.5-2.5x faster than one batch-wide weight-gradient conv (measured).
+  XLA:CPU computes faster than one batch-wide weight-gradient conv (bench/README.md).
 - ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``, else
   ``batch_chunked`` when the batch exceeds ``CHUNK`` and the output is at least 8x8, else
   ``xla``; on any other backend (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the

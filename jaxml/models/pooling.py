@@ -2,10 +2,10 @@
 much cheaper gradient on XLA's CPU backend.
 
 ``nn.max_pool`` lowers to ``reduce_window``, whose gradient is ``select_and_scatter_add``; on
-XLA:CPU that gradient dominated a small CNN's train step (measured on our 2-core VM: 40 ms for a
-(128, 26, 26, 32) input, against 2 ms for the formulation here). With a window w equal to the
-stride (what CNN blocks use), pooling is a max (or mean) over the w*w strided slices
-``x[:, i::w, j::w, :]`` after dropping a leftover row/column, so it is written that way.
+XLA:CPU that gradient dominated a small CNN's train step (measurements: bench/README.md, "Max-pool
+gradient"). With a window w equal to the stride (what CNN blocks use), pooling is a max (or mean)
+over the w*w strided slices ``x[:, i::w, j::w, :]`` after dropping a leftover row/column, so it is
+written that way.
 
 - :func:`max_pool` ``(x, window)``: x (N, H, W, C) -> (N, H // w, W // w, C); forward values
   equal ``nn.max_pool(x, (w, w), strides=(w, w), padding="VALID")`` exactly. Gradient: equal
