@@ -6,11 +6,20 @@ heads change what it learns?
 
 Data: ``jaxml.data.load("shakespeare", "train" | "validation")`` (the complete works, 84
 characters; first 90% train, last 10% validation). Model: :class:`jaxml.models.transformer.GPT`.
-Training (:func:`jaxml.recipes.lm.train_lm`): random (batch, block) windows, AdamW, the loss
-on ``eval_batches`` averaged random batches of train and validation every ``eval_interval``
-iterations (the same batches each time), the best-validation parameters kept (and
-checkpointed), 500 characters sampled from a newline before and after training (from the best
+Training: the one driver, ``jaxml.train.fit``, with a :class:`jaxml.recipes.lm.BlockSource` of random
+(batch, block) windows of the training text — one driver "epoch" is ``eval_interval`` iterations
+(one compiled ``lax.scan``), the records' ``updates`` count iterations — and the next-token loss
+(:func:`jaxml.recipes.lm.next_token_loss`) in the default classifier steps; AdamW. After every
+interval (and at iteration 0) the loss on ``eval_batches`` random batches of train and of validation
+(two more block sources with the fixed seed ``eval_seed``: the same batches every time); the
+best-validation parameters (``EarlyStopping("val_loss", "min", patience=None)``: best among the
+evaluations after training began) kept and checkpointed in the run's work directory, which a rerun
+resumes; 500 characters sampled from a newline before and after training (from the best
 parameters; ``sample_temperature``, ``sample_top_k``).
+
+Outputs (``jaxml.study.experiment.run_parts``): ``results.md``, ``summary.json`` (``main``: the main
+run; ``block_size``/``num_heads``: ``{"runs": [...]}``), ``main/`` (``metrics.jsonl``,
+``checkpoints/``, ``loss.png``), ``<sweep>/`` (a work directory per value, ``sweep_<sweep>.png``).
 
 Presets (``--config=``):
 
@@ -36,7 +45,6 @@ the main run's (same block, heads, iterations, evaluation interval, sample lengt
 """
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 
@@ -48,12 +56,11 @@ import numpy as np
 from jaxml import data as jdata
 from jaxml.models import count_params
 from jaxml.models.transformer import GPT, make_generate
-from jaxml.report import line_plot, markdown_table, write_results
-from jaxml.train import create_state, make_optimizer
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
-from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.recipes.lm import train_lm
+from jaxml.recipes.lm import BlockSource, next_token_loss
+from jaxml.report import line_plot, markdown_table
+from jaxml.study.config import ConfigError, check_choice, check_range
+from jaxml.study.experiment import machine_summary, run_experiment, run_parts
+from jaxml.train import EarlyStopping, create_state, fit, make_eval_step, make_optimizer, make_train_step
 
 NAME = "shakespeare_gpt"
 PRESETS = ("coursework", "cpu", "baby", "tiny")
@@ -78,6 +85,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.clip_norm = 0.0
     c.eval_interval = 250
     c.eval_batches = 50
+    c.eval_seed = 0              # the evaluation batches (the same for every run and seed)
     c.sample_chars = 500
     c.sample_temperature = 1.0
     c.sample_top_k = 0
@@ -122,6 +130,7 @@ def validate(c) -> None:
     for s in c.sweeps:
         if s not in SWEEPS:
             raise ConfigError(f"config key 'sweeps' has unknown sweep {s!r}; expected a subset of {list(SWEEPS)}")
+    check_range(c, "eval_seed", 0)
     for key in ("num_layers", "num_heads", "embed_dim", "block_size", "batch_size", "iterations", "eval_interval",
                 "eval_batches", "sample_chars", "sweep_iterations", "sweep_eval_interval", "sweep_sample_chars",
                 "sweep_block_sizes", "sweep_heads"):
@@ -169,19 +178,48 @@ def train_one(c, data: dict, *, block_size: int, num_heads: int, iterations: int
     t0 = time.perf_counter()
     before = sample(state.params)
     sample_seconds = time.perf_counter() - t0
-    res = train_lm(state, jnp.asarray(train.ids), jnp.asarray(val.ids), key=train_key, iterations=iterations,
-                   batch_size=c.batch_size, block_size=block_size, eval_interval=eval_interval,
-                   eval_batches=c.eval_batches, workdir=workdir, progress=c.progress, desc=desc)
+    train_ids, val_ids = jnp.asarray(train.ids), jnp.asarray(val.ids)
+    blocks = {"batch_size": c.batch_size, "block_size": block_size}
+    eval_sets = {"train_eval": BlockSource(train_ids, steps=c.eval_batches, seed=c.eval_seed, name="train ids",
+                                           **blocks),
+                 "val": BlockSource(val_ids, steps=c.eval_batches, seed=c.eval_seed, name="validation ids", **blocks)}
+    # One driver "epoch" = eval_interval iterations (one compiled scan); the default classifier steps
+    # with the next-token loss (passed explicitly: the driver's check of the default steps wants
+    # source arrays named x and y).
+    res = fit(state, BlockSource(train_ids, steps=eval_interval, name="train ids", **blocks), key=train_key,
+              epochs=iterations // eval_interval, train_step=make_train_step(next_token_loss),
+              eval_step=make_eval_step(next_token_loss), eval_sets=eval_sets,
+              early_stopping=EarlyStopping("val_loss", "min", patience=None), eval_before=True, workdir=workdir,
+              progress=c.progress, desc=desc)
     t0 = time.perf_counter()
-    after = sample(res.best_params)
+    after = sample(res.best_state.params)
     sample_seconds += time.perf_counter() - t0
-    tokens = iterations * c.batch_size * block_size
+    history = _history(res)
+    best = next(h for h in res.run_history(0) if h["epoch"] == int(res.best_epoch[0]))
+    # Iterations trained in this call (a resumed run trains only the rest): tokens over its wall time.
+    trained = int(res.updates[0]) - (res.resumed_from or 0) * eval_interval
     return {"block_size": block_size, "num_heads": num_heads, "parameters": n_params, "iterations": iterations,
-            "history": res.history, "best_val_loss": res.best_val_loss, "best_iteration": res.best_iteration,
-            "final_train_loss": res.history[-1]["train_loss"], "final_val_loss": res.history[-1]["val_loss"],
+            "history": history, "best_val_loss": best["val_loss"], "best_iteration": best["updates"],
+            "final_train_loss": history[-1]["train_loss"], "final_val_loss": history[-1]["val_loss"],
             "train_seconds": res.train_seconds, "compile_seconds": res.compile_seconds,
-            "tokens_per_second": tokens / max(res.train_seconds, 1e-9), "sample_before": before,
-            "sample_after": after, "sample_seconds": sample_seconds, "generate_compiles": generate.cache_size()}
+            "tokens_per_second": trained * c.batch_size * block_size / res.train_seconds if res.train_seconds else 0.0,
+            "resumed_from_iteration": None if res.resumed_from is None else res.resumed_from * eval_interval,
+            "sample_before": before, "sample_after": after, "sample_seconds": sample_seconds,
+            "generate_compiles": generate.cache_size()}
+
+
+def _history(res) -> list:
+    """One row per evaluation (iteration 0 included) from the driver's records: the evaluated train
+    and validation loss/accuracy, and the running training loss of the interval before it."""
+    rows = []
+    for h in res.run_history(0):
+        row = {"iteration": h["updates"], "train_loss": h["train_eval_loss"], "val_loss": h["val_loss"],
+               "train_accuracy": h["train_eval_accuracy"], "val_accuracy": h["val_accuracy"],
+               "seconds": h.get("epoch_seconds", 0.0) + h["eval_seconds"]}
+        if "train_loss" in h:
+            row["running_train_loss"] = h["train_loss"]
+        rows.append(row)
+    return rows
 
 
 def _curves(result: dict, label: str) -> dict:
@@ -203,63 +241,62 @@ def _fence(text: str) -> str:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
     data = {s: jdata.load("shakespeare", s) for s in ("train", "validation")}
     print(f"shakespeare: {len(data['train']):,} train / {len(data['validation']):,} validation characters, "
           f"vocabulary {data['train'].vocab_size}", flush=True)
-    main_run = train_one(c, data, block_size=c.block_size, num_heads=c.num_heads, iterations=c.iterations,
-                         eval_interval=c.eval_interval, sample_chars=c.sample_chars, workdir=workdir / "main",
-                         desc=c.preset)
-    line_plot(workdir / "loss.png", _curves(main_run, c.preset), xlabel="iteration", ylabel="cross-entropy (nats)",
-              title=f"GPT `{c.preset}`: loss on {c.eval_batches} averaged batches")
-    sections = [
-        ("Setup", f"Shakespeare (complete works), {len(data['train']):,} train / {len(data['validation']):,} "
-                  f"validation characters, vocabulary {data['train'].vocab_size}. Preset `{c.preset}`: "
-                  f"{c.num_layers} layers, {c.num_heads} heads, embedding {c.embed_dim}, block {c.block_size}, batch "
-                  f"{c.batch_size}, dropout {c.dropout}, {c.iterations} iterations, AdamW lr {c.learning_rate} "
-                  f"(β2 {c.b2}, weight decay {c.weight_decay}, schedule {c.schedule}), evaluation every "
-                  f"{c.eval_interval} iterations on {c.eval_batches} batches per split; seed {c.seed}. "
-                  f"Machine: {machine_summary()}."),
-        ("Result", markdown_table([_row(main_run, preset=c.preset)]) + "\n\n![loss](loss.png)"),
-        ("Sample before training", _fence(main_run["sample_before"])),
-        (f"Sample after training (best-validation parameters, iteration {main_run['best_iteration']})",
-         _fence(main_run["sample_after"])),
-    ]
-    summary = {"preset": c.preset, "main": main_run, "sweeps": {}}
-    for sweep in SWEEPS:
-        if sweep not in c.sweeps:
-            continue
-        values = c.sweep_block_sizes if sweep == "block_size" else c.sweep_heads
-        rows, curves, samples = [], {}, []
-        for v in values:
-            kw = {"block_size": c.block_size, "num_heads": c.num_heads, sweep: int(v)}
-            print(f"\n=== sweep {sweep} = {v} ===", flush=True)
-            same = (kw["block_size"] == c.block_size and kw["num_heads"] == c.num_heads
-                    and (c.sweep_iterations, c.sweep_eval_interval, c.sweep_sample_chars)
-                    == (c.iterations, c.eval_interval, c.sample_chars))
-            if same:  # exactly the main run (same seed, settings and keys): reuse it
-                r = main_run
-            else:
-                r = train_one(c, data, iterations=c.sweep_iterations, eval_interval=c.sweep_eval_interval,
-                              sample_chars=c.sweep_sample_chars, workdir=workdir / f"{sweep}_{v}",
-                              desc=f"{sweep}={v}", **kw)
-            summary["sweeps"].setdefault(sweep, []).append(r)
-            rows.append(_row(r, **{sweep: int(v)}))
-            curves.update(_curves(r, f"{sweep}={v}"))
-            samples.append(f"**{sweep} = {v}:**\n\n" + _fence(r["sample_after"]))
-        line_plot(workdir / f"sweep_{sweep}.png", curves, xlabel="iteration", ylabel="cross-entropy (nats)",
-                  title=f"Sweep over {sweep} ({c.sweep_iterations} iterations each)")
-        sections.append((f"Sweep: {sweep}", markdown_table(rows) + f"\n\n![sweep](sweep_{sweep}.png)\n\n"
-                         + "\n\n".join(samples)))
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s."))
-    write_results(workdir / "results.md", f"Character-level GPT on Shakespeare (`{c.preset}`)", sections)
-    summary["total_seconds"] = total
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print("\n" + markdown_table([_row(main_run, preset=c.preset)]))
-    print("\nSample after training:\n" + main_run["sample_after"])
-    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+    intro = [("Setup", f"Shakespeare (complete works), {len(data['train']):,} train / {len(data['validation']):,} "
+                       f"validation characters, vocabulary {data['train'].vocab_size}. Preset `{c.preset}`: "
+                       f"{c.num_layers} layers, {c.num_heads} heads, embedding {c.embed_dim}, block {c.block_size}, "
+                       f"batch {c.batch_size}, dropout {c.dropout}, {c.iterations} iterations, AdamW lr "
+                       f"{c.learning_rate} (β2 {c.b2}, weight decay {c.weight_decay}, schedule {c.schedule}), "
+                       f"evaluation every {c.eval_interval} iterations (one compiled scan of `jaxml.train.fit` each) "
+                       f"on {c.eval_batches} batches per split (the same batches every time, seed {c.eval_seed}); "
+                       f"best-validation parameters among the evaluations after iteration 0; seed {c.seed}. "
+                       f"Machine: {machine_summary()}.")]
+    runs = {}
+
+    def main_part(part_dir):
+        r = runs["main"] = train_one(c, data, block_size=c.block_size, num_heads=c.num_heads,
+                                     iterations=c.iterations, eval_interval=c.eval_interval,
+                                     sample_chars=c.sample_chars, workdir=part_dir, desc=c.preset)
+        line_plot(part_dir / "loss.png", _curves(r, c.preset), xlabel="iteration", ylabel="cross-entropy (nats)",
+                  title=f"GPT `{c.preset}`: loss on {c.eval_batches} averaged batches")
+        text = (markdown_table([_row(r, preset=c.preset)])
+                + "\n\n### Sample before training\n\n" + _fence(r["sample_before"])
+                + f"\n\n### Sample after training (best-validation parameters, iteration {r['best_iteration']})"
+                + "\n\n" + _fence(r["sample_after"]) + "\n\n![loss](main/loss.png)")
+        return text, r
+
+    def sweep_part(sweep):
+        def part(part_dir):
+            values = c.sweep_block_sizes if sweep == "block_size" else c.sweep_heads
+            results, rows, curves, samples = [], [], {}, []
+            for v in values:
+                kw = {"block_size": c.block_size, "num_heads": c.num_heads, sweep: int(v)}
+                print(f"\n--- {sweep} = {v} ---", flush=True)
+                same = (kw["block_size"] == c.block_size and kw["num_heads"] == c.num_heads
+                        and (c.sweep_iterations, c.sweep_eval_interval, c.sweep_sample_chars)
+                        == (c.iterations, c.eval_interval, c.sample_chars))
+                if same:  # exactly the main run (same seed, settings and keys): reuse it
+                    r = runs["main"]
+                else:
+                    r = train_one(c, data, iterations=c.sweep_iterations, eval_interval=c.sweep_eval_interval,
+                                  sample_chars=c.sweep_sample_chars, workdir=part_dir / str(v), desc=f"{sweep}={v}",
+                                  **kw)
+                results.append(r)
+                rows.append(_row(r, **{sweep: int(v)}))
+                curves.update(_curves(r, f"{sweep}={v}"))
+                samples.append(f"**{sweep} = {v}:**\n\n" + _fence(r["sample_after"]))
+            line_plot(part_dir / f"sweep_{sweep}.png", curves, xlabel="iteration", ylabel="cross-entropy (nats)",
+                      title=f"Sweep over {sweep} ({c.sweep_iterations} iterations each)")
+            text = (markdown_table(rows) + "\n\n" + "\n\n".join(samples)
+                    + f"\n\n![sweep]({sweep}/sweep_{sweep}.png)")
+            return text, {"runs": results}
+        return part
+
+    parts = {"main": ("Result", main_part), **{s: (f"Sweep: {s}", sweep_part(s)) for s in SWEEPS}}
+    return run_parts(f"Character-level GPT on Shakespeare (`{c.preset}`)", parts, ("main", *c.sweeps), workdir,
+                     intro)
 
 
 if __name__ == "__main__":

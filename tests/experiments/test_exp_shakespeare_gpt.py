@@ -1,6 +1,8 @@
 """Smoke test of the Shakespeare GPT study's tiny preset on a small text file."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from experiments import shakespeare_gpt as study
@@ -27,16 +29,20 @@ def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
     main = summary["main"]
     assert [h["iteration"] for h in main["history"]] == list(range(0, cfg.iterations + 1, cfg.eval_interval))
     assert main["history"][-1]["train_loss"] < main["history"][0]["train_loss"]
-    assert main["best_val_loss"] == min(h["val_loss"] for h in main["history"])
+    assert "running_train_loss" not in main["history"][0] and "running_train_loss" in main["history"][-1]
+    # The best-validation parameters: the best of the evaluations after training began.
+    assert main["best_val_loss"] == min(h["val_loss"] for h in main["history"][1:])
+    assert main["tokens_per_second"] > 0 and main["resumed_from_iteration"] is None
     vocab = set(TEXT)
     for key in ("sample_before", "sample_after"):
         assert len(main[key]) == cfg.sample_chars and set(main[key]) <= vocab
     assert main["generate_compiles"] == 1  # before and after training: one compiled sampler
-    assert set(summary["sweeps"]) == {"block_size", "num_heads"}
-    assert [r["block_size"] for r in summary["sweeps"]["block_size"]] == list(cfg.sweep_block_sizes)
-    assert [r["num_heads"] for r in summary["sweeps"]["num_heads"]] == list(cfg.sweep_heads)
-    for name in ("results.md", "summary.json", "loss.png", "sweep_block_size.png", "sweep_num_heads.png",
-                 "main/metrics.jsonl"):
+    assert set(summary) == {"main", "block_size", "num_heads"}
+    assert [r["block_size"] for r in summary["block_size"]["runs"]] == list(cfg.sweep_block_sizes)
+    assert [r["num_heads"] for r in summary["num_heads"]["runs"]] == list(cfg.sweep_heads)
+    assert json.loads((workdir / "summary.json").read_text())["main"]["history"] == main["history"]
+    for name in ("results.md", "summary.json", "main/loss.png", "block_size/sweep_block_size.png",
+                 "num_heads/sweep_num_heads.png", "main/metrics.jsonl"):
         assert (workdir / name).stat().st_size > 0, name
     assert (workdir / "main" / "checkpoints").is_dir()
     assert len(read_metrics(workdir / "main" / "metrics.jsonl")) == len(main["history"])
