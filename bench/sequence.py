@@ -16,8 +16,10 @@ Workloads (the settings of ``experiments/imdb_sentiment.py`` part (c) and of
 - ``gpt``: the ``baby`` GPT (6 layers, 6 heads, 384 wide, block 256, batch 64, dropout 0.2,
   vocabulary 84), AdamW lr 1e-3 (β2 0.99, weight decay 0.1), gradient clipping at norm 1.0, random
   (batch, block) windows of a synthetic token stream. One unit = ``--gpt-iters`` iterations.
-  * ``jaxml``: ``GPT`` + ``jaxml.recipes.lm.make_train_chunk`` (the iterations as one compiled scan),
-    the study's optimizer (``GPT_OPTIMIZER``: the baby preset's schedule).
+  * ``jaxml``: ``GPT`` + the driver's scanned epoch over a ``jaxml.recipes.lm.BlockSource`` of
+    ``--gpt-iters`` steps with ``make_train_step(next_token_loss)`` (the iterations as one compiled
+    scan, jitted with the state donated: what ``fit`` runs per evaluation interval), the study's
+    optimizer (``GPT_OPTIMIZER``: the baby preset's schedule).
   * ``torch``: the same architecture written as nanoGPT writes it (fused qkv Linear,
     ``F.scaled_dot_product_attention(is_causal=True)``, GELU (tanh form, as flax's ``nn.gelu``),
     pre-LayerNorm, learned positions, untied head), torch.optim.AdamW, clip_grad_norm_.
@@ -149,8 +151,9 @@ def build_jax_gpt(stream, iters: int):
 
     from jaxml.models import count_params
     from jaxml.models.transformer import GPT as Model
-    from jaxml.recipes.lm import make_train_chunk
-    from jaxml.train import create_state, make_optimizer
+    from jaxml.recipes.lm import BlockSource, next_token_loss
+    from jaxml.train import create_state, make_optimizer, make_train_step
+    from jaxml.train.epoch import scan_epoch
 
     model = Model(vocab_size=GPT["vocab"], block_size=GPT["block_size"], num_layers=GPT["num_layers"],
                   num_heads=GPT["num_heads"], embed_dim=GPT["embed_dim"], dropout_rate=GPT["dropout"])
@@ -159,10 +162,11 @@ def build_jax_gpt(stream, iters: int):
         jax.random.PRNGKey(0))
     p = state.params
     n_matmul = count_params(p) - p["wte"].size - p["wpe"].size
-    chunk = jax.jit(make_train_chunk(GPT["batch_size"], GPT["block_size"], iters), donate_argnums=0)
-    ids, key = jnp.asarray(stream), jax.random.PRNGKey(2)
-    compiled, seconds = common.compile_jitted(chunk, state, ids, key, jnp.int32(0))
-    return JaxUnits(compiled, state, lambda i: (ids, key, jnp.int32(i * iters))), seconds, n_matmul
+    source = BlockSource(jnp.asarray(stream), GPT["batch_size"], GPT["block_size"], steps=iters)
+    epoch = jax.jit(scan_epoch(make_train_step(next_token_loss), source), donate_argnums=0)
+    keys = jax.random.split(jax.random.PRNGKey(2), 64)
+    compiled, seconds = common.compile_jitted(epoch, state, source.arrays, keys[0])
+    return JaxUnits(compiled, state, lambda i: (source.arrays, keys[i % len(keys)])), seconds, n_matmul
 
 
 class TorchGPT:
