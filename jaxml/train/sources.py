@@ -111,8 +111,15 @@ def _gather(data, idx: np.ndarray) -> dict:
     """Rows ``idx`` of a random-access dataset, stacked into a dict of numpy arrays."""
     if isinstance(data, Mapping):
         return {k: np.asarray(v[idx]) for k, v in data.items()}
+    records = None
     getitems = getattr(data, "__getitems__", None)
-    records = getitems(list(map(int, idx))) if getitems is not None else [data[int(i)] for i in idx]
+    if getitems is not None:
+        try:
+            records = list(getitems([int(i) for i in idx]))
+        except (TypeError, NotImplementedError):  # a source whose batched read is broken or absent
+            records = None
+    if records is None:
+        records = [data[int(i)] for i in idx]
     if not records or not isinstance(records[0], Mapping):
         raise ValueError(f"a random-access source must return a dict per example, got {type(records[0]).__name__}")
     return {k: np.stack([np.asarray(r[k]) for r in records]) for k in records[0]}
