@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxml.cpu_memory import keep_freed_memory_on_cpu
 from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
 from jaxml.train import parallel
@@ -240,6 +241,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     faster for ResNets on XLA:CPU) or "auto" ("host" on CPU). Stream sources always loop on the host.
     ``num_runs``: optional check of the number of runs the key implies.
     """
+    keep_freed_memory_on_cpu()
     if isinstance(state, Runs):
         runs = state
         state, key = runs.state, runs.keys if key is None else key
