@@ -189,14 +189,17 @@ def check_subset(cfg, key: str, allowed: Iterable) -> None:
 def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets: Mapping[str, Iterable] | None = None,
                  nonempty: Iterable[str] = (), counts: Iterable[str] = (), positive: Iterable[str] = (),
                  nonnegative: Iterable[str] = (), fractions: Iterable[str] = (),
-                 ranges: Mapping[str, tuple] | None = None) -> None:
+                 ranges: Mapping[str, tuple] | None = None, nested: Mapping[str, Callable] | None = None) -> None:
     """The usual checks of a study's config in one declarative call; the first failure raises
     ``ConfigError`` naming the key, the value and what is allowed.
 
     ``choices``: ``{key: allowed values}``; ``subsets``: ``{key: allowed entries}`` for sequence
     keys; ``nonempty``: sequence keys that must list at least one entry; ``counts``: integers
     (or sequences of them) >= 1; ``positive``: numbers > 0; ``nonnegative``: numbers >= 0;
-    ``fractions``: numbers in [0, 1); ``ranges``: ``{key: (low, high)}``, inclusive (None = open).
+    ``fractions``: numbers in [0, 1); ``ranges``: ``{key: (low, high)}``, inclusive (None = open);
+    ``nested``: ``{key: check}`` for sub-configs with their own validation (e.g.
+    ``lambda d: DQNConfig.from_mapping(d).validate()``): ``check(cfg.<key> as a dict)``, its
+    ConfigError re-raised with the key in front.
     """
     for key, allowed in (choices or {}).items():
         check_choice(cfg, key, allowed)
@@ -219,3 +222,8 @@ def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets:
         check_range(cfg, key, 0, 1, high_inclusive=False)
     for key, (low, high) in (ranges or {}).items():
         check_range(cfg, key, low, high)
+    for key, check in (nested or {}).items():
+        try:
+            check(to_dict(_get(cfg, key)))
+        except ConfigError as e:
+            raise ConfigError(f"config key {key!r}: {e}") from None

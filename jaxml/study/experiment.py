@@ -73,11 +73,13 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
     return main(cfg, path)
 
 
-def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: list | None = None) -> dict:
+def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: list | None = None,
+              part_dirs: bool = True) -> dict:
     """Run a study's parts in order and write ``results.md`` and ``summary.json``.
 
     ``parts``: ``{name: (heading, fn)}`` with ``fn(part_dir) -> (markdown_text, result_dict)``;
-    only names in ``selected`` run, each in ``workdir/<name>/``. ``intro``: leading
+    only names in ``selected`` run, each in ``workdir/<name>/`` (in ``workdir`` itself with
+    ``part_dirs=False``, for parts that name their own files). ``intro``: leading
     ``(heading, text)`` sections (setup). Prints each part's text (without image links) and
     records its wall time (in the text, and as ``"wall_seconds"`` in a dict result). Parts run in
     the order of ``parts``. Returns ``{name: result}``.
@@ -92,7 +94,7 @@ def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: l
         if name not in selected:
             continue
         print(f"\n=== {heading} ===", flush=True)
-        part_dir = pathlib.Path(workdir) / name
+        part_dir = pathlib.Path(workdir) / name if part_dirs else pathlib.Path(workdir)
         part_dir.mkdir(parents=True, exist_ok=True)
         t_part = time.perf_counter()
         text, result = fn(part_dir)
@@ -106,3 +108,21 @@ def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: l
     (pathlib.Path(workdir) / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     print(f"\nResults written to {pathlib.Path(workdir) / 'results.md'} (total {total:.1f} s)")
     return summary
+
+
+def timed_call(fn: Callable, *args, repeat: bool = True):
+    """``(result, first_seconds, seconds)`` of ``fn(*args)`` waited for with ``block_until_ready``:
+    ``first_seconds`` is the first call (compilation included); ``seconds`` is a second, identical
+    call (the run without compilation) when ``repeat``, else the first call again."""
+    import time
+
+    import jax
+
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - t0
+    if not repeat:
+        return out, first, first
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    return out, first, time.perf_counter() - t0

@@ -169,8 +169,25 @@ def test_check_config_names_the_first_bad_key():
                               ("epochs", 0, r"'epochs' = 0 is out of range; expected values in \[1, inf\]"),
                               ("lr", 0.0, r"'lr' = 0.0 is out of range; expected values in \(0, inf\]"),
                               ("dropout", 1.0, r"'dropout' = 1.0 is out of range; expected values in \[0, 1\)"),
-                              ("batch_size", 101, r"'batch_size' = 101 is out of range; expected values in \[1, 100\]")]:
+                              ("batch_size", 101,
+                               r"'batch_size' = 101 is out of range; expected values in \[1, 100\]")]:
         bad = ml_collections.ConfigDict(c.to_dict())
         bad[key] = value
         with pytest.raises(ConfigError, match=match):
             check_config(bad, **rules)
+
+
+def test_check_config_nested_puts_the_key_in_front():
+    import ml_collections
+
+    from jaxml.study.config import check_config
+
+    def check_agent(d):
+        if d["tau"] > 1:
+            raise ConfigError(f"agent config key 'tau' must be <= 1, got {d['tau']}")
+
+    c = ml_collections.ConfigDict({"cartpole": {"tau": 0.5}, "lander": {"tau": 1.0}})
+    check_config(c, nested={"cartpole": check_agent, "lander": check_agent})
+    c.lander.tau = 2.0
+    with pytest.raises(ConfigError, match=r"^config key 'lander': agent config key 'tau' must be <= 1, got 2.0$"):
+        check_config(c, nested={"cartpole": check_agent, "lander": check_agent})

@@ -1,4 +1,5 @@
-"""jaxml.study.experiment: run_experiment's work directory, config and machine files, the malloc setting."""
+"""jaxml.study.experiment: run_experiment's work directory, config and machine files, the malloc setting;
+run_parts' results files; timed_call."""
 import json
 
 import ml_collections
@@ -6,7 +7,7 @@ import pytest
 
 from jaxml import cpu_memory
 from jaxml.study.config import ConfigError
-from jaxml.study.experiment import machine_info, make_workdir, run_experiment
+from jaxml.study.experiment import machine_info, make_workdir, run_experiment, run_parts, timed_call
 
 PRESETS = ("tiny", "full")
 
@@ -61,3 +62,38 @@ def test_make_workdir(tmp_path):
     assert given == tmp_path / "given" and given.is_dir()
     assert set(machine_info()) >= {"platform", "cpu_count", "python", "jax", "devices", "jaxml",
                                    "malloc_keeps_freed_memory"}
+
+
+@pytest.mark.parametrize("part_dirs", [True, False])
+def test_run_parts_writes_results_and_summary(tmp_path, part_dirs):
+    seen = []
+
+    def part(name, value):
+        def fn(part_dir):
+            seen.append(part_dir)
+            (part_dir / f"{name}.txt").write_text(name)
+            return f"{name} text", value
+        return fn
+
+    parts = {"a": ("Part A", part("a", {"x": 1.5})), "b": ("Part B", part("b", [1, 2])),
+             "c": ("Part C", part("c", {"y": 0}))}
+    summary = run_parts("Title", parts, ("c", "a"), tmp_path, [("Setup", "setup text")], part_dirs=part_dirs)
+    assert seen == ([tmp_path / "a", tmp_path / "c"] if part_dirs else [tmp_path, tmp_path])  # order of parts
+    assert list(summary) == ["a", "c"] and summary["a"]["x"] == 1.5 and summary["a"]["wall_seconds"] >= 0
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    text = (tmp_path / "results.md").read_text()
+    assert text.startswith("# Title") and text.index("## Setup") < text.index("## Part A") < text.index("## Part C")
+    assert "Part B" not in text and "a text" in text and "## Run" in text
+    assert (tmp_path / ("a/a.txt" if part_dirs else "a.txt")).read_text() == "a"
+
+
+def test_timed_call_first_and_second_call():
+    calls = []
+
+    def fn(x):
+        calls.append(x)
+        return x + 1
+
+    assert timed_call(fn, 1)[0] == 2 and calls == [1, 1]
+    out, first, seconds = timed_call(fn, 5, repeat=False)
+    assert out == 6 and calls == [1, 1, 5] and first == seconds >= 0
