@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent("""
     import jax
     import numpy as np
     from jaxml.models.mlp import MLP
-    from jaxml.train import create_state, fit, make_optimizer, seed_keys
+    from jaxml.train import StreamSource, create_state, fit, make_optimizer, seed_keys
 
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(3, 8)) * 1.5
@@ -30,13 +30,14 @@ SCRIPT = textwrap.dedent("""
     model = MLP(hidden_sizes=(16,), output_size=3)
     tx = make_optimizer({"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}, 160 // 16)
 
-    def run(batch_size, data_parallel):
+    def run(batch_size, data_parallel, stream=False):
         init_key, key = seed_keys(0)
         state = create_state(model, tx, init_key, x[:1])
-        return fit(state, train, key=key, epochs=3, batch_size=batch_size, eval_sets={"val": val},
-                   data_parallel=data_parallel, progress=False)
+        data = StreamSource(train, batch_size) if stream else train
+        return fit(state, data, key=key, epochs=3, batch_size=None if stream else batch_size,
+                   eval_sets={"val": val}, data_parallel=data_parallel, progress=False)
 
-    single, sharded = run(16, False), run(16, True)
+    single, sharded, streamed = run(16, False), run(16, True), run(16, True, stream=True)
     leaves = jax.tree_util.tree_leaves(sharded.state.params)
     out = {
         "devices": len(jax.devices()),
@@ -45,7 +46,10 @@ SCRIPT = textwrap.dedent("""
         "max_rel_diff": max(float(np.max(np.abs(a - b) / (np.abs(b) + 1e-6)))
                             for a, b in zip(jax.tree_util.tree_leaves(sharded.state.params),
                                             jax.tree_util.tree_leaves(single.state.params))),
-        "val_loss": [single.curve("val_loss", run=0)[1].tolist(), sharded.curve("val_loss", run=0)[1].tolist()],
+        "val_loss": [single.curve("val_loss", run=0)[1].tolist(), sharded.curve("val_loss", run=0)[1].tolist(),
+                     streamed.curve("val_loss", run=0)[1].tolist()],
+        "stream_replicated": all(leaf.sharding.is_fully_replicated and len(leaf.sharding.device_set) == 8
+                                 for leaf in jax.tree_util.tree_leaves(streamed.state.params)),
         "moved": float(np.max(np.abs(np.asarray(leaves[0]) - np.asarray(
             jax.tree_util.tree_leaves(create_state(model, tx, seed_keys(0)[0], x[:1]).params)[0])))),
     }
@@ -75,6 +79,9 @@ def test_data_parallel_fit_matches_single_device(eight_devices):
     assert out["moved"] > 1e-3  # training happened
     assert out["max_rel_diff"] < 1e-4
     np.testing.assert_allclose(out["val_loss"][1], out["val_loss"][0], rtol=1e-5, atol=1e-7)
+    # Streamed batches, sharded over the 8 devices as they arrive: the same training.
+    assert out["stream_replicated"]
+    np.testing.assert_allclose(out["val_loss"][2], out["val_loss"][0], rtol=1e-5, atol=1e-7)
 
 
 def test_data_parallel_batch_size_must_divide_by_device_count(eight_devices):
