@@ -424,7 +424,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                     t0 = time.perf_counter()
                     start_values = evaluate_all(state)
                     seconds0 = time.perf_counter() - t0
-                    records0 = [{"epoch": 0, "run": r, **run_info[r], **{k: float(v[r]) for k, v in start_values.items()},
+                    records0 = [{"epoch": 0, "run": r, **run_info[r],
+                                 **{k: float(v[r]) for k, v in start_values.items()},
                                  "updates": 0, "eval_seconds": seconds0} for r in range(R)]
                     history.extend(records0)
                     if log is not None:

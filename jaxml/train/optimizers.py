@@ -161,7 +161,7 @@ def set_hyperparams(opt_state, **values):
     hyper = getattr(opt_state, "hyperparams", None)
     if hyper is None:
         raise ValueError("optimizer state has no injected hyperparameters; build it with make_optimizer")
-    for key, value in values.items():
+    for key in values:
         if key not in hyper:
             raise ValueError(
                 f"cannot set hyperparameter {key!r}: this optimizer has {sorted(hyper)}. "

@@ -7,8 +7,16 @@ import numpy as np
 import optax
 import pytest
 
-from jaxml.train import (TrainState, apply_model, create_state, make_epoch_fn, make_eval_fn,
-                         make_eval_step, make_train_step, num_batches)
+from jaxml.train import (
+    TrainState,
+    apply_model,
+    create_state,
+    make_epoch_fn,
+    make_eval_fn,
+    make_eval_step,
+    make_train_step,
+    num_batches,
+)
 from jaxml.train.epoch import means as summarize
 from jaxml.train.sources import batch_plan
 
