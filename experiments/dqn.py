@@ -83,7 +83,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.eval_episodes = 4
         c.curve_points = 10
         # Small enough to compile fast, big enough to learn CartPole a little (the unit tests
-        # in tests/rl/test_rl_dqn.py use this config too, so they share its compiled program).
+        # in tests/rl/test_dqn.py use this config too, so they share its compiled program).
         small = dict(total_timesteps=12_000, num_envs=4, hidden_sizes=(32, 32), buffer_size=4_000, batch_size=64,
                      learning_starts=400, target_update_every=25, learning_rate=1e-3, epsilon_fraction=0.4,
                      eval_every=4_000, eval_episodes=4)

@@ -72,7 +72,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     if preset == "tiny":
         c.seeds = (0, 1)
         c.eval_episodes = 3
-        # Long enough to learn a little (tests/rl/test_rl_policy_gradient.py reuses this
+        # Long enough to learn a little (tests/rl/test_policy_gradient.py reuses this
         # config and its compiled program).
         c.cartpole_logistic.update(num_updates=40, episodes_per_update=8, max_episode_steps=200)
         c.cartpole_mlp.update(num_updates=3, episodes_per_update=4, max_episode_steps=50, hidden_sizes=(8,))

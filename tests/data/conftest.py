@@ -90,7 +90,7 @@ def write_cifar_tar(path: Path, files: dict[str, bytes]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-# The three-review aclImdb corpus of test_data_imdb.py (checked there by hand).
+# The three-review aclImdb corpus of test_imdb.py (checked there by hand).
 ACL_REVIEWS = {
     ("train", "pos", "0_9.txt"): "Great movie, great acting.<br /><br />Loved it!",
     ("train", "pos", "1_8.txt"): "Great fun; 10 out of 10. Don't miss it",

@@ -1,4 +1,5 @@
-"""Fixtures for experiment smoke tests: small datasets written in the upstream formats."""
+"""Fixtures for experiment smoke tests: small datasets written in the upstream formats, and
+``run_tiny``, which runs a study's tiny preset end to end on them."""
 from __future__ import annotations
 
 import gzip
@@ -38,3 +39,26 @@ def fake_data_dir(tmp_path_factory) -> Path:
     fake_mnist_like(root, "fashion_mnist")
     fake_mnist_like(root, "mnist", seed=1)
     return root
+
+
+@pytest.fixture
+def run_tiny(request, tmp_path, monkeypatch):
+    """``run_tiny(study, *overrides, data_dir=None, workdir=None) -> (summary, workdir)``.
+
+    Runs ``study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+    ["--config=tiny", f"--workdir={workdir}", *overrides])`` — the study's tiny preset, exactly as
+    ``python -m experiments.<name> --config=tiny`` does — with ``JAXML_DATA_DIR`` pointed at
+    ``data_dir``: by default the session's fake MNIST and Fashion-MNIST (``fake_data_dir``; studies
+    on scikit-learn's bundled sets or simulated environments read nothing from it), else the
+    folder a test wrote. ``workdir`` defaults to ``tmp_path / "run"``.
+    """
+    def run(study, *overrides: str, data_dir=None, workdir=None):
+        if data_dir is None:
+            data_dir = request.getfixturevalue("fake_data_dir")
+        monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
+        workdir = Path(workdir) if workdir is not None else tmp_path / "run"
+        summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
+                                       ["--config=tiny", f"--workdir={workdir}", *overrides])
+        return summary, workdir
+
+    return run

@@ -10,7 +10,7 @@ place over dark noise, so even a few training steps beat chance.
 Test modules import this file by path (the suite runs with ``--import-mode=importlib``, so
 test folders are not on ``sys.path``)::
 
-    fixtures = load_fixtures()          # see the snippet at the top of each test_exp_*.py
+    fixtures = load_fixtures()          # see the snippet at the top of test_cifar10_cnn.py
     fake_cifar_dir = fixtures.fake_cifar_dir
 """
 from __future__ import annotations

@@ -10,11 +10,8 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     assert summary["n_params"] == 101_770
     # Gradient check: jax.grad agrees with the central difference in float64.
     for row in summary["gradcheck"]["entries"]:
@@ -46,15 +43,12 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
     assert max(final[0.9]) < min(final[0.1])
 
 
-def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    run = lambda *args: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *args])
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="momenta"):
-        run("--config.momenta=(0.5,1.5)")
+        run_tiny(study, "--config.momenta=(0.5,1.5)")
     with pytest.raises(ConfigError, match="parts"):
-        run("--config.parts=(momentum,warp)")
+        run_tiny(study, "--config.parts=(momentum,warp)")
     with pytest.raises(ConfigError, match="learning_rate"):
-        run("--config.learning_rate=-1")
+        run_tiny(study, "--config.learning_rate=-1")
     with pytest.raises(ConfigError, match="batch_size"):
-        run("--config.batchsize=5")
+        run_tiny(study, "--config.batchsize=5")

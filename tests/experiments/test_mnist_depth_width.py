@@ -17,14 +17,8 @@ BY_HAND = {"small_dropout": 785 * 100 + 101 * 10,
            "deep_dropout": 785 * 500 + 501 * 350 + 351 * 150 + 151 * 10}
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    summary = run(tmp_path)
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert BY_HAND == {"small_dropout": 79_510, "wide": 814_090, "deep_dropout": 622_010}
     assert list(summary["models"]) == list(cfg.models) == ["deep_dropout"]
@@ -33,7 +27,7 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
         for key in ("train_loss", "val_loss", "test_loss", "test_accuracy"):
             assert np.asarray(r["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
         # The reported test numbers are the last epoch's, as logged by fit for each seed.
-        records = read_metrics(tmp_path / name / "metrics.jsonl")
+        records = read_metrics(workdir / name / "metrics.jsonl")
         assert len(records) == len(cfg.seeds) * cfg.epochs
         last = {rec["seed"]: rec for rec in records if rec["epoch"] == cfg.epochs}
         np.testing.assert_allclose(r["test_loss"], [last[s]["test_loss"] for s in cfg.seeds])
@@ -44,8 +38,8 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
         train = np.asarray(r["curves"]["train_loss"])
         assert np.all(train[:, -1] < train[:, 0])
     for name in ("results.md", "summary.json", "loss_per_epoch.png", "test_accuracy_per_epoch.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    text = (tmp_path / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    text = (workdir / "results.md").read_text()
     assert "(c) 784-500-350-150-10, dropout 0.25" in text and "Loss per epoch" in text
 
 
@@ -57,11 +51,10 @@ def test_models_have_the_documented_layers_and_parameter_counts():
         assert count_params(variables["params"]) == BY_HAND[name]
 
 
-def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="models"):
-        run(tmp_path, "--config.models=(wide,huge)")
+        run_tiny(study, "--config.models=(wide,huge)")
     with pytest.raises(ConfigError, match="dataset"):
-        run(tmp_path, "--config.dataset=shakespeare")
+        run_tiny(study, "--config.dataset=shakespeare")
     with pytest.raises(ConfigError, match="batch_size"):
-        run(tmp_path, "--config.batch_size=0")
+        run_tiny(study, "--config.batch_size=0")

@@ -36,18 +36,13 @@ def write_corpora(root):
     return root
 
 
-def _run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path / 'run'}", *args])
-
-
-def test_tiny_preset_on_aclimdb(tmp_path, monkeypatch):
+def test_tiny_preset_on_aclimdb(tmp_path, run_tiny):
     """Part (e) runs every code path of a part (stacked LSTMs with both dropouts, the decaying
     schedule, early stopping, test accuracy of final and best weights); (a)-(d) are the same code
-    with other layers (tested in tests/models/test_models_rnn.py; their Keras parameter counts
+    with other layers (tested in tests/models/test_rnn.py; their Keras parameter counts
     below)."""
-    monkeypatch.setenv("JAXML_DATA_DIR", str(write_acl(tmp_path / "data")))
-    summary = _run(tmp_path, "--config.parts=('e',)", "--config.patience_e=2")
+    summary, workdir = run_tiny(study, "--config.parts=('e',)", "--config.patience_e=2",
+                                data_dir=write_acl(tmp_path / "data"))
     parts = summary["parts"]
     assert set(parts) == {"e"}
     # Keras's parameter count (the vocabulary is num_words=10,000 however few words the files have).
@@ -59,8 +54,8 @@ def test_tiny_preset_on_aclimdb(tmp_path, monkeypatch):
     loss = parts["e"]["curves"]["train_loss"][0]
     assert np.isfinite(loss).all() and len(loss) == parts["e"]["epochs"][0]
     for name in ("results.md", "summary.json", "val_accuracy.png", "val_loss.png", "part_e/metrics.jsonl"):
-        assert (tmp_path / "run" / name).stat().st_size > 0, name
-    assert "| (e)" in (tmp_path / "run" / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    assert "| (e)" in (workdir / "results.md").read_text()
 
 
 def test_all_parts_build_keras_sized_models():
@@ -71,8 +66,9 @@ def test_all_parts_build_keras_sized_models():
     assert specs["e"]["batch_size"] == 256 and specs["e"]["early_stopping"].patience == 5
 
 
-def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(write_corpora(tmp_path / "data")))
+def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch, run_tiny):
+    data_dir = write_corpora(tmp_path / "data")
+    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
     cfg = study.get_config("tiny")
     cfg.dataset = "austen_vs_shakespeare"
     splits, vocab_size = study.load_splits(cfg)
@@ -81,8 +77,8 @@ def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch):
     labels = np.concatenate([splits["train"][1], splits["validation"][1]])
     assert vocab_size == 10_000 and sorted(labels) == [0] * 5 + [1] * 5
     with pytest.raises(ConfigError, match="dataset"):
-        _run(tmp_path, "--config.dataset=yelp")
+        run_tiny(study, "--config.dataset=yelp", data_dir=data_dir)
     with pytest.raises(ConfigError, match="parts"):
-        _run(tmp_path, "--config.parts=('a','f')")
+        run_tiny(study, "--config.parts=('a','f')", data_dir=data_dir)
     with pytest.raises(ConfigError, match="recurrent_dropout"):
-        _run(tmp_path, "--config.recurrent_dropout=1.0")
+        run_tiny(study, "--config.recurrent_dropout=1.0", data_dir=data_dir)

@@ -29,14 +29,8 @@ def _fixtures():
 fake_cifar_dir = _fixtures().fake_cifar_dir
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
-    summary = run(tmp_path)
+def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
+    summary, workdir = run_tiny(study, data_dir=fake_cifar_dir)
     cfg = study.get_config("tiny")
     assert list(summary["runs"]) == [f"resnet18_{loss}" for loss in cfg.losses]
     for name, r in summary["runs"].items():
@@ -44,7 +38,7 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
             assert np.asarray(r["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
         assert np.all(np.asarray(r["curves"]["epoch_seconds"]) > 0)
         assert np.all(np.asarray(r["curves"]["eval_seconds"]) > 0)
-        records = read_metrics(tmp_path / name / "metrics.jsonl")
+        records = read_metrics(workdir / name / "metrics.jsonl")
         assert [rec["epoch"] for rec in records] == list(range(1, cfg.epochs + 1))
         np.testing.assert_allclose(r["curves"]["eval_seconds"][0], [rec["eval_seconds"] for rec in records])
         np.testing.assert_allclose(r["curves"]["test_accuracy"][0], [rec["test_accuracy"] for rec in records])
@@ -53,8 +47,8 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
     assert cfg.losses == ("mse",) and summary["runs"]["resnet18_mse"]["loss"] == "mse"
     assert 0 < summary["runs"]["resnet18_mse"]["curves"]["test_loss"][0][0] < 1.5
     for name in ("results.md", "summary.json", "accuracy_per_epoch.png", "seconds_per_epoch.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    assert "eval s/epoch (median)" in (tmp_path / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    assert "eval s/epoch (median)" in (workdir / "results.md").read_text()
 
 
 def test_resnets_adapt_to_28x28x1():
@@ -70,11 +64,10 @@ def test_median_excludes_the_first_epoch():
     assert study._median_after_first(np.array([[9.0]])) == 9.0
 
 
-def test_invalid_config_values_are_named(fake_cifar_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+def test_invalid_config_values_are_named(fake_cifar_dir, run_tiny):
     with pytest.raises(ConfigError, match="losses"):
-        run(tmp_path, "--config.losses=(hinge,)")
+        run_tiny(study, "--config.losses=(hinge,)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="models"):
-        run(tmp_path, "--config.models=(resnet20,)")
+        run_tiny(study, "--config.models=(resnet20,)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="warmup_epochs"):
-        run(tmp_path, "--config.warmup_epochs=5")
+        run_tiny(study, "--config.warmup_epochs=5", data_dir=fake_cifar_dir)

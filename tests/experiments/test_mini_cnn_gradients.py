@@ -14,10 +14,8 @@ DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
 
 
 # First: the end-to-end run compiles the gradient check that the unit tests below reuse.
-def test_tiny_preset_end_to_end(tmp_path):
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     assert summary["gradcheck"]["float64"]["max_abs_diff"] < 1e-6
     assert summary["train"]["trajectory_max_diff"] < 1e-5
     cfg = study.get_config("tiny")
@@ -58,10 +56,8 @@ def test_hand_gradients_of_a_batch_match_grad_of_the_mean_loss():
         np.testing.assert_allclose(np.asarray(dv.mean(0)), np.asarray(gv), atol=1e-12)
 
 
-def test_invalid_config_is_named(tmp_path):
-    run = lambda *a: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *a])
+def test_invalid_config_is_named(run_tiny):
     with pytest.raises(ConfigError, match="batch_size"):
-        run("--config.batch_size=1000")
+        run_tiny(study, "--config.batch_size=1000")
     with pytest.raises(ConfigError, match="teacher_w"):
-        run("--config.teacher_w=(1.0,2.0,3.0)")
+        run_tiny(study, "--config.teacher_w=(1.0,2.0,3.0)")

@@ -6,13 +6,8 @@ from experiments import boosting as study
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(tmp_path):
-    summary = run(tmp_path / "run")
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     methods = summary["breast_cancer"]["methods"]
     assert set(methods) == {"jaxml AdaBoost SAMME, stumps (error)", "sklearn AdaBoostClassifier, stumps",
@@ -26,11 +21,11 @@ def test_tiny_preset_end_to_end(tmp_path):
     assert np.abs(ours - ref).max() <= 0.05  # tiny data: a looser band than the unit test's 2 points
     for name in ("results.md", "summary.json", "breast_cancer_jaxml_adaboost_error.png",
                  "breast_cancer_sklearn_adaboost.png", "breast_cancer_error_vs_rounds.png"):
-        assert (tmp_path / "run" / name).stat().st_size > 0, name
+        assert (workdir / name).stat().st_size > 0, name
 
 
-def test_invalid_config_values_are_named(tmp_path):
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="criteria"):
-        run(tmp_path, "--config.criteria=(entropy,)")
+        run_tiny(study, "--config.criteria=(entropy,)")
     with pytest.raises(ConfigError, match="learning_rates"):
-        run(tmp_path, "--config.learning_rates=(0.0,)")
+        run_tiny(study, "--config.learning_rates=(0.0,)")

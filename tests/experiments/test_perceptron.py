@@ -8,13 +8,8 @@ from experiments import perceptron as study
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(tmp_path):
-    summary = run(tmp_path / "run")
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     for learner in study.LEARNERS:
         acc = np.asarray(summary["learners"][learner]["test_accuracy"])
@@ -30,13 +25,13 @@ def test_tiny_preset_end_to_end(tmp_path):
     # Even 150 digits after 3 passes: far above chance (0.1).
     assert np.asarray(summary["learners"]["kernel_rbf"]["test_accuracy"])[:, -1].min() > 0.6
     for name in ("results.md", "summary.json", "config.json", "accuracy_vs_passes.png", "mistakes_vs_passes.png"):
-        assert (tmp_path / "run" / name).stat().st_size > 0, name
-    assert "## Linear kernel perceptron = primal perceptron" in (tmp_path / "run" / "results.md").read_text()
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["passes"] == cfg.passes
+        assert (workdir / name).stat().st_size > 0, name
+    assert "## Linear kernel perceptron = primal perceptron" in (workdir / "results.md").read_text()
+    assert json.loads((workdir / "config.json").read_text())["passes"] == cfg.passes
 
 
-def test_invalid_config_values_are_named(tmp_path):
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="gamma"):
-        run(tmp_path, "--config.gamma=-1")
+        run_tiny(study, "--config.gamma=-1")
     with pytest.raises(ConfigError, match="report_passes"):
-        run(tmp_path, "--config.report_passes=(1,99)")
+        run_tiny(study, "--config.report_passes=(1,99)")

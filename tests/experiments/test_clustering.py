@@ -5,13 +5,8 @@ from experiments import clustering as study
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(tmp_path):
-    summary = run(tmp_path / "run")
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     for name in cfg.datasets:
         spec = summary[name]["spectral"]
@@ -22,16 +17,16 @@ def test_tiny_preset_end_to_end(tmp_path):
         assert max(summary[name]["kmeans"]["ari"]) < 0.5
         assert set(summary[name]["sklearn"]) == {f"δ={d}" for d in cfg.deltas}
         for d in cfg.deltas:
-            assert (tmp_path / "run" / f"similarity_{name}_delta{d}.png").stat().st_size > 0
-            assert (tmp_path / "run" / f"assignments_{name}_spectral_delta{d}.png").stat().st_size > 0
-    text = (tmp_path / "run" / "results.md").read_text()
+            assert (workdir / f"similarity_{name}_delta{d}.png").stat().st_size > 0
+            assert (workdir / f"assignments_{name}_spectral_delta{d}.png").stat().st_size > 0
+    text = (workdir / "results.md").read_text()
     assert "adjusted Rand index" in text and "k-means" in text
 
 
-def test_invalid_config_values_are_named(tmp_path):
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="laplacians"):
-        run(tmp_path, "--config.laplacians=(random_walk,)")
+        run_tiny(study, "--config.laplacians=(random_walk,)")
     with pytest.raises(ConfigError, match="deltas"):
-        run(tmp_path, "--config.deltas=(0.0,)")
+        run_tiny(study, "--config.deltas=(0.0,)")
     with pytest.raises(ConfigError, match="datasets"):
-        run(tmp_path, "--config.datasets=(spirals,)")
+        run_tiny(study, "--config.datasets=(spirals,)")

@@ -26,11 +26,8 @@ def test_inverted_dropout_keeps_the_mean_and_is_identity_at_eval():
     np.testing.assert_array_equal(np.asarray(model.apply({"params": params}, x, train=False)), np.asarray(x))
 
 
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     acc = np.array(summary["overfit"]["3_layer"]["accuracy"])
     assert acc.shape == (len(cfg.a_weight_scales), len(cfg.a_learning_rates), len(cfg.a_seeds))
@@ -47,13 +44,10 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
         assert (workdir / name).stat().st_size > 0, name
 
 
-def test_invalid_config_is_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    run = lambda *a: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *a])
+def test_invalid_config_is_named(run_tiny):
     with pytest.raises(ConfigError, match="b_optimizers.sgd"):
-        run("--config.b_optimizers.sgd.name=sgdd")
+        run_tiny(study, "--config.b_optimizers.sgd.name=sgdd")
     with pytest.raises(ConfigError, match="d_keep"):
-        run("--config.d_keep=(1.0,0.0)")
+        run_tiny(study, "--config.d_keep=(1.0,0.0)")
     with pytest.raises(ConfigError, match="a_depths"):
-        run("--config.a_depths=(1,)")
+        run_tiny(study, "--config.a_depths=(1,)")

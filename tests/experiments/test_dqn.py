@@ -10,10 +10,8 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(tmp_path):
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     cp = summary["cartpole"]
     for key in ("greedy_final", "greedy_kept"):
@@ -40,14 +38,12 @@ def test_tiny_preset_end_to_end(tmp_path):
     assert json.loads((workdir / "config.json").read_text())["preset"] == "tiny"
 
 
-def test_invalid_config_values_are_named(tmp_path):
-    run = lambda *args: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *args])
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="parts"):
-        run("--config.parts=('cartpole','atari')")
+        run_tiny(study, "--config.parts=('cartpole','atari')")
     with pytest.raises(ConfigError, match="sweep_gammas"):
-        run("--config.sweep_gammas=(0.5,1.5)")
+        run_tiny(study, "--config.sweep_gammas=(0.5,1.5)")
     with pytest.raises(ConfigError, match="'cartpole'.*'tau' must be in"):
-        run("--config.cartpole.tau=2.0")
+        run_tiny(study, "--config.cartpole.tau=2.0")
     with pytest.raises(ConfigError, match="learning_rate"):
-        run("--config.cartpole.learning_rat=0.1")
+        run_tiny(study, "--config.cartpole.learning_rat=0.1")

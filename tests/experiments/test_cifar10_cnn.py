@@ -31,11 +31,6 @@ fixtures = _fixtures()
 fake_cifar_dir = fixtures.fake_cifar_dir
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
 def test_fake_cifar_files_read_back_as_written(fake_cifar_dir):
     """The writer's R..G..B plane layout is what jaxml's loader decodes (independent round trip)."""
     x, y = fixtures.fake_cifar_images(24, seed=1)  # data_batch_1
@@ -45,9 +40,8 @@ def test_fake_cifar_files_read_back_as_written(fake_cifar_dir):
     np.testing.assert_array_equal(train.y[:24], y)
 
 
-def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
-    summary = run(tmp_path)
+def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
+    summary, workdir = run_tiny(study, data_dir=fake_cifar_dir)
     cfg = study.get_config("tiny")
     test_y = jdata.train_val_test("cifar10", cfg.n_train, 0, cfg.n_test, seed=cfg.data_seed)["test"].y
     counts = np.bincount(test_y, minlength=10)
@@ -68,8 +62,8 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, tmp_path, monkeypatch):
     assert all(m["true"] == fixtures.CLASS_NAMES[test_y[m["index"]]] for m in summary["first_mistakes"])
     for name in ("results.md", "summary.json", "loss_activation.png", "loss_learning_rate.png",
                  "per_class_accuracy.png", "first_test_images.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    text = (tmp_path / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    text = (workdir / "results.md").read_text()
     assert "## Per-class test accuracy" in text and "## First 20 test images" in text
     assert text.count("| NO ") == len(wrong)
 
@@ -95,11 +89,10 @@ def test_lenet_adapts_to_28x28x1():
     assert count_params(v["params"]) == (25 * 6 + 6) + (25 * 6 * 16 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + 850
 
 
-def test_invalid_config_values_are_named(fake_cifar_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_cifar_dir))
+def test_invalid_config_values_are_named(fake_cifar_dir, run_tiny):
     with pytest.raises(ConfigError, match="parts"):
-        run(tmp_path, "--config.parts=(channels,pooling)")
+        run_tiny(study, "--config.parts=(channels,pooling)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="activations"):
-        run(tmp_path, "--config.activations=(relu,swish)")
+        run_tiny(study, "--config.activations=(relu,swish)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="1 to 3 entries"):
-        run(tmp_path, "--config.channel_variants=((4,8,16,32),)")
+        run_tiny(study, "--config.channel_variants=((4,8,16,32),)", data_dir=fake_cifar_dir)

@@ -24,11 +24,8 @@ def data_dir(tmp_path):
     return tmp_path
 
 
-def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(data_dir, run_tiny):
+    summary, workdir = run_tiny(study, data_dir=data_dir)
     cfg = study.get_config("tiny")
     n = 3000 - 3  # every window is in the 12-word vocabulary (vocab_size 20 keeps all 12)
     n_train, n_val = int(0.8 * n), int(0.1 * n)
@@ -49,13 +46,10 @@ def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
     assert {r["seed"] for r in records} == set(cfg.seeds) and "val_loss" in records[0]
 
 
-def test_invalid_config_is_named(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
-    run = lambda *a: study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,  # noqa: E731
-                                          ["--config=tiny", f"--workdir={tmp_path}", *a])
+def test_invalid_config_is_named(data_dir, run_tiny):
     with pytest.raises(ConfigError, match="corpus"):
-        run("--config.corpus=bible")
+        run_tiny(study, "--config.corpus=bible", data_dir=data_dir)
     with pytest.raises(ConfigError, match="fractions"):
-        run("--config.fractions=(0.5,0.5,0.5)")
+        run_tiny(study, "--config.fractions=(0.5,0.5,0.5)", data_dir=data_dir)
     with pytest.raises(ConfigError, match="combine"):
-        run("--config.combine=mean")
+        run_tiny(study, "--config.combine=mean", data_dir=data_dir)

@@ -41,10 +41,8 @@ def test_hand_set_xor_network():
     np.testing.assert_array_equal(out, y.astype(np.float32))
 
 
-def test_tiny_preset_end_to_end(tmp_path):
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     init = summary["init"]
     zero_runs = [r for r, info in enumerate(init["runs"]) if info["init"] == "zeros"]
     for r in zero_runs:     # every hidden unit dead from the start to the end; accuracy of a constant
@@ -62,10 +60,8 @@ def test_tiny_preset_end_to_end(tmp_path):
         assert (workdir / name).stat().st_size > 0, name
 
 
-def test_invalid_config_is_named(tmp_path):
-    run = lambda *a: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *a])
+def test_invalid_config_is_named(run_tiny):
     with pytest.raises(ConfigError, match="activations"):
-        run("--config.activations=(relu,swish)")
+        run_tiny(study, "--config.activations=(relu,swish)")
     with pytest.raises(ConfigError, match="order_batch_size"):
-        run("--config.order_batch_size=0")
+        run_tiny(study, "--config.order_batch_size=0")

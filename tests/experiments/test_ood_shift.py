@@ -9,14 +9,8 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    summary = run(tmp_path)
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert summary["test_sets"] == ["original", "shifted up 4 px", "rotated 90°", "rotated 180°", "rotated 270°"]
     for name, expected in (("mlp", 101_770), ("cnn2", 80_650), ("cnn3", 68_106)):
@@ -28,14 +22,14 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
             # Accuracies are fractions of the n_test test images.
             np.testing.assert_allclose(acc * cfg.n_test, np.round(acc * cfg.n_test), atol=1e-6)
         assert all(1 <= b <= s <= cfg.max_epochs for b, s in zip(r["best_epoch"], r["stopped_epoch"]))
-        records = read_metrics(tmp_path / name / "metrics.jsonl")
+        records = read_metrics(workdir / name / "metrics.jsonl")
         assert len(records) == sum(r["stopped_epoch"])
         assert {rec["seed"] for rec in records} == set(cfg.seeds)
     # The fake classes are lit blocks: a CNN trained on them beats chance (0.1) on the original images.
     assert np.mean(summary["models"]["cnn2"]["accuracy"]["original"]) > 0.3
     for name in ("results.md", "summary.json", "ood_accuracy.png", "ood_examples.png", "config.json"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    text = (tmp_path / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    text = (workdir / "results.md").read_text()
     assert "CNN-3" in text and "shifted up 4 px" in text and "± " in text
 
 
@@ -50,11 +44,10 @@ def test_test_sets_match_numpy():
     np.testing.assert_array_equal(sets["original"], x)
 
 
-def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="models"):
-        run(tmp_path, "--config.models=(mlp,resnet)")
+        run_tiny(study, "--config.models=(mlp,resnet)")
     with pytest.raises(ConfigError, match="dataset"):
-        run(tmp_path, "--config.dataset=imdb")
+        run_tiny(study, "--config.dataset=imdb")
     with pytest.raises(ConfigError, match="shift"):
-        run(tmp_path, "--config.shift=30")
+        run_tiny(study, "--config.shift=30")

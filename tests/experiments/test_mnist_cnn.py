@@ -12,20 +12,14 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    summary = run(tmp_path)
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert summary["n_params"] == 61_546
     assert sum(r["count"] for r in summary["parameter_shapes"] if r["collection"] == "params") == 61_546
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
         assert np.asarray(summary["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
-    records = read_metrics(tmp_path / "training" / "metrics.jsonl")
+    records = read_metrics(workdir / "training" / "metrics.jsonl")
     assert len(records) == len(cfg.seeds) * cfg.epochs
     val = np.asarray(summary["curves"]["val_accuracy"])
     np.testing.assert_allclose(val[:, -1], [r["val_accuracy"] for r in records if r["epoch"] == cfg.epochs])
@@ -34,8 +28,8 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
     np.testing.assert_allclose(summary["test_loss"], [last[s]["test_loss"] for s in cfg.seeds])
     assert all(0.0 <= a <= 1.0 for a in summary["test_accuracy"]) and all(np.isfinite(summary["test_loss"]))
     for name in ("results.md", "summary.json", "curves_loss.png", "curves_accuracy.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    text = (tmp_path / "results.md").read_text()
+        assert (workdir / name).stat().st_size > 0, name
+    text = (workdir / "results.md").read_text()
     assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "## Test (final weights)" in text
 
 
@@ -51,9 +45,8 @@ def test_parameter_shapes_in_forward_order():
         ("batch_stats", "bn_1", "mean", "(32,)"), ("batch_stats", "bn_1", "var", "(32,)")]
 
 
-def test_invalid_config_values_are_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="dropout"):
-        run(tmp_path, "--config.dropout=1.0")
+        run_tiny(study, "--config.dropout=1.0")
     with pytest.raises(ConfigError, match="dataset"):
-        run(tmp_path, "--config.dataset=cifar100")
+        run_tiny(study, "--config.dataset=cifar100")

@@ -5,13 +5,8 @@ from experiments import svm as study
 from jaxml.study.config import ConfigError
 
 
-def run(tmp_path, *args):
-    return study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                ["--config=tiny", f"--workdir={tmp_path}", *args])
-
-
-def test_tiny_preset_end_to_end(tmp_path):
-    summary = run(tmp_path / "run")
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     res = summary["breast_cancer"]
     assert len(res["rbf"]) == len(cfg.Cs) * len(cfg.gammas) and len(res["linear"]) == len(cfg.Cs)
@@ -24,11 +19,11 @@ def test_tiny_preset_end_to_end(tmp_path):
         assert row["prediction agreement"] == 1.0 and row["max |Δ decision|"] < 1e-3
     for name in ("results.md", "summary.json", "breast_cancer_rbf_test_accuracy.png",
                  "breast_cancer_rbf_test_hinge.png", "breast_cancer_linear.png"):
-        assert (tmp_path / "run" / name).stat().st_size > 0, name
+        assert (workdir / name).stat().st_size > 0, name
 
 
-def test_invalid_config_values_are_named(tmp_path):
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="gammas"):
-        run(tmp_path, "--config.gammas=(0.0,)")
+        run_tiny(study, "--config.gammas=(0.0,)")
     with pytest.raises(ConfigError, match="datasets"):
-        run(tmp_path, "--config.datasets=(iris,)")
+        run_tiny(study, "--config.datasets=(iris,)")

@@ -10,9 +10,8 @@ from experiments import from_scratch as study
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_numbers_agree_with_numpy(tmp_path):
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={tmp_path}"])
+def test_tiny_preset_numbers_agree_with_numpy(run_tiny):
+    summary, workdir = run_tiny(study)
     assert summary["tokens"] == study.SENTENCE.split() and len(summary["vocab"]) == 8
     x, q, k, v = (np.asarray(summary[n]) for n in ("X", "Q", "K", "V"))
     assert x.shape == (9, 3)
@@ -27,15 +26,13 @@ def test_tiny_preset_numbers_agree_with_numpy(tmp_path):
     assert h.shape == (9, 3) and o.shape == (9, 8)
     np.testing.assert_allclose(summary["last_hidden"], h[-1])
     np.testing.assert_allclose(y, np.exp(o) / np.exp(o).sum(1, keepdims=True), rtol=1e-5)
-    text = (tmp_path / "results.md").read_text()
+    text = (workdir / "results.md").read_text()
     assert "Attention matrix" in text and 'Hidden state at "dog"' in text and "8:dog" in text
-    assert json.loads((tmp_path / "summary.json").read_text())["vocab"][0] == "the"
+    assert json.loads((workdir / "summary.json").read_text())["vocab"][0] == "the"
 
 
-def test_invalid_config_is_named(tmp_path):
+def test_invalid_config_is_named(run_tiny):
     with pytest.raises(ConfigError, match="sentence"):
-        study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                             ["--config=tiny", f"--workdir={tmp_path}", "--config.sentence=word"])
+        run_tiny(study, "--config.sentence=word")
     with pytest.raises(ConfigError, match="embed_dim"):
-        study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                             ["--config=tiny", f"--workdir={tmp_path}", "--config.embed_dim=0"])
+        run_tiny(study, "--config.embed_dim=0")

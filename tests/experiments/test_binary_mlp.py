@@ -28,11 +28,8 @@ def write_fake_cifar(root, per_batch=40, n_test=40):
     return root
 
 
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert summary["classes"] == [6, 0]
     # Zero init: the output cannot depend on x, so on balanced data the sign is right for exactly half.
@@ -64,19 +61,16 @@ def test_cifar_protocol_grayscale_and_classes(tmp_path, monkeypatch):
     assert abs(float(data["train"]["x"].mean())) < 1e-4 and abs(float(data["train"]["x"].std()) - 1) < 1e-3
 
 
-def test_missing_cifar_and_bad_config_are_named(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    run = lambda *a: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *a])
+def test_missing_cifar_and_bad_config_are_named(run_tiny):
     with pytest.raises(DatasetNotFoundError, match="cifar10"):
-        run("--config.dataset=cifar10")
+        run_tiny(study, "--config.dataset=cifar10")
     with pytest.raises(ConfigError, match="dataset"):
-        run("--config.dataset=cifar100")
+        run_tiny(study, "--config.dataset=cifar100")
     with pytest.raises(ConfigError, match="classes"):
-        run("--config.classes=(3,3)")
+        run_tiny(study, "--config.classes=(3,3)")
     with pytest.raises(ConfigError, match="n_train"):
-        run("--config.n_train=41")
+        run_tiny(study, "--config.n_train=41")
     with pytest.raises(ConfigError, match="grid_inits"):
-        run("--config.grid_inits=(lecun,)")
+        run_tiny(study, "--config.grid_inits=(lecun,)")
     with pytest.raises(ValueError, match="class 6"):
-        run("--config.n_train=400")
+        run_tiny(study, "--config.n_train=400")

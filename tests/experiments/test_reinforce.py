@@ -8,10 +8,8 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(tmp_path):
-    workdir = tmp_path / "run"
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}"])
+def test_tiny_preset_end_to_end(run_tiny):
+    summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     for part in study.PARTS:
         settings = summary[part]["settings"]
@@ -32,12 +30,10 @@ def test_tiny_preset_end_to_end(tmp_path):
     assert all(f"## {t}" in text for t in study.TITLES.values())
 
 
-def test_invalid_config_values_are_named(tmp_path):
-    run = lambda *args: study.run_experiment(  # noqa: E731
-        study.NAME, study.get_config, study.PRESETS, study.main, ["--config=tiny", f"--workdir={tmp_path}", *args])
+def test_invalid_config_values_are_named(run_tiny):
     with pytest.raises(ConfigError, match="paired settings and must have the same"):
-        run("--config.sweep_gammas=(0.5,)")
+        run_tiny(study, "--config.sweep_gammas=(0.5,)")
     with pytest.raises(ConfigError, match="'cartpole_mlp'.*'baseline' = 'critic'"):
-        run("--config.cartpole_mlp.baseline=critic")
+        run_tiny(study, "--config.cartpole_mlp.baseline=critic")
     with pytest.raises(ConfigError, match="parts"):
-        run("--config.parts=('cartpole_cnn',)")
+        run_tiny(study, "--config.parts=('cartpole_cnn',)")
