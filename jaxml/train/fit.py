@@ -102,6 +102,7 @@ class FitResult:
     updates: np.ndarray        # (R,) optimizer steps each run took
     train_seconds: float       # wall time of the epochs and evaluations in this call (compilation excluded)
     compile_seconds: float
+    epoch_seconds: float = 0.0  # of which the training epochs alone (no evaluation)
     run_info: list = dataclasses.field(default_factory=list)
     resumed_from: int | None = None
     step_loss: np.ndarray | None = None  # (R, epochs, steps) mean loss per step, with step_log=True
@@ -183,14 +184,14 @@ def _as_source(data, batch_size, shuffle, name, *, eval_batch_size=None):
 
 
 def _check_classifier_data(name, source, reference=None):
-    arrays = getattr(source, "arrays", None)
-    if arrays is None:
-        return
-    if "x" not in arrays or "y" not in arrays:
+    """The default steps read ``batch["x"]`` and ``batch["y"]``: check a batch of ``source`` has them."""
+    fields = set(source.example())
+    if "x" not in fields or "y" not in fields:
         raise ValueError(f"{name} must be a mapping with arrays 'x' and 'y' for the default (loss=...) steps, "
-                         f"got fields {sorted(arrays)}; pass train_step/eval_step for other data")
-    ref = getattr(reference, "arrays", None)
-    if ref is not None and np.shape(arrays["x"])[1:] != np.shape(ref["x"])[1:]:
+                         f"got fields {sorted(fields - {'mask'})}; pass train_step/eval_step for other data")
+    arrays, ref = getattr(source, "arrays", None), getattr(reference, "arrays", None)
+    if arrays is not None and ref is not None and "x" in arrays and "x" in ref \
+            and np.shape(arrays["x"])[1:] != np.shape(ref["x"])[1:]:
         raise ValueError(f"{name}['x'] has example shape {np.shape(arrays['x'])[1:]}, "
                          f"expected {np.shape(ref['x'])[1:]} like the training data")
 
@@ -260,7 +261,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     if len(run_info) != R:
         raise ValueError(f"run_info has {len(run_info)} entries for {R} runs")
     if batched:
-        lead = {a.shape[0] if a.ndim else None for a in jax.tree_util.tree_leaves(state)}
+        lead = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree_util.tree_leaves(state)}
         if lead != {R}:
             raise ValueError(f"{R} keys but the state's leaves have leading sizes {sorted(map(str, lead))}; "
                              "stack one state per run (make_runs) or pass one key")
@@ -397,7 +398,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
 
     bar = EpochProgress(epochs, desc=desc, enabled=progress)
     last_saved = resumed_from
-    compile_seconds = train_seconds = 0.0
+    compile_seconds = train_seconds = epoch_seconds = 0.0
     compiled = None
     compiled_evals = {}
     try:
@@ -451,6 +452,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             eval_summary = evaluate_all(state)
             seconds_eval = time.perf_counter() - t_eval
             train_seconds += seconds + seconds_eval
+            epoch_seconds += seconds
 
             per_step = {k: np.asarray(v, np.float64).reshape(R, -1) for k, v in step_metrics.items()}
             if step_log:
@@ -534,7 +536,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         best_state = state
     return FitResult(state=state, best_state=best_state, history=history, best_epoch=best_epoch,
                      stopped_epoch=stopped_epoch, updates=updates, train_seconds=train_seconds,
-                     compile_seconds=compile_seconds, run_info=run_info, resumed_from=resumed_from,
+                     compile_seconds=compile_seconds, epoch_seconds=epoch_seconds, run_info=run_info, resumed_from=resumed_from,
                      step_loss=np.stack(step_losses, axis=1) if step_log and step_losses else None)
 
 
@@ -557,7 +559,8 @@ def _fit_one_by_one(state, train_data, *, key, run_info, workdir, desc, **kwargs
     return FitResult(state=stack([res.state for res in results]), best_state=stack([res.best_state for res in results]),
                      history=history, best_epoch=cat("best_epoch"), stopped_epoch=cat("stopped_epoch"),
                      updates=cat("updates"), train_seconds=sum(res.train_seconds for res in results),
-                     compile_seconds=sum(res.compile_seconds for res in results), run_info=list(run_info),
+                     compile_seconds=sum(res.compile_seconds for res in results),
+                     epoch_seconds=sum(res.epoch_seconds for res in results), run_info=list(run_info),
                      resumed_from=min(resumed) if resumed else None, step_loss=step_loss)
 
 
