@@ -536,7 +536,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         best_state = state
     return FitResult(state=state, best_state=best_state, history=history, best_epoch=best_epoch,
                      stopped_epoch=stopped_epoch, updates=updates, train_seconds=train_seconds,
-                     compile_seconds=compile_seconds, epoch_seconds=epoch_seconds, run_info=run_info, resumed_from=resumed_from,
+                     compile_seconds=compile_seconds, epoch_seconds=epoch_seconds, run_info=run_info,
+                     resumed_from=resumed_from,
                      step_loss=np.stack(step_losses, axis=1) if step_log and step_losses else None)
 
 
