@@ -11,11 +11,14 @@ Models (``jaxml.models.gan``): MLP GAN — G 100-256-512-1024-784 (LeakyReLU 0.2
 convs to 14x14xF and 28x28x1 (batch norm, ReLU, tanh), D stride-2 convs 28 -> 14 -> 7
 (LeakyReLU, dropout) -> dense logit. Losses (``jaxml.recipes.gan``): D: BCE(real, 1) +
 BCE(fake, 0); G: non-saturating BCE(fake, 1). Adam 2e-4, β1 0.5, batch 128, one D step then
-one G step per batch; an epoch is one compiled ``lax.scan``. Pixels scaled to [-1, 1].
+one G step per batch. Pixels scaled to [-1, 1]. The GAN trains on the one driver
+(``jaxml.train.fit`` with ``jaxml.recipes.gan.gan_step`` on the ``GANState`` pytree): it
+checkpoints every ``checkpoint_every`` epochs, a rerun with the same work directory resumes, and
+a NaN/inf loss stops with ``NonFiniteLossError`` naming the epoch, step and last good checkpoint.
 
-Quality (``jaxml.evaluate.feature_classifier.QualityMeter``), every epoch: Fréchet distance
-between ``quality_samples`` generated images (fixed noise, rescaled to [0, 1]) and the
-10,000 test images, in the 64-d penultimate features of the cached jaxml MNIST CNN; the
+Quality (``jaxml.evaluate.feature_classifier.QualityMeter``), every epoch (a ``fit`` callback):
+Fréchet distance between ``quality_samples`` generated images (fixed noise, rescaled to [0, 1])
+and the 10,000 test images, in the 64-d penultimate features of the cached jaxml MNIST CNN; the
 samples' predicted-class histogram; sanity line: test half vs test half.
 
     python -m experiments.gan_mnist                              # MLP GAN, full preset
@@ -23,9 +26,9 @@ samples' predicted-class histogram; sanity line: test half vs test half.
     python -m experiments.gan_mnist --config=tiny                # seconds; used by the tests
 
 Outputs in the work directory: config.json, machine.json, results.md, summary.json,
-metrics.jsonl (one record per epoch), checkpoints/ (a rerun with the same workdir resumes),
-PNG figures (loss and quality curves, sample grids every ``sample_every`` epochs, the
-interpolation grid, the class histogram).
+metrics.jsonl (the driver's record per epoch), quality.jsonl (the quality measure per epoch),
+checkpoints/ (a rerun with the same workdir resumes), PNG figures (loss and quality curves,
+sample grids every ``sample_every`` epochs, the interpolation grid, the class histogram).
 """
 from __future__ import annotations
 
@@ -34,25 +37,22 @@ import pathlib
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
+from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
 from jaxml.models import count_params
 from jaxml.models.cnn import mnist_cnn
 from jaxml.models.gan import interpolate, make_gan
-from jaxml.report import EpochProgress, MetricsLog, bar_plot, line_plot, markdown_table, write_results
+from jaxml.recipes.gan import create_gan_state, gan_step, generate
+from jaxml.report import MetricsLog, bar_plot, line_plot, markdown_table, read_metrics, write_results
 from jaxml.report.metrics_log import truncate_after
 from jaxml.report.mosaic import mosaic_png
-from jaxml.train import make_optimizer, seed_keys
-from jaxml.study.config import check_choice, check_range
-from jaxml.train.checkpoint import Checkpointer
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
-from jaxml.recipes.gan import create_gan_state, epoch_means, gan_step, generate, make_gan_epoch_fn
-from jaxml.train.host_epoch import EPOCH_LOOPS, make_host_epoch_fn, resolve_epoch_loop
+from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, resolve_epoch_loop, seed_keys
+from jaxml.train.checkpoint import Checkpointer
 
 NAME = "gan_mnist"
 PRESETS = ("full", "tiny")
@@ -80,7 +80,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.interpolation_seed = 44
     c.checkpoint_every = 1 if tiny else 5
     # "auto": a host loop of jitted steps on CPU (convolutions inside lax.scan are ~6x slower
-    # on XLA:CPU, see jaxml/train/host_epoch.py), the one-call lax.scan epoch elsewhere.
+    # on XLA:CPU, see jaxml/train/epoch.py), the one-call lax.scan epoch elsewhere.
     c.epoch_loop = "auto"
     c.progress = not tiny
     # Quality classifier: the same fields and defaults as experiments/vae_mnist.py, so both
@@ -132,6 +132,22 @@ def to_unit(images) -> np.ndarray:
     return (np.asarray(images, np.float32) + 1.0) / 2.0
 
 
+QUALITY_LOG = "quality.jsonl"
+LOSSES = ("d_loss", "g_loss", "loss", "d_real", "d_fake")
+QUALITY = ("frechet", "tv_from_uniform", "histogram", "quality_seconds")
+
+
+def latest_checkpoint(workdir: pathlib.Path) -> int:
+    """The epoch of the latest complete checkpoint in ``workdir`` (0 if none): where ``fit`` resumes."""
+    if not (workdir / "checkpoints").exists():
+        return 0
+    ckpt = Checkpointer(workdir / "checkpoints")
+    try:
+        return ckpt.latest_step() or 0
+    finally:
+        ckpt.close()
+
+
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
     t0 = time.perf_counter()
@@ -143,68 +159,45 @@ def main(c, workdir: pathlib.Path) -> dict:
     gen, disc = make_gan(c.model, c.latent_dim, features=c.dcgan_features, dropout=c.dropout)
     opt = {"name": "adam", "learning_rate": c.learning_rate, "b1": c.b1}
     init_key, train_key = seed_keys(c.seed)
-    train_x = jnp.asarray(data["train"]["images"] * 2.0 - 1.0)
-    init = lambda key, x: create_gan_state(gen, disc, make_optimizer(opt), make_optimizer(opt), key, x,  # noqa: E731
-                                           c.latent_dim)
-    train_dev = {"x": train_x}
+    train_x = data["train"]["images"] * 2.0 - 1.0
+    gs = create_gan_state(gen, disc, make_optimizer(opt), make_optimizer(opt), init_key, train_x[:1], c.latent_dim)
+    n_params = {"generator": count_params(gs.g.params), "discriminator": count_params(gs.d.params)}
     sample_z = jax.random.normal(jax.random.PRNGKey(c.sample_seed), (100, c.latent_dim))
     quality_z = jax.random.normal(jax.random.PRNGKey(c.quality_seed), (c.quality_samples, c.latent_dim))
     gen_fn = jax.jit(generate)
-
-    ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=1)
-    history, start, resumed_from = [], 1, None
-    last = ckpt.latest_step()
-    if last is None:
-        gs = init(init_key, train_x[:1])
-    else:
-        like = jax.eval_shape(init, init_key, train_x[:1])   # structure only: no initialisation run
-        gs, _, meta = ckpt.restore(last, like, like)
-        history, start, resumed_from = list(meta["history"]), last + 1, last
-        if (workdir / "metrics.jsonl").exists():
-            truncate_after(workdir / "metrics.jsonl", "epoch", last)
-        print(f"[{NAME}] resumed from the checkpoint of epoch {last}")
-
-    n_params = {"generator": count_params(gs.g.params), "discriminator": count_params(gs.d.params)}
-    compile_seconds = 0.0
     loop = resolve_epoch_loop(c.epoch_loop)
-    if start <= c.epochs:
-        t_compile = time.perf_counter()
-        if loop == "scan":
-            compiled = jax.jit(make_gan_epoch_fn(c.batch_size), donate_argnums=0).lower(
-                gs, train_dev, jax.random.fold_in(train_key, 1)).compile()
-        else:   # host loop of one jitted step (compiled on its first call, inside epoch 1's time)
-            compiled = make_host_epoch_fn(gan_step, c.batch_size)
-        compile_seconds = time.perf_counter() - t_compile
-    sample_links = []
-    bar = EpochProgress(c.epochs, desc=f"{c.model}", enabled=c.progress)
-    try:
-        with MetricsLog(workdir / "metrics.jsonl") as log:
-            for epoch in range(start, c.epochs + 1):
-                t_epoch = time.perf_counter()
-                gs, step_metrics = compiled(gs, train_dev, jax.random.fold_in(train_key, epoch))
-                losses = epoch_means(jax.device_get(step_metrics))
-                train_seconds = time.perf_counter() - t_epoch
-                if not np.isfinite(losses["loss"]):
-                    raise FloatingPointError(f"non-finite GAN loss at epoch {epoch}: {losses}; last checkpoint: "
-                                             f"{ckpt.latest_step()}")
-                t_q = time.perf_counter()
-                quality = meter.measure(to_unit(gen_fn(gs, quality_z)))
-                quality_seconds = time.perf_counter() - t_q
-                rec = {"epoch": epoch, **losses, "frechet": quality["frechet"],
-                       "tv_from_uniform": quality["tv_from_uniform"], "histogram": quality["histogram"],
-                       "epoch_seconds": train_seconds, "quality_seconds": quality_seconds}
-                history.append(rec)
-                log.log(**rec)
-                if epoch % c.sample_every == 0 or epoch == c.epochs:
-                    mosaic_png(workdir / f"samples_epoch{epoch:03d}.png", to_unit(gen_fn(gs, sample_z)), nrows=10)
-                bar.update(epoch, {"d_loss": losses["d_loss"], "g_loss": losses["g_loss"],
-                                   "D(x)": losses["d_real"], "D(G(z))": losses["d_fake"],
-                                   "frechet": quality["frechet"]}, train_seconds + quality_seconds)
-                if epoch % c.checkpoint_every == 0 or epoch == c.epochs:
-                    ckpt.save(epoch, gs, gs, {"history": history})
-    finally:
-        bar.close()
-        ckpt.close()
+
+    def measure(epoch, records, gs):
+        """After each epoch (a ``fit`` callback with the current state): quality and sample grid."""
+        t_q = time.perf_counter()
+        quality = meter.measure(to_unit(gen_fn(gs, quality_z)))
+        if epoch % c.sample_every == 0 or epoch == c.epochs:
+            mosaic_png(workdir / f"samples_epoch{epoch:03d}.png", to_unit(gen_fn(gs, sample_z)), nrows=10)
+        qlog.log(epoch=epoch, frechet=quality["frechet"], tv_from_uniform=quality["tv_from_uniform"],
+                 histogram=quality["histogram"], quality_seconds=time.perf_counter() - t_q)
+        if c.progress:
+            print(f"{c.model} [epoch {epoch}/{c.epochs}] Fréchet {quality['frechet']:.3f}", flush=True)
+
+    # The quality log follows the checkpoints: fit resumes after the latest one, so measurements
+    # of later epochs (made before an interruption) are dropped and made again.
+    truncate_after(workdir / QUALITY_LOG, "epoch", latest_checkpoint(workdir))
+    with MetricsLog(workdir / QUALITY_LOG) as qlog:
+        result = fit(gs, {"x": train_x}, key=train_key, epochs=c.epochs, batch_size=c.batch_size, train_step=gan_step,
+                     workdir=workdir, checkpoint_every=c.checkpoint_every, keep_checkpoints=1, epoch_loop=loop,
+                     callbacks=[measure], progress=c.progress, desc=c.model)
+    gs, resumed_from = result.state, result.resumed_from
+    last_epoch = result.run_history(0)[-1]["epoch"]
+    measured = {r["epoch"]: r for r in read_metrics(workdir / QUALITY_LOG)}
+    if last_epoch not in measured:   # interrupted between the last checkpoint and its measurement
+        with MetricsLog(workdir / QUALITY_LOG) as qlog:
+            measure(last_epoch, [], gs)
+        measured = {r["epoch"]: r for r in read_metrics(workdir / QUALITY_LOG)}
+    # (an earlier epoch can only lack its measurement after such an interruption: NaN there)
+    missing = {"frechet": float("nan"), "tv_from_uniform": float("nan"), "histogram": [float("nan")] * 10,
+               "quality_seconds": float("nan")}
+    history = [{"epoch": h["epoch"], **{k: h[f"train_{k}"] for k in LOSSES},
+                **{k: v for k, v in measured.get(h["epoch"], missing).items() if k in QUALITY},
+                "epoch_seconds": h["epoch_seconds"]} for h in result.run_history(0)]
 
     # Quality of the final generator, recomputed (equals the last epoch's value; after a restore
     # it checks the restored weights).
@@ -229,9 +222,8 @@ def main(c, workdir: pathlib.Path) -> dict:
              {f"{c.model.upper()} samples (epoch {final['epoch']})": (final["histogram"], None),
               "real test images (labels)": (real_hist, None)},
              title="Predicted class of generated digits (MNIST CNN)", ylabel="share")
-    for epoch in range(c.sample_every, c.epochs + 1, c.sample_every):
-        if (workdir / f"samples_epoch{epoch:03d}.png").exists():
-            sample_links.append(f"![epoch {epoch}](samples_epoch{epoch:03d}.png)")
+    grids = [f"samples_epoch{e:03d}.png" for e in range(c.sample_every, c.epochs + 1, c.sample_every)]
+    sample_links = [f"![epoch {int(name[13:16])}]({name})" for name in grids if (workdir / name).exists()]
 
     total = time.perf_counter() - t0
     train_total = float(sum(h["epoch_seconds"] for h in history))
@@ -239,8 +231,8 @@ def main(c, workdir: pathlib.Path) -> dict:
              "D(x)": h["d_real"], "D(G(z))": h["d_fake"], "Fréchet": h["frechet"],
              "TV from uniform": h["tv_from_uniform"], "epoch s": h["epoch_seconds"]} for h in history]
     split = clf_info["split_half"]
-    quality_rows = [{"images": f"{c.model.upper()} samples, epoch {final['epoch']}", "Fréchet distance": final["frechet"],
-                     "n": c.quality_samples},
+    quality_rows = [{"images": f"{c.model.upper()} samples, epoch {final['epoch']}",
+                     "Fréchet distance": final["frechet"], "n": c.quality_samples},
                     {"images": "real test half vs other half (sanity)", "Fréchet distance": split["frechet"],
                      "n": split["n"]}]
     hist_row = [{"samples": c.model.upper(), **{str(k): v for k, v in enumerate(final["histogram"])}},
@@ -265,13 +257,13 @@ def main(c, workdir: pathlib.Path) -> dict:
          "vectors.\n\n![interpolation](interpolation.png)"),
         ("Run", f"Training {train_total:.1f} s: the sum of the {len(history)} epochs' times (quality measure "
          f"excluded{', over all invocations of the run' if resumed_from else ''}); epoch loop `{loop}` "
-         f"({'compile ' + format(compile_seconds, '.1f') + ' s' if loop == 'scan' else 'epoch 1 includes the compile'})"
+         f"(compile {result.compile_seconds:.1f} s in this invocation)"
          f"{f'; this invocation resumed after epoch {resumed_from}' if resumed_from else ''}; wall time of this "
          f"invocation {total:.1f} s."),
     ]
     write_results(workdir / "results.md", f"{c.model.upper()} on MNIST", sections)
     summary = {"model": c.model, "n_params": n_params, "history": history, "classifier": clf_info,
-               "compile_seconds": compile_seconds, "train_seconds": train_total, "total_seconds": total,
+               "compile_seconds": result.compile_seconds, "train_seconds": train_total, "total_seconds": total,
                "resumed_from": resumed_from, "final_frechet": final_frechet, "epoch_loop": loop}
     (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     print("\n" + markdown_table(quality_rows, floatfmt=".2f"))

@@ -11,7 +11,10 @@ example, so the Bernoulli likelihood is a proper likelihood and the loss is comp
 its ~104 nats); ``"threshold"`` (> 0.5) and ``"none"`` (grayscale targets; BCE then has a
 non-zero floor) are selectable. Model: ``jaxml.models.vae.VAE`` — 784 -> 500 ReLU -> (μ,
 log σ²) of Z latents; decoder Z -> 500 ReLU -> 784 logits. Adam 1e-3, batch 128, 10 epochs;
-seeds vmapped (one compiled program per latent size).
+seeds vmapped (one compiled program per latent size). Training is the one driver
+(``jaxml.train.fit`` with the latent steps of ``jaxml.recipes.vae``): each latent size has its own
+work folder ``z<Z>/`` with its ``metrics.jsonl`` and checkpoints, so a rerun with the same work
+directory resumes, and a NaN/inf loss stops with ``NonFiniteLossError``.
 
 Sample quality (``jaxml.evaluate.feature_classifier.QualityMeter``): Fréchet distance between
 10,000 VAE samples (Bernoulli means of z ~ N(0, I)) and the 10,000 grayscale test images in
@@ -22,8 +25,8 @@ samples' class histogram; sanity line: one half of the test set against the othe
     python -m experiments.vae_mnist --config=tiny         # seconds; used by the tests
     python -m experiments.vae_mnist --config.latent_dims=20 --config.seeds=0
 
-Outputs in the work directory: config.json, machine.json, results.md, summary.json,
-metrics.jsonl (one record per run per epoch), PNG figures.
+Outputs in the work directory: config.json, machine.json, results.md, summary.json, PNG figures,
+and per latent size ``z<Z>/metrics.jsonl`` (one record per seed per epoch) and ``z<Z>/checkpoints/``.
 """
 from __future__ import annotations
 
@@ -37,19 +40,16 @@ import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
+from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
 from jaxml.models import count_params
 from jaxml.models.cnn import mnist_cnn
 from jaxml.models.vae import VAE, decode, encode, negative_elbo, reconstruct, sample
-from jaxml.report import MetricsLog, EpochProgress, line_plot, markdown_table, mean_std, mean_std_array, \
-    scatter_plot, write_results
+from jaxml.recipes.vae import create_latent_state, make_latent_eval_step, make_latent_train_step
+from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, scatter_plot, write_results
 from jaxml.report.mosaic import mosaic_png
-from jaxml.train import make_epoch_fn, make_optimizer, seed_keys
-from jaxml.study.config import check_choice, check_range
-from jaxml.study.config import ConfigError
+from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.evaluate.feature_classifier import QualityMeter, cached_quality_meter
-from jaxml.train.host_epoch import EPOCH_LOOPS
-from jaxml.recipes.vae import create_latent_state, make_latent_eval_fn, make_latent_train_step, means
+from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, seed_keys, unstack
 
 NAME = "vae_mnist"
 PRESETS = ("full", "tiny")
@@ -138,52 +138,30 @@ def quality_meter(c, data, workdir: pathlib.Path) -> tuple[QualityMeter, dict]:
         epoch_loop=c.epoch_loop)
 
 
-def train_latent(c, latent_dim: int, data, log: MetricsLog) -> dict:
-    """All seeds of one latent size as one vmapped program; returns states and curves."""
+CURVES = ("train_loss", "test_loss", "test_bce", "test_kl")
+
+
+def train_latent(c, latent_dim: int, data, workdir: pathlib.Path) -> dict:
+    """All seeds of one latent size as one vmapped ``fit`` in ``workdir/z<Z>`` (resumed when its
+    checkpoints exist); returns the final states and the (seeds, epochs) curves."""
     model = VAE(latent_dim=latent_dim, hidden=(c.hidden,))
     tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
-    keys = [seed_keys(s) for s in c.seeds]
-    init_keys = jnp.stack([k[0] for k in keys])
-    train_keys = jnp.stack([k[1] for k in keys])
+    init_keys, train_keys = seed_keys(tuple(c.seeds))
     x1 = jnp.asarray(data["train"]["x"][:1])
     states = jax.vmap(lambda k: create_latent_state(model, tx, k, x1))(init_keys)
-    epoch_fn = make_epoch_fn(make_latent_train_step(negative_elbo), c.batch_size)
-    eval_fn = make_latent_eval_fn(negative_elbo, c.eval_batch_size)
-    train_dev = {"x": jnp.asarray(data["train"]["x"])}
-    test_dev = {"x": jnp.asarray(data["test"]["x"])}
-    eval_key = jax.random.PRNGKey(c.eval_seed)
-    run_epoch = jax.vmap(epoch_fn, in_axes=(0, None, 0))
-    evaluate = jax.jit(jax.vmap(eval_fn, in_axes=(0, None, None)))
-    epoch_keys = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
-
-    t0 = time.perf_counter()
-    compiled = jax.jit(run_epoch, donate_argnums=0).lower(states, train_dev, epoch_keys(train_keys, 1)).compile()
-    jax.block_until_ready(evaluate(states, test_dev, eval_key))
-    compile_seconds = time.perf_counter() - t0
-    R = len(c.seeds)
-    curves = {k: np.zeros((R, c.epochs)) for k in ("train_loss", "test_loss", "test_bce", "test_kl")}
-    bar = EpochProgress(c.epochs, desc=f"VAE Z={latent_dim}", enabled=c.progress)
-    train_seconds = 0.0
-    for epoch in range(1, c.epochs + 1):
-        t_epoch = time.perf_counter()
-        states, step_metrics = compiled(states, train_dev, epoch_keys(train_keys, epoch))
-        train = means({k: np.asarray(v).sum(axis=1) for k, v in jax.device_get(step_metrics).items()}, "train_")
-        test = means(jax.device_get(evaluate(states, test_dev, eval_key)), "test_")
-        seconds = time.perf_counter() - t_epoch
-        train_seconds += seconds
-        for r, seed in enumerate(c.seeds):
-            rec = {"latent_dim": latent_dim, "seed": seed, "epoch": epoch,
-                   **{k: float(v[r]) for k, v in {**train, **test}.items()}, "epoch_seconds": seconds}
-            log.log(**rec)
-            for k in curves:
-                curves[k][r, epoch - 1] = rec[k]
-        bar.update(epoch, {"train_loss": float(np.mean(train["train_loss"])),
-                           "test_loss": float(np.mean(test["test_loss"])),
-                           "test_kl": float(np.mean(test["test_kl"]))}, seconds)
-    bar.close()
-    params0 = jax.tree_util.tree_map(lambda a: a[0], states.params)
-    return {"model": model, "params": states.params, "params0": params0, "curves": curves,
-            "train_seconds": train_seconds, "compile_seconds": compile_seconds,
+    result = fit(states, {"x": data["train"]["x"]}, key=train_keys, epochs=c.epochs, batch_size=c.batch_size,
+                 train_step=make_latent_train_step(negative_elbo),
+                 eval_step=make_latent_eval_step(negative_elbo, jax.random.PRNGKey(c.eval_seed)),
+                 eval_sets={"test": {"x": data["test"]["x"]}}, eval_batch_size=c.eval_batch_size,
+                 run_info=[{"latent_dim": latent_dim, "seed": int(s)} for s in c.seeds],
+                 workdir=workdir / f"z{latent_dim}", progress=c.progress, desc=f"VAE Z={latent_dim}")
+    params0 = unstack(result.state.params, 0)
+    # Training time over every invocation of the run (a resumed run adds its epochs' times).
+    run0 = result.run_history(0)
+    train_seconds = float(sum(h["epoch_seconds"] + h["eval_seconds"] for h in run0))
+    return {"model": model, "params": result.state.params, "params0": params0,
+            "curves": {k: result.curve(k) for k in CURVES}, "train_seconds": train_seconds,
+            "compile_seconds": result.compile_seconds, "resumed_from": result.resumed_from,
             "n_params": count_params(params0)}
 
 
@@ -224,37 +202,37 @@ def main(c, workdir: pathlib.Path) -> dict:
     clf_seconds = time.perf_counter() - t_clf
     summary = {"classifier": clf_info, "latent": {}}
     rows, quality_rows, hist_rows, links, curves = [], [], [], [], {}
-    with MetricsLog(workdir / "metrics.jsonl") as log:
-        for latent_dim in c.latent_dims:
-            t_run = time.perf_counter()
-            run = train_latent(c, latent_dim, data, log)
-            cur = run["curves"]
-            epochs = np.arange(1, c.epochs + 1)
-            for key, label in (("train_loss", "train"), ("test_loss", "test")):
-                m, _ = mean_std_array(cur[key])
-                curves[f"{label}, Z={latent_dim}"] = (epochs, m)
-            qualities = []
-            for r in range(len(c.seeds)):
-                params = jax.tree_util.tree_map(lambda a, r=r: a[r], run["params"])
-                imgs = sample(run["model"], params, jax.random.PRNGKey(c.sample_seed + 1), c.quality_samples)
-                qualities.append(meter.measure(np.asarray(imgs)))
-            links += figures(c, latent_dim, run, data, workdir)
-            rows.append({"latent Z": latent_dim, "parameters": run["n_params"],
-                         "test −ELBO (nats)": mean_std(cur["test_loss"][:, -1]).format(".2f"),
-                         "test BCE": mean_std(cur["test_bce"][:, -1]).format(".2f"),
-                         "test KL": mean_std(cur["test_kl"][:, -1]).format(".2f"),
-                         "train −ELBO (last epoch)": mean_std(cur["train_loss"][:, -1]).format(".2f"),
-                         "train s": f"{run['train_seconds']:.1f}", "compile s": f"{run['compile_seconds']:.1f}"})
-            quality_rows.append({"images": f"VAE Z={latent_dim} samples",
-                                 "Fréchet distance": mean_std([q["frechet"] for q in qualities]).format(".2f"),
-                                 "TV from uniform": mean_std([q["tv_from_uniform"] for q in qualities]).format(".3f"),
-                                 "n": qualities[0]["n"]})
-            hist_rows.append({"samples": f"Z={latent_dim} (seed {c.seeds[0]})",
-                              **{str(k): v for k, v in enumerate(qualities[0]["histogram"])}})
-            summary["latent"][str(latent_dim)] = {
-                "curves": {k: v.tolist() for k, v in cur.items()}, "quality": qualities,
-                "train_seconds": run["train_seconds"], "compile_seconds": run["compile_seconds"],
-                "n_params": run["n_params"], "wall_seconds": time.perf_counter() - t_run}
+    for latent_dim in c.latent_dims:
+        t_run = time.perf_counter()
+        run = train_latent(c, latent_dim, data, workdir)
+        cur = run["curves"]
+        epochs = np.arange(1, c.epochs + 1)
+        for key, label in (("train_loss", "train"), ("test_loss", "test")):
+            m, _ = mean_std_array(cur[key])
+            curves[f"{label}, Z={latent_dim}"] = (epochs, m)
+        qualities = []
+        for r in range(len(c.seeds)):
+            imgs = sample(run["model"], unstack(run["params"], r), jax.random.PRNGKey(c.sample_seed + 1),
+                          c.quality_samples)
+            qualities.append(meter.measure(np.asarray(imgs)))
+        links += figures(c, latent_dim, run, data, workdir)
+        rows.append({"latent Z": latent_dim, "parameters": run["n_params"],
+                     "test −ELBO (nats)": mean_std(cur["test_loss"][:, -1]).format(".2f"),
+                     "test BCE": mean_std(cur["test_bce"][:, -1]).format(".2f"),
+                     "test KL": mean_std(cur["test_kl"][:, -1]).format(".2f"),
+                     "train −ELBO (last epoch)": mean_std(cur["train_loss"][:, -1]).format(".2f"),
+                     "train s": f"{run['train_seconds']:.1f}", "compile s": f"{run['compile_seconds']:.1f}"})
+        quality_rows.append({"images": f"VAE Z={latent_dim} samples",
+                             "Fréchet distance": mean_std([q["frechet"] for q in qualities]).format(".2f"),
+                             "TV from uniform": mean_std([q["tv_from_uniform"] for q in qualities]).format(".3f"),
+                             "n": qualities[0]["n"]})
+        hist_rows.append({"samples": f"Z={latent_dim} (seed {c.seeds[0]})",
+                          **{str(k): v for k, v in enumerate(qualities[0]["histogram"])}})
+        summary["latent"][str(latent_dim)] = {
+            "curves": {k: v.tolist() for k, v in cur.items()}, "quality": qualities,
+            "train_seconds": run["train_seconds"], "compile_seconds": run["compile_seconds"],
+            "resumed_from": run["resumed_from"], "n_params": run["n_params"],
+            "wall_seconds": time.perf_counter() - t_run}
     split = clf_info["split_half"]
     quality_rows.append({"images": "real test half vs other half (sanity)",
                          "Fréchet distance": f"{split['frechet']:.2f}", "TV from uniform": "—", "n": split["n"]})

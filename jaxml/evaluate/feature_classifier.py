@@ -7,10 +7,12 @@ calls restore the checkpoint instead:
 
     <root>/<name>-<key>/        root: ``cache_root`` argument, else $JAXML_CACHE_DIR/classifiers,
                                       else ~/.cache/jaxml/classifiers
-        checkpoints/<epoch>/    orbax checkpoint of the last finished epoch
-        metrics.jsonl           the training curve (loss, accuracy per epoch)
+        checkpoints/<epoch>/    orbax checkpoint of the last finished epoch (``jaxml.train.fit``'s)
+        metrics.jsonl           the training curve (train_loss, train_accuracy per epoch)
         classifier.json         written last: settings, test accuracy, wall time
 
+The classifier trains on the one driver, ``jaxml.train.fit`` (cross-entropy, Adam, the cache folder
+as its work directory), so an interrupted training resumes from its last epoch like any run.
 ``<key>`` is a hash of everything that determines the weights (the module's repr without the
 fields that only choose an implementation of the same function, ``IMPLEMENTATION_FIELDS``; epochs,
 batch size, learning rate, seed, and a SHA-1 of the training images and labels), so a
@@ -39,15 +41,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.report.metrics_log import MetricsLog, truncate_after
-from jaxml.report.progress import EpochProgress
 from jaxml.train.checkpoint import Checkpointer
-from jaxml.train.epoch import summarize
-from jaxml.train.fit import evaluate
-from jaxml.train.host_epoch import make_epoch_runner
+from jaxml.train.fit import evaluate, fit
 from jaxml.train.optimizers import make_optimizer
+from jaxml.train.runs import seed_keys
 from jaxml.train.state import TrainState, apply_model, create_state
-from jaxml.train.steps import make_train_step
 
 INFO_FILE = "classifier.json"
 
@@ -112,13 +110,14 @@ def train_or_restore(model: nn.Module, train: Mapping, test: Mapping, *, name: s
     """The classifier ``model`` trained with Adam (cross-entropy, no early stopping) on ``train``
     ({"x", "y"}), restored from the cache when a complete checkpoint for exactly these settings
     exists; its test accuracy is measured on ``test`` after training and stored in
-    ``classifier.json``. ``epoch_loop``: see ``jaxml.train.host_epoch.make_epoch_runner``
-    ("auto" = the host loop on CPU, where convolutions inside ``lax.scan`` are ~4x slower)."""
+    ``classifier.json``. Training is ``jaxml.train.fit`` with the cache folder as its work
+    directory (a checkpoint per epoch; an interrupted training resumes). ``epoch_loop``: as in
+    ``fit`` ("auto" = the host loop on CPU)."""
     _check_split("train", train)
     _check_split("test", test)
     settings = _settings(model, epochs, batch_size, learning_rate, seed, train)
     folder = cache_dir(name, settings, root)
-    init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+    init_key, train_key = seed_keys(seed)
     tx = make_optimizer({"name": "adam", "learning_rate": learning_rate})
     sample_x = jnp.asarray(np.asarray(train["x"][:1]))
     init = lambda k, x: create_state(model, tx, k, x)  # noqa: E731
@@ -140,10 +139,12 @@ def train_or_restore(model: nn.Module, train: Mapping, test: Mapping, *, name: s
         return FeatureClassifier(state=state, info=info, layer=layer)
 
     # Jitted: eager initialisation would compile one small XLA program per parameter.
-    like = jax.jit(init)(init_key, sample_x)
-    like = jax.jit(init)(init_key, sample_x)
+    state = jax.jit(init)(init_key, sample_x)
     t0 = time.perf_counter()
-    state = _train(like, train, folder, train_key, epochs, batch_size, epoch_loop, progress, name)
+    result = fit(state, {"x": np.asarray(train["x"]), "y": np.asarray(train["y"])}, key=train_key, epochs=epochs,
+                 batch_size=batch_size, workdir=folder, keep_checkpoints=1, epoch_loop=epoch_loop,
+                 progress=progress, desc=f"classifier {name}")
+    state = result.state
     seconds = time.perf_counter() - t0
     test_metrics = evaluate(state, test)
     info = {**settings, "name": name, "test_accuracy": float(test_metrics["accuracy"]),
@@ -154,39 +155,6 @@ def train_or_restore(model: nn.Module, train: Mapping, test: Mapping, *, name: s
     os.replace(tmp, info_path)
     info.update(path=str(folder), restored=False)
     return FeatureClassifier(state=state, info=info, layer=layer)
-
-
-def _train(state, train, folder: pathlib.Path, key, epochs, batch_size, epoch_loop, progress, name):
-    """Epochs of cross-entropy training with a checkpoint after each (an interrupted run
-    resumes from the last one; epoch e uses the key fold_in(key, e), as in ``fit``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ckpt = Checkpointer(folder / "checkpoints", max_to_keep=1)
-    start, history = 1, []
-    try:
-        last = ckpt.latest_step()
-        if last is not None:
-            state, _, meta = ckpt.restore(last, state, state)
-            start, history = last + 1, list(meta["history"])
-            if (folder / "metrics.jsonl").exists():
-                truncate_after(folder / "metrics.jsonl", "epoch", last)
-        epoch_fn = make_epoch_runner(make_train_step("cross_entropy"), batch_size, epoch_loop)
-        data = {"x": jnp.asarray(np.asarray(train["x"])), "y": jnp.asarray(np.asarray(train["y"]))}
-        bar = EpochProgress(epochs, desc=f"classifier {name}", enabled=progress)
-        with MetricsLog(folder / "metrics.jsonl") as log:
-            for epoch in range(start, epochs + 1):
-                t0 = time.perf_counter()
-                state, step_metrics = epoch_fn(state, data, jax.random.fold_in(key, epoch))
-                sums = {k: np.asarray(v).sum() for k, v in jax.device_get(step_metrics).items()}
-                rec = {"epoch": epoch, **{k: float(v) for k, v in summarize(sums, "train_").items()},
-                       "epoch_seconds": time.perf_counter() - t0}
-                history.append(rec)
-                log.log(**rec)
-                bar.update(epoch, {k: rec[k] for k in ("train_loss", "train_accuracy")}, rec["epoch_seconds"])
-                ckpt.save(epoch, state, state, {"history": history})
-        bar.close()
-    finally:
-        ckpt.close()
-    return state
 
 
 def _capture_input(state: TrainState, x, layer: str):

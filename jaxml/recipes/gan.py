@@ -1,4 +1,4 @@
-"""Pure GAN training steps: two networks, two optimizers, one jitted epoch.
+"""Pure GAN training steps: two networks, two optimizers, one state for the driver.
 
 State: ``GANState(g=TrainState, d=TrainState, latent_dim)`` — the generator's and the
 discriminator's parameters, optimizer states and (optional) ``batch_stats``, each with its
@@ -20,11 +20,16 @@ noise z ~ N(0, I), the generator step seeing the just-updated discriminator:
 - ``g_step`` differentiates w.r.t. G's parameters only, through D in train mode (dropout on;
   D's batch-norm statistics are not written: only the D step writes D's state).
 
-So each step changes only its own network. A batch is ``{"x": (B, ...), "mask": (B,)}``
-(``make_epoch_fn`` pads the last batch; padded rows count neither as real nor as fake
-examples). Metrics are sums plus a count (``d_loss_sum``, ``g_loss_sum``, ``d_real_sum`` and
-``d_fake_sum`` — D's mean probability of "real" on real and on fake images — and ``count``);
-the host divides. ``make_gan_epoch_fn`` is the whole epoch as one ``lax.scan``.
+So each step changes only its own network. A batch is ``{"x": (B, ...), "mask": (B,)}`` (the
+driver pads the last batch; padded rows count neither as real nor as fake examples). Metrics are
+sums plus a count: ``d_loss_sum``, ``g_loss_sum``, ``loss_sum`` (their sum), ``d_real_sum`` and
+``d_fake_sum`` (D's mean probability of "real" on real and on fake images) and ``count``. The
+state is one pytree, so the whole GAN trains on the one driver::
+
+    fit(gs, {"x": images}, key=..., epochs=..., batch_size=..., train_step=gan_step, workdir=...)
+
+which logs ``train_d_loss``, ``train_g_loss``, ``train_loss``, ``train_d_real``, ``train_d_fake``,
+checkpoints and resumes the ``GANState``, and stops with ``NonFiniteLossError`` on a NaN/inf loss.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxml.train.epoch import make_epoch_fn
+from jaxml.train.epoch import batch_mask
 from jaxml.train.state import TrainState, apply_model, create_state
 
 
@@ -62,11 +67,6 @@ def create_gan_state(generator: nn.Module, discriminator: nn.Module, g_tx, d_tx,
     return init(g_key, d_key, jnp.asarray(sample_x))
 
 
-def _mask(batch, n):
-    mask = batch.get("mask")
-    return jnp.ones((n,), jnp.float32) if mask is None else mask.astype(jnp.float32)
-
-
 def _bce(logits_B, target: float):
     return optax.sigmoid_binary_cross_entropy(logits_B, jnp.full_like(logits_B, target))
 
@@ -80,7 +80,7 @@ def d_step(gs: GANState, batch, rng):
     """Update the discriminator only. Returns ``(gs, metrics)``."""
     x = batch["x"]
     n = x.shape[0]
-    mask_B = _mask(batch, n)
+    mask_B = batch_mask(batch, n)
     count = jnp.maximum(jnp.sum(mask_B), 1.0)
     z_key, g_key, real_key, fake_key, _ = _keys(rng)
     z = jax.random.normal(z_key, (n, gs.latent_dim), jnp.float32)
@@ -107,7 +107,7 @@ def g_step(gs: GANState, batch, rng):
     """Update the generator only (non-saturating loss). Returns ``(gs, metrics)``; the noise is
     the same as ``d_step``'s for the same ``rng``."""
     n = batch["x"].shape[0]
-    mask_B = _mask(batch, n)
+    mask_B = batch_mask(batch, n)
     count = jnp.maximum(jnp.sum(mask_B), 1.0)
     z_key, g_key, _, _, d_key = _keys(rng)
     z = jax.random.normal(z_key, (n, gs.latent_dim), jnp.float32)
@@ -124,16 +124,11 @@ def g_step(gs: GANState, batch, rng):
 
 
 def gan_step(gs: GANState, batch, rng):
-    """One discriminator step, then one generator step: ``(gs, batch, rng) -> (gs, metrics)``."""
+    """One discriminator step, then one generator step: ``(gs, batch, rng) -> (gs, metrics)``;
+    ``loss_sum`` is ``d_loss_sum + g_loss_sum`` (the driver's ``train_loss``)."""
     gs, d_metrics = d_step(gs, batch, rng)
     gs, g_metrics = g_step(gs, batch, rng)
-    return gs, {**d_metrics, **g_metrics}
-
-
-def make_gan_epoch_fn(batch_size: int):
-    """``epoch(gs, {"x": (N, ...)}, key) -> (gs, step_metrics)``: one ``lax.scan`` over the
-    shuffled, padded batches (see ``jaxml.train.epoch``); jit it with ``donate_argnums=0``."""
-    return make_epoch_fn(gan_step, batch_size)
+    return gs, {**d_metrics, **g_metrics, "loss_sum": d_metrics["d_loss_sum"] + g_metrics["g_loss_sum"]}
 
 
 def generate(gs: GANState, z):
@@ -142,14 +137,3 @@ def generate(gs: GANState, z):
     out, _ = apply_model(gs.g, gs.g.params, z, train=False)
     return out
 
-
-def epoch_means(step_metrics) -> dict:
-    """Host side: per-step sums (leading step axis) -> epoch means ``d_loss``, ``g_loss``,
-    ``loss`` (their sum), ``d_real``, ``d_fake``."""
-    import numpy as np
-
-    sums = {k: float(np.sum(np.asarray(v, np.float64))) for k, v in step_metrics.items()}
-    count = max(sums["count"], 1.0)
-    out = {k[:-4]: v / count for k, v in sums.items() if k.endswith("_sum")}
-    out["loss"] = out["d_loss"] + out["g_loss"]
-    return out

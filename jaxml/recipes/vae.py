@@ -1,10 +1,11 @@
 """Pure train/eval steps for latent-variable models whose loss is an expectation over noise (VAEs).
 
-Why not ``make_train_step``: that step feeds one rng stream, ``dropout``, and its eval step
-feeds none — but a VAE's loss (the negative ELBO) is an expectation over z ~ q(z | x) in both
-modes, so the model draws its reparameterisation noise from its own ``latent`` stream and
-evaluation needs a key too. Calling that stream ``dropout`` would work in training and then
-silently break (or turn deterministic) in eval, so these steps pass both streams explicitly.
+Why not the driver's default steps (``jaxml.train.steps``): they feed one rng stream,
+``dropout``, and the eval step feeds none — but a VAE's loss (the negative ELBO) is an
+expectation over z ~ q(z | x) in both modes, so the model draws its reparameterisation noise
+from its own ``latent`` stream and evaluation needs a key too. Calling that stream ``dropout``
+would work in training and then silently break (or turn deterministic) in eval, so these steps
+pass both streams explicitly.
 
 Contract (nothing here knows a particular model):
 
@@ -13,11 +14,15 @@ Contract (nothing here knows a particular model):
 - ``loss_fn(outputs, x) -> {"loss": (N,), <other terms>: (N,)}`` gives per-example terms
   (``jaxml.models.vae.negative_elbo``: loss, bce, kl).
 
-A batch is ``{"x": (B, ...), "mask": (B,)}`` as made by ``make_epoch_fn`` (no labels needed).
-Metrics are sums plus a count: ``<term>_sum`` for every term and ``count``; the gradient is
-that of the mean ``loss`` over the real examples. The train step plugs into
-``jaxml.train.make_epoch_fn`` (one ``lax.scan`` per epoch); ``make_latent_eval_fn`` evaluates a
-whole split in one call from a key.
+A batch is ``{"x": (B, ...), "mask": (B,)}`` (no labels needed). Metrics are sums plus a count:
+``<term>_sum`` for every term and ``count``; the gradient is that of the mean ``loss`` over the
+real examples. Both steps plug into the driver::
+
+    fit(state, {"x": train_x}, key=..., epochs=..., batch_size=...,
+        train_step=make_latent_train_step(negative_elbo),
+        eval_step=make_latent_eval_step(negative_elbo, eval_key), eval_sets={"test": {"x": test_x}})
+
+which logs ``train_loss``, ``train_bce``, ``train_kl``, ``test_loss``, ...
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxml.train.epoch import make_eval_fn
+from jaxml.train.epoch import batch_mask
 from jaxml.train.state import TrainState
 
 LATENT_RNG = "latent"
@@ -48,8 +53,9 @@ def create_latent_state(model: nn.Module, tx, key: jax.Array, sample_x) -> Train
 
 def _check_terms(terms, n):
     if not isinstance(terms, dict) or "loss" not in terms:
+        keys = f" with keys {sorted(terms)}" if isinstance(terms, dict) else ""
         raise ValueError(f"loss_fn must return a dict of per-example terms with a 'loss' entry, got "
-                         f"{type(terms).__name__}{' with keys ' + str(sorted(terms)) if isinstance(terms, dict) else ''}")
+                         f"{type(terms).__name__}{keys}")
     for name, value in terms.items():
         if value.shape != (n,):
             raise ValueError(f"loss_fn term {name!r} must have shape ({n},) (one value per example), got {value.shape}")
@@ -61,18 +67,13 @@ def _sums(terms, mask_B):
     return out
 
 
-def _mask(batch, n):
-    mask = batch.get("mask")
-    return jnp.ones((n,), jnp.float32) if mask is None else mask.astype(jnp.float32)
-
-
 def make_latent_train_step(loss_fn: Callable) -> Callable:
     """``train_step(state, batch, rng) -> (state, metrics)``; ``rng`` is split into the
     ``latent`` and ``dropout`` streams."""
 
     def train_step(state: TrainState, batch, rng):
         x = batch["x"]
-        mask_B = _mask(batch, x.shape[0])
+        mask_B = batch_mask(batch, x.shape[0])
         count = jnp.maximum(jnp.sum(mask_B), 1.0)
         latent_key, dropout_key = jax.random.split(rng)
 
@@ -106,7 +107,7 @@ def make_latent_eval_step(loss_fn: Callable, key: jax.Array) -> Callable:
 
     def eval_step(state: TrainState, batch):
         x = batch["x"]
-        mask_B = _mask(batch, x.shape[0])
+        mask_B = batch_mask(batch, x.shape[0])
         variables = {"params": state.params}
         if state.batch_stats is not None:
             variables["batch_stats"] = state.batch_stats
@@ -117,21 +118,3 @@ def make_latent_eval_step(loss_fn: Callable, key: jax.Array) -> Callable:
 
     return eval_step
 
-
-def make_latent_eval_fn(loss_fn: Callable, batch_size: int = 1000) -> Callable:
-    """``evaluate(state, data, key) -> metric sums`` over the whole split ``{"x": (N, ...)}``,
-    in order, as one traceable call (jit it; vmap it over runs)."""
-
-    def evaluate(state, data, key):
-        return make_eval_fn(make_latent_eval_step(loss_fn, key), batch_size)(state, data)
-
-    return evaluate
-
-
-def means(sums, prefix: str = "") -> dict:
-    """Host side: ``{"<term>_sum": ..., "count": ...}`` -> ``{"<prefix><term>": sum / count}``
-    (leading run axes are kept; sum over step axes first)."""
-    import numpy as np
-
-    count = np.maximum(np.asarray(sums["count"], np.float64), 1.0)
-    return {f"{prefix}{k[:-4]}": np.asarray(v, np.float64) / count for k, v in sums.items() if k.endswith("_sum")}

@@ -20,6 +20,7 @@ from jaxml.evaluate.quality import (
     psd_sqrt,
 )
 from jaxml.models.mlp import MLP
+from jaxml.report import read_metrics
 
 
 def _reference(a, b):
@@ -122,6 +123,38 @@ def test_classifier_checkpoint_restores_exactly(tmp_path):
     with pytest.raises(ValueError, match="feature layer 'nope'"):
         fc.features_and_logits(second.state, x[:4], layer="nope")
 
+
+def test_interrupted_classifier_training_resumes(tmp_path, monkeypatch):
+    """The classifier trains on the driver with the cache folder as its work directory: a training
+    interrupted after epoch 1 (no classifier.json yet) resumes there and ends with the weights of an
+    uninterrupted training."""
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 4, 4, 1), dtype=np.float32)
+    y = (x.reshape(60, -1).mean(1) > 0.5).astype(np.int32)
+    model = MLP(hidden_sizes=(5,), output_size=2)
+    kwargs = dict(name="tiny", epochs=2, batch_size=20, progress=False)
+    data, test = {"x": x, "y": y}, {"x": x[:20], "y": y[:20]}
+    reference = fc.train_or_restore(model, data, test, root=tmp_path / "a", **kwargs)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_1(epoch, records):
+        if epoch == 1:
+            raise Interrupted
+
+    fit = fc.fit
+    monkeypatch.setattr(fc, "fit", lambda *a, **k: fit(*a, callbacks=[stop_after_1], **k))
+    with pytest.raises(Interrupted):
+        fc.train_or_restore(model, data, test, root=tmp_path / "b", **kwargs)
+    monkeypatch.undo()
+    folder = fc.cache_dir("tiny", fc._settings(model, 2, 20, 1e-3, 0, data), tmp_path / "b")
+    assert not (folder / fc.INFO_FILE).exists() and (folder / "checkpoints" / "1").is_dir()
+    resumed = fc.train_or_restore(model, data, test, root=tmp_path / "b", **kwargs)
+    assert not resumed.info["restored"] and resumed.info["test_accuracy"] == reference.info["test_accuracy"]
+    for a, b in zip(jax.tree_util.tree_leaves(reference.state), jax.tree_util.tree_leaves(resumed.state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert [r["epoch"] for r in read_metrics(folder / "metrics.jsonl")] == [1, 2]
 
 
 def test_classifier_cache_key_ignores_implementation_fields():

@@ -2,6 +2,8 @@
 fake IDX files, including restoring a finished run from the work directory's checkpoint."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,12 +12,9 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_dcgan_end_to_end_and_resume(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    workdir = tmp_path / "run"
-    args = ["--config=tiny", f"--workdir={workdir}", "--config.model=dcgan",
-            f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"]
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main, args)
+def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir):
+    args = ["--config.model=dcgan", f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"]
+    summary, workdir = run_tiny(study, *args)
     cfg = study.get_config("tiny")
     assert summary["resumed_from"] is None
     history = summary["history"]
@@ -27,10 +26,20 @@ def test_tiny_dcgan_end_to_end_and_resume(fake_data_dir, tmp_path, monkeypatch):
         assert abs(sum(h["histogram"]) - 1) < 1e-9
     assert summary["n_params"]["generator"] > 0 and summary["model"] == "dcgan"
     assert summary["final_frechet"] == pytest.approx(history[-1]["frechet"], rel=1e-6)
+    quality = read_metrics(workdir / "quality.jsonl")        # the per-epoch measure of the callback
+    assert [(r["epoch"], r["frechet"]) for r in quality] == [(h["epoch"], h["frechet"]) for h in history]
+    # As after a crash between the last checkpoint and its measurement, with a stale record of a
+    # later epoch (measured, never checkpointed): the rerun drops the stale record and measures the
+    # restored generator again.
+    stale = {"epoch": cfg.epochs + 1, "frechet": -1.0}
+    (workdir / "quality.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*quality[:-1], stale]))
     # Rerun with the same work directory: the finished run is restored from its checkpoint
     # (nothing retrained); same history, same generator (same quality on the fixed noise).
-    again = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main, args)
-    assert again["resumed_from"] == cfg.epochs and again["history"] == history
+    again, _ = run_tiny(study, *args)
+    assert again["resumed_from"] == cfg.epochs
+    drop = lambda hs: [{k: v for k, v in h.items() if k != "quality_seconds"} for h in hs]  # noqa: E731
+    assert drop(again["history"]) == drop(history)
+    assert [r["epoch"] for r in read_metrics(workdir / "quality.jsonl")] == list(range(1, cfg.epochs + 1))
     assert again["compile_seconds"] == 0.0
     assert again["final_frechet"] == pytest.approx(summary["final_frechet"], rel=1e-6)
     for name in ("results.md", "summary.json", "losses.png", "frechet.png", "interpolation.png",
@@ -38,6 +47,7 @@ def test_tiny_dcgan_end_to_end_and_resume(fake_data_dir, tmp_path, monkeypatch):
         assert (workdir / name).stat().st_size > 0, name
     records = read_metrics(workdir / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]           # the log was not duplicated by the rerun
+    assert [r["train_d_loss"] for r in records] == [h["d_loss"] for h in history]
     text = (workdir / "results.md").read_text()
     assert "## Sample quality" in text and f"resumed after epoch {cfg.epochs}" in text
 

@@ -1,4 +1,5 @@
-"""Smoke test of the VAE study's tiny preset, end to end, on fake IDX files."""
+"""Smoke test of the VAE study's tiny preset, end to end, on fake IDX files, including restoring
+a finished run from its per-latent-size checkpoints."""
 from __future__ import annotations
 
 import json
@@ -11,13 +12,10 @@ from jaxml.report import read_metrics
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXML_DATA_DIR", str(fake_data_dir))
-    workdir = tmp_path / "run"
+def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir):
     # The classifier cache beside the session's fake data: the GAN smoke test reuses it.
-    summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
-                                   ["--config=tiny", f"--workdir={workdir}",
-                                    f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"])
+    cache = f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"
+    summary, workdir = run_tiny(study, cache)
     cfg = study.get_config("tiny")
     run = summary["latent"]["2"]
     curves = {k: np.asarray(v) for k, v in run["curves"].items()}
@@ -29,15 +27,26 @@ def test_tiny_preset_end_to_end(fake_data_dir, tmp_path, monkeypatch):
     assert q["frechet"] > 0 and abs(sum(q["histogram"]) - 1) < 1e-9 and q["n"] == cfg.quality_samples
     assert summary["classifier"]["epochs"] == cfg.classifier_epochs
     assert summary["classifier"]["split_half"]["frechet"] >= 0
-    for name in ("config.json", "machine.json", "results.md", "summary.json", "metrics.jsonl", "loss_curves.png",
+    assert run["resumed_from"] is None and run["compile_seconds"] > 0
+    for name in ("config.json", "machine.json", "results.md", "summary.json", "z2/metrics.jsonl", "loss_curves.png",
                  "reconstructions_z2.png", "samples_z2.png", "latent_grid_z2.png", "latent_scatter_z2.png"):
         assert (workdir / name).stat().st_size > 0, name
+    assert (workdir / "z2" / "checkpoints" / str(cfg.epochs)).is_dir()
     text = (workdir / "results.md").read_text()
     for heading in ("## Test loss", "## Sample quality", "## Figures"):
         assert heading in text
-    records = read_metrics(workdir / "metrics.jsonl")
-    assert len(records) == cfg.epochs * len(cfg.seeds) * len(cfg.latent_dims)
+    records = read_metrics(workdir / "z2" / "metrics.jsonl")     # the driver's log: one record per seed per epoch
+    assert len(records) == cfg.epochs * len(cfg.seeds)
+    assert {(r["latent_dim"], r["seed"]) for r in records} == {(2, s) for s in cfg.seeds}
+    np.testing.assert_allclose([r["test_loss"] for r in records], curves["test_loss"].T.ravel())
     assert json.loads((workdir / "config.json").read_text())["preset"] == "tiny"
+    # Rerun with the same work directory: restored from the checkpoints (nothing retrained, nothing
+    # compiled), same curves, same samples (same quality), the log not duplicated.
+    again, _ = run_tiny(study, cache)
+    rerun = again["latent"]["2"]
+    assert rerun["resumed_from"] == cfg.epochs and rerun["compile_seconds"] == 0.0
+    assert rerun["curves"] == run["curves"] and rerun["quality"] == run["quality"]
+    assert len(read_metrics(workdir / "z2" / "metrics.jsonl")) == cfg.epochs * len(cfg.seeds)
 
 
 def test_invalid_config_values_are_named(tmp_path):

@@ -1,7 +1,12 @@
 """GAN steps: each step changes only its own network, the losses equal a direct computation,
-masked rows do not count, and a compiled epoch trains the discriminator to tell a fixed
-real distribution from the initial fakes."""
+masked rows do not count; on the one driver (``fit(gs, ..., train_step=gan_step)``) the GAN
+trains the discriminator to tell a fixed real distribution from the initial fakes, an interrupted
+run resumes to the uninterrupted numbers, and a NaN stops with NonFiniteLossError naming the step
+and the last checkpoint."""
 from __future__ import annotations
+
+import re
+import shutil
 
 import flax.linen as nn
 import jax
@@ -10,8 +15,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxml.train import make_optimizer
-from jaxml.recipes.gan import create_gan_state, d_step, epoch_means, g_step, generate, make_gan_epoch_fn
+from jaxml.recipes.gan import create_gan_state, d_step, g_step, gan_step, generate
+from jaxml.train import NonFiniteLossError, fit, make_optimizer
 
 LATENT = 4
 
@@ -103,22 +108,71 @@ def test_masked_rows_do_not_count(setup):
     assert float(m["d_loss_sum"]) < float(full["d_loss_sum"])
 
 
-def test_epoch_trains_the_discriminator(setup):
-    gs, _ = setup
-    real = np.random.default_rng(1).normal(0.5, 0.1, (40, 6)).astype(np.float32)
-    epoch = jax.jit(make_gan_epoch_fn(16))          # 40 = 2 full batches + a padded one
-    history = []
-    for e in range(1, 7):
-        gs, metrics = epoch(gs, {"x": jnp.asarray(real)}, jax.random.PRNGKey(e))
-        assert metrics["d_loss_sum"].shape == (3,) and float(metrics["count"].sum()) == 40
-        assert set(metrics) == {"d_loss_sum", "d_real_sum", "d_fake_sum", "count", "g_loss_sum"}
-        history.append(epoch_means(jax.device_get(metrics)))
-    assert history[-1]["d_loss"] < history[0]["d_loss"]
-    assert history[-1]["loss"] == pytest.approx(history[-1]["d_loss"] + history[-1]["g_loss"])
-    assert int(gs.d.step) == 6 * 3 and int(gs.g.step) == 6 * 3
+EPOCHS = 6
+REAL = np.random.default_rng(1).normal(0.5, 0.1, (40, 6)).astype(np.float32)   # 40 = 2 x 16 + a padded 8
+
+
+def run(gs, workdir, epochs=EPOCHS, x=REAL, **kwargs):
+    return fit(gs, {"x": x}, key=jax.random.key(2), epochs=epochs, batch_size=16, train_step=gan_step,
+               workdir=workdir, progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def trained(setup, tmp_path_factory):
+    """An uninterrupted run of EPOCHS epochs, and its work directory."""
+    workdir = tmp_path_factory.mktemp("gan_full")
+    return run(setup[0], workdir), workdir
+
+
+def test_fit_trains_the_discriminator(trained):
+    result, workdir = trained
+    d_loss = result.curve("train_d_loss")[0]
+    assert d_loss[-1] < d_loss[0]
+    for h in result.history:
+        assert h["train_loss"] == pytest.approx(h["train_d_loss"] + h["train_g_loss"], rel=1e-6)
+        assert 0 <= h["train_d_real"] <= 1 and 0 <= h["train_d_fake"] <= 1
+    gs = result.state
     # gan_step = d_step then g_step (each once per batch): both step counters advanced together.
+    assert int(gs.d.step) == EPOCHS * 3 and int(gs.g.step) == EPOCHS * 3
+    np.testing.assert_array_equal(result.updates, [EPOCHS * 3])
     out = jax.jit(generate)(gs, jnp.zeros((3, LATENT)))
     assert out.shape == (3, 6)
+    # The whole GANState is checkpointed: both networks' parameters, optimizer and batch-norm state.
+    assert (workdir / "checkpoints" / str(EPOCHS)).is_dir()
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_the_same_numbers(setup, trained, tmp_path):
+    full, _ = trained
+
+    def stop_after_3(epoch, records, state):
+        assert isinstance(state, type(setup[0]))      # callbacks see the current GANState
+        if epoch == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run(setup[0], tmp_path, callbacks=[stop_after_3])
+    resumed = run(setup[0], tmp_path)
+    assert resumed.resumed_from == 3
+    for metric in ("train_d_loss", "train_g_loss", "train_d_real", "train_d_fake"):
+        np.testing.assert_array_equal(resumed.curve(metric), full.curve(metric), err_msg=metric)
+    for a, b in zip(jax.tree_util.tree_leaves(resumed.state), jax.tree_util.tree_leaves(full.state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_nan_in_the_data_stops_naming_the_step_and_checkpoint(setup, trained, tmp_path):
+    _, workdir = trained
+    shutil.copytree(workdir, tmp_path / "run")
+    bad = REAL.copy()
+    bad[20, 0] = np.nan               # with the stored order (shuffle=False): row 20 is in step 2 of 3
+    with pytest.raises(NonFiniteLossError) as info:
+        run(setup[0], tmp_path / "run", epochs=EPOCHS + 1, x=bad, shuffle=False)
+    message = str(info.value)
+    assert re.search(rf"at epoch {EPOCHS + 1}, step 2 of 3", message), message
+    assert f"(epoch {EPOCHS})" in message and str(tmp_path / "run" / "checkpoints" / str(EPOCHS)) in message
 
 
 def test_bad_latent_dim():
