@@ -186,6 +186,13 @@ def check_subset(cfg, key: str, allowed: Iterable) -> None:
             raise ConfigError(f"config key {key!r} has unknown entry {item!r}; expected a subset of {allowed}")
 
 
+def _leaves(value) -> list:
+    """The non-sequence entries of a (possibly nested) tuple/list, or ``[value]``."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
 def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets: Mapping[str, Iterable] | None = None,
                  nonempty: Iterable[str] = (), counts: Iterable[str] = (), positive: Iterable[str] = (),
                  nonnegative: Iterable[str] = (), fractions: Iterable[str] = (),
@@ -195,7 +202,7 @@ def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets:
 
     ``choices``: ``{key: allowed values}``; ``subsets``: ``{key: allowed entries}`` for sequence
     keys; ``nonempty``: sequence keys that must list at least one entry; ``counts``: integers
-    (or sequences of them) >= 1; ``positive``: numbers > 0; ``nonnegative``: numbers >= 0;
+    (or sequences of them, nested: ``((6, 16), (32,))``) >= 1; ``positive``: numbers > 0; ``nonnegative``: numbers >= 0;
     ``fractions``: numbers in [0, 1); ``ranges``: ``{key: (low, high)}``, inclusive (None = open);
     ``nested``: ``{key: check}`` for sub-configs with their own validation (e.g.
     ``lambda d: DQNConfig.from_mapping(d).validate()``): ``check(cfg.<key> as a dict)``, its
@@ -210,10 +217,11 @@ def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets:
             raise ConfigError(f"config key {key!r} must list at least one entry")
     for key in counts:
         value = _get(cfg, key)
-        for v in value if isinstance(value, (tuple, list)) else (value,):
+        for v in _leaves(value):
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ConfigError(f"config key {key!r} = {value!r} must be an integer >= 1")
-        check_range(cfg, key, 1)
+            if v < 1:
+                raise ConfigError(f"config key {key!r} = {value!r} is out of range; expected values in [1, inf]")
     for key in positive:
         check_range(cfg, key, 0, low_inclusive=False)
     for key in nonnegative:

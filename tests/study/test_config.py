@@ -191,3 +191,18 @@ def test_check_config_nested_puts_the_key_in_front():
     c.lander.tau = 2.0
     with pytest.raises(ConfigError, match=r"^config key 'lander': agent config key 'tau' must be <= 1, got 2.0$"):
         check_config(c, nested={"cartpole": check_agent, "lander": check_agent})
+
+
+def test_check_config_counts_nested_sequences():
+    import ml_collections
+
+    from jaxml.study.config import check_config
+
+    c = ml_collections.ConfigDict({"variants": ((6, 16), (32,)), "sizes": (4, 8)})
+    check_config(c, counts=["variants", "sizes"])
+    for value, match in [(((6, 0),), r"'variants' = \(\(6, 0\),\) is out of range; expected values in \[1, inf\]"),
+                         (((6, 1.5),), r"'variants' = \(\(6, 1.5\),\) must be an integer >= 1"),
+                         (((6, True),), r"must be an integer >= 1")]:
+        c.variants = value
+        with pytest.raises(ConfigError, match=match):
+            check_config(c, counts=["variants"])
