@@ -10,7 +10,12 @@ argmax of the Q-values, or ``policy_gradient.greedy_policy(model)``, the most pr
   copies (copy i seeded ``seed + i``) around a jitted policy.
 - :func:`make_evaluator` is the jitted (optionally vmapped) form of :func:`evaluate_jax`, built
   once per (environment, policy, number of episodes); :func:`evaluate` picks the jittable
-  or the host evaluation from the environment id and backend.
+  or the host evaluation from the environment id and backend; :func:`evaluate_runs` evaluates
+  the stacked parameters of many runs in one vmapped program.
+
+Evaluation episodes of the run with training seed ``s`` are seeded ``EVAL_SEED_OFFSET + s``, so they
+are never the training episodes; ``SOLVED_AT`` holds the mean greedy return at which an
+environment counts as solved (gymnasium's ``reward_threshold``).
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml.rl.envs import HostEnv, JaxEnv, resolve_backend
+
+EVAL_SEED_OFFSET = 10_000
+SOLVED_AT = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
 
 def evaluate_jax(env_id: str, policy: Callable, params, key: jax.Array, num_episodes: int) -> jax.Array:
@@ -75,6 +83,14 @@ def make_evaluator(env_id: str, policy: Callable, num_episodes: int, vmapped: bo
     def run(params, key):
         return evaluate_jax(env_id, policy, params, key, num_episodes)
     return jax.jit(jax.vmap(run) if vmapped else run)
+
+
+def evaluate_runs(env_id: str, policy: Callable, params_R, seeds, num_episodes: int,
+                  offset: int = EVAL_SEED_OFFSET) -> np.ndarray:
+    """``(R, num_episodes)`` returns of R runs (``params_R`` stacked on a leading axis) as ONE
+    vmapped program; run r's episodes come from ``PRNGKey(offset + seeds[r])``."""
+    keys = jnp.stack([jax.random.PRNGKey(offset + int(s)) for s in seeds])
+    return np.asarray(make_evaluator(env_id, policy, int(num_episodes), vmapped=True)(params_R, keys))
 
 
 def evaluate(env_id: str, policy: Callable, params, seed: int, num_episodes: int = 100,

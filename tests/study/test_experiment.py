@@ -1,5 +1,5 @@
 """jaxml.study.experiment: run_experiment's work directory, config and machine files, the malloc setting;
-run_parts' results files; timed_call."""
+run_parts' results files; timed_call and compile_and_run."""
 import json
 
 import ml_collections
@@ -7,7 +7,7 @@ import pytest
 
 from jaxml import cpu_memory
 from jaxml.study.config import ConfigError
-from jaxml.study.experiment import machine_info, make_workdir, run_experiment, run_parts, timed_call
+from jaxml.study.experiment import compile_and_run, machine_info, make_workdir, run_experiment, run_parts, timed_call
 
 PRESETS = ("tiny", "full")
 
@@ -97,3 +97,14 @@ def test_timed_call_first_and_second_call():
     assert timed_call(fn, 1)[0] == 2 and calls == [1, 1]
     out, first, seconds = timed_call(fn, 5, repeat=False)
     assert out == 6 and calls == [1, 1, 5] and first == seconds >= 0
+
+
+def test_compile_and_run_equals_the_jitted_call():
+    import jax
+    import jax.numpy as jnp
+
+    fn = jax.jit(lambda x, y: jnp.sin(x) * y)
+    x, y = jnp.arange(5.0), jnp.float32(3.0)
+    out, compile_s, run_s = compile_and_run(fn, x, y)
+    assert compile_s > 0 and run_s >= 0
+    assert jnp.array_equal(out, fn(x, y))
