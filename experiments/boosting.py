@@ -26,7 +26,7 @@ n_estimators x learning rate), error-vs-rounds curves ``<set>_error_vs_rounds.pn
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
 import time
 import warnings
@@ -38,10 +38,10 @@ import numpy as np
 
 from jaxml.classic import adaboost
 from jaxml.classic.datasets import tabular_split
-from jaxml.report import line_plot, markdown_table, write_results
+from jaxml.report import line_plot, markdown_table
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_config
+from jaxml.study.experiment import run_experiment, run_parts, timed_call
 
 NAME = "boosting"
 PRESETS = ("full", "tiny")
@@ -73,17 +73,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    for name in c.datasets:
-        if name not in DATASETS:
-            raise ConfigError(f"config key 'datasets' has unknown set {name!r}; expected a subset of {list(DATASETS)}")
-    for crit in c.criteria:
-        if crit not in adaboost.CRITERIA:
-            raise ConfigError(f"config key 'criteria' has {crit!r}; expected a subset of {list(adaboost.CRITERIA)}")
-    check_range(c, "n_estimators", 1)
-    check_range(c, "learning_rates", 0, low_inclusive=False)
-    check_range(c, "gb_max_depths", 1)
-    check_range(c, "n_train", 0)
+    check_config(c, choices={"preset": PRESETS}, subsets={"datasets": DATASETS, "criteria": adaboost.CRITERIA},
+                 counts=("n_estimators", "gb_max_depths"), positive=("learning_rates",), nonnegative=("n_train",))
 
 
 def ours(c, xtr, ytr, xte, yte, k: int, criterion: str) -> dict:
@@ -93,13 +84,7 @@ def ours(c, xtr, ytr, xte, yte, k: int, criterion: str) -> dict:
     fit_all = jax.jit(jax.vmap(lambda lr, X, Y: adaboost.fit(None, X, Y, cfg.replace(learning_rate=lr)),
                                in_axes=(0, None, None)))
     args = (jnp.asarray(c.learning_rates, jnp.float32), jnp.asarray(xtr), jnp.asarray(ytr))
-    t0 = time.perf_counter()
-    models = jax.block_until_ready(fit_all(*args))
-    first = time.perf_counter() - t0
-    if c.time_second_call:  # the same call again: fit time without compilation
-        t0 = time.perf_counter()
-        models = jax.block_until_ready(fit_all(*args))
-    seconds = time.perf_counter() - t0
+    models, first, seconds = timed_call(fit_all, *args, repeat=c.time_second_call)
     stage = jax.vmap(adaboost.staged_predict, in_axes=(0, None))
     test_pred, train_pred = stage(models, jnp.asarray(xte)), stage(models, jnp.asarray(xtr))
     return {"test": (np.asarray(test_pred) == yte).mean(-1), "train": (np.asarray(train_pred) == ytr).mean(-1),
@@ -198,22 +183,12 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
-    sections = [("Setup", f"n_estimators {list(c.n_estimators)} x learning rate {list(c.learning_rates)}; test "
-                 f"accuracy; data seed {c.data_seed}; sklearn random_state {c.random_state}; preset `{c.preset}`; "
-                 f"machine: {machine_summary()}. Our fits are deterministic (exhaustive stump search).")]
-    summary = {}
-    for name in c.datasets:
-        text, summary[name] = run_set(c, name, workdir)
-        sections.append((name, text))
-        print(text.split("\n\n")[0], flush=True)
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s (compile included)."))
-    write_results(workdir / "results.md", "AdaBoost (SAMME) vs scikit-learn", sections)
-    summary["total_seconds"] = total
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"Results written to {workdir / 'results.md'} ({total:.1f} s)", flush=True)
-    return summary
+    setup = (f"n_estimators {list(c.n_estimators)} x learning rate {list(c.learning_rates)}; test accuracy; data "
+             f"seed {c.data_seed}; sklearn random_state {c.random_state}; preset `{c.preset}`. Our fits are "
+             "deterministic (exhaustive stump search). Wall times include compilation.")
+    parts = {name: (name, functools.partial(run_set, c, name)) for name in c.datasets}
+    return run_parts("AdaBoost (SAMME) vs scikit-learn", parts, c.datasets, workdir, [("Setup", setup)],
+                     part_dirs=False)
 
 
 if __name__ == "__main__":

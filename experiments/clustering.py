@@ -23,7 +23,7 @@ true class), assignments_<set>.png (scatter plots: truth, k-means, spectral per 
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
 import time
 
@@ -35,10 +35,10 @@ import numpy as np
 from jaxml.classic import kmeans, spectral
 from jaxml.classic.datasets import TOY_SETS, toy_set
 from jaxml.classic.metrics import adjusted_rand_index, best_match_accuracy
-from jaxml.report import markdown_table, mean_std, scatter_plot, write_results
+from jaxml.report import markdown_table, mean_std, scatter_plot
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_choice, check_config
+from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "clustering"
 PRESETS = ("full", "tiny")
@@ -71,29 +71,17 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    for name in c.datasets:
-        if name not in TOY_SETS:
-            raise ConfigError(f"config key 'datasets' has unknown set {name!r}; expected a subset of {list(TOY_SETS)}")
-    for lap in c.laplacians:
-        if lap not in spectral.LAPLACIANS:
-            raise ConfigError(f"config key 'laplacians' has {lap!r}; expected a subset of {list(spectral.LAPLACIANS)}")
-    check_choice(c, "scatter_laplacian", c.laplacians)
-    check_range(c, "deltas", 0, low_inclusive=False)
-    check_range(c, "n_points", 10)
-    check_range(c, "n_neighbors", 0, c.n_points - 1)
-    check_range(c, "noise", 0)
-    check_range(c, "n_init", 1)
-    check_range(c, "heatmap_cells", 2)
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
+    check_config(c, choices={"preset": PRESETS}, subsets={"datasets": TOY_SETS, "laplacians": spectral.LAPLACIANS},
+                 nonempty=("seeds",), counts=("n_init",), positive=("deltas",), nonnegative=("noise",),
+                 ranges={"n_points": (10, None), "n_neighbors": (0, c.n_points - 1), "heatmap_cells": (2, None)})
+    check_choice(c, "scatter_laplacian", c.laplacians)  # after 'laplacians' itself is checked
 
 
 def scores(y, labels) -> tuple[float, float]:
     return best_match_accuracy(y, labels), adjusted_rand_index(y, labels)
 
 
-def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
+def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
     x, y = toy_set(name, c.n_points, noise=c.noise, seed=c.data_seed, factor=c.factor)
     X = jnp.asarray(x)
     keys = jnp.stack([jax.random.PRNGKey(s) for s in c.seeds])
@@ -104,7 +92,7 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
     km_labels = np.asarray(km.labels_N)
     km_scores = np.array([scores(y, lab) for lab in km_labels])
     out["kmeans"] = {"accuracy": km_scores[:, 0].tolist(), "ari": km_scores[:, 1].tolist()}
-    rows.append({"set": name, "method": "k-means", "δ": None, "graph": None,
+    rows.append({"method": "k-means", "δ": None, "graph": None,
                  "accuracy": mean_std(km_scores[:, 0]), "ARI": mean_std(km_scores[:, 1]), "sklearn ARI": None})
 
     spectral_labels = {}
@@ -125,7 +113,7 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
                 if c.sklearn_reference and lap == "symmetric" and knn == 0:
                     ref = sklearn_spectral_ari(x, y, delta, c.seeds[0])
                     out["sklearn"][f"δ={delta}"] = ref
-                rows.append({"set": name, "method": "spectral", "δ": str(delta), "graph": graph,
+                rows.append({"method": "spectral", "δ": str(delta), "graph": graph,
                              "accuracy": mean_std(sc[:, 0]), "ARI": mean_std(sc[:, 1]), "sklearn ARI": ref})
                 if lap == c.scatter_laplacian and knn == c.n_neighbors[0]:
                     spectral_labels[delta] = labels[di, 0]
@@ -148,7 +136,12 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[list[dict], dict]:
                      title=f"{name}: spectral ({c.scatter_laplacian}), δ={delta}, "
                            f"ARI {adjusted_rand_index(y, lab):.3f}",
                      xlabel="x1", ylabel="x2")
-    return rows, out
+    plots = " ".join(f"![{name} δ={d}](similarity_{name}_delta{d}.png)" for d in c.deltas)
+    scatters = (f"![{name} truth](assignments_{name}_truth.png) ![{name} k-means](assignments_{name}_kmeans.png) "
+                + " ".join(f"![{name} spectral δ={d}](assignments_{name}_spectral_delta{d}.png)" for d in c.deltas))
+    text = (f"**Accuracy (best label matching) and adjusted Rand index**\n\n{markdown_table(rows)}\n\n"
+            f"**Similarity matrices**\n\n{plots}\n\n**Assignments**\n\n{scatters}")
+    return text, out
 
 
 def block_average(A: np.ndarray, cells: int) -> np.ndarray:
@@ -190,31 +183,14 @@ def sklearn_spectral_ari(x, y, delta: float, seed: int) -> float:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
-    rows, summary = [], {}
-    for name in c.datasets:
-        r, out = run_set(c, name, workdir)
-        rows += r
-        summary[name] = out
-    total = time.perf_counter() - t0
-    table = markdown_table(rows)
-    plots = " ".join(f"![{n} δ={d}](similarity_{n}_delta{d}.png)" for n in c.datasets for d in c.deltas)
-    scatters = " ".join([f"![{n} truth](assignments_{n}_truth.png) ![{n} k-means](assignments_{n}_kmeans.png) "
-                         + " ".join(f"![{n} spectral δ={d}](assignments_{n}_spectral_delta{d}.png)" for d in c.deltas)
-                         for n in c.datasets])
     setup = (f"Sets {list(c.datasets)}, {c.n_points} points each, noise {c.noise}, circles factor {c.factor}, "
              f"data seed {c.data_seed}; δ ∈ {list(c.deltas)}; Laplacians {list(c.laplacians)}; graphs: "
              f"{['full' if k == 0 else f'{k}-NN' for k in c.n_neighbors]}; k = 2; k-means with {c.n_init} "
              f"restarts; seeds {list(c.seeds)} (mean ± std); sklearn reference: SpectralClustering(affinity='rbf', "
-             f"gamma=1/(2δ²), random_state={c.seeds[0]}). Preset `{c.preset}`; machine: {machine_summary()}.")
-    sections = [("Setup", setup), ("Accuracy (best label matching) and adjusted Rand index", table),
-                ("Similarity matrices", plots), ("Assignments", scatters),
-                ("Run", f"Total wall time {total:.1f} s (compile included).")]
-    write_results(workdir / "results.md", "Spectral clustering vs k-means", sections)
-    summary["total_seconds"] = total
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(table + f"\n\nResults written to {workdir / 'results.md'} ({total:.1f} s)", flush=True)
-    return summary
+             f"gamma=1/(2δ²), random_state={c.seeds[0]}). Preset `{c.preset}`; wall times include compilation.")
+    parts = {name: (name, functools.partial(run_set, c, name)) for name in c.datasets}
+    return run_parts("Spectral clustering vs k-means", parts, c.datasets, workdir, [("Setup", setup)],
+                     part_dirs=False)
 
 
 if __name__ == "__main__":
