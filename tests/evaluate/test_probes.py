@@ -86,8 +86,8 @@ def test_fit_probes_step_log_and_unshuffled_order():
     assert not np.allclose(shuffled.step_loss[0, 0], per_example)
 
 
-def test_probe_names_may_not_clash_with_metrics():
+def test_probe_names_may_not_clash_with_metrics(mlp_state):
     data = {"x": np.zeros((4, 2), np.float32), "y": np.zeros(4, np.int32)}
     with pytest.raises(ValueError, match="probe name 'val_loss' clashes"):
-        fit(object(), data, key=jax.random.PRNGKey(0), epochs=1, batch_size=2, eval_sets={"val": data},
+        fit(mlp_state[1], data, key=jax.random.PRNGKey(0), epochs=1, batch_size=2, eval_sets={"val": data},
             probes={"val_loss": lambda s: 0.0}, progress=False)
