@@ -18,6 +18,9 @@ Reading
   newline and does not parse) and raises ``ValueError`` naming the file and line number for any
   other line that is not a JSON object.
 
+Rewriting
+  :func:`write_metrics` writes a list of records (a finished run's history) as a fresh file.
+
 Resuming
   :func:`truncate_after` drops the records logged after the checkpoint a run resumes from, so the
   resumed run does not log those epochs twice. Call it before opening the ``MetricsLog``.
@@ -33,7 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["MetricsLog", "read_metrics", "truncate_after", "to_jsonable"]
+__all__ = ["MetricsLog", "read_metrics", "write_metrics", "truncate_after", "to_jsonable"]
 
 #: Arrays with at most this many elements are logged as (nested) lists; larger ones are refused.
 MAX_ARRAY_SIZE = 1024
@@ -218,6 +221,20 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
             raise ValueError(f"{path}: line {i + 1}: corrupt metrics record ({e}): {snippet!r}") from e
         records.append(rec)
     return records
+
+
+def write_metrics(path: str | os.PathLike, records) -> int:
+    """Write ``records`` (dicts, e.g. a ``FitResult.history``) to ``path`` as a fresh JSONL log,
+    replacing any earlier file there; values are converted as by :meth:`MetricsLog.log`.
+    Returns the number of records written."""
+    if os.path.exists(path):
+        os.remove(path)
+    n = 0
+    with MetricsLog(path) as log:
+        for rec in records:
+            log.log(rec)
+            n += 1
+    return n
 
 
 def _le(a: Any, b: Any) -> bool:

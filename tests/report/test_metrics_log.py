@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxml.report.metrics_log import MAX_ARRAY_SIZE, MetricsLog, read_metrics, truncate_after
+from jaxml.report.metrics_log import MAX_ARRAY_SIZE, MetricsLog, read_metrics, truncate_after, write_metrics
 from jaxml.report.stats import MeanStd
 
 
@@ -146,3 +146,14 @@ def test_truncate_after_rejects_incomparable_values(tmp_path):
     with pytest.raises(ValueError, match="epoch='three'"):
         truncate_after(path, "epoch", 3)
     assert read_metrics(path) == [{"epoch": "three"}]  # untouched
+
+
+def test_write_metrics_replaces_the_file(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    with MetricsLog(path) as log:
+        log.log(epoch=9, stale=True)
+    records = [{"epoch": 1, "loss": np.float32(0.5)}, {"epoch": 2, "loss": float("nan")}]
+    assert write_metrics(path, records) == 2
+    back = read_metrics(path)
+    assert [r["epoch"] for r in back] == [1, 2] and back[0]["loss"] == 0.5 and math.isnan(back[1]["loss"])
+    assert "stale" not in back[0]
