@@ -24,7 +24,7 @@ line plots ``<set>_linear.png``.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
 import time
 import warnings
@@ -36,10 +36,10 @@ import numpy as np
 
 from jaxml.classic import svm
 from jaxml.classic.datasets import tabular_split
-from jaxml.report import line_plot, markdown_table, write_results
+from jaxml.report import line_plot, markdown_table
 from jaxml.report.heatmap import heatmap
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.study.config import check_config
+from jaxml.study.experiment import run_experiment, run_parts, timed_call
 
 NAME = "svm"
 PRESETS = ("full", "tiny")
@@ -68,13 +68,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    for name in c.datasets:
-        if name not in SCALING:
-            raise ConfigError(f"config key 'datasets' has unknown set {name!r}; expected a subset of {list(SCALING)}")
-    for key in ("Cs", "gammas", "sigmas", "tol", "precomputed_C"):
-        check_range(c, key, 0, low_inclusive=False)
-    check_range(c, "n_train", 0)
+    check_config(c, choices={"preset": PRESETS}, subsets={"datasets": SCALING},
+                 positive=("Cs", "gammas", "sigmas", "tol", "precomputed_C"), nonnegative=("n_train",))
 
 
 def hinge(dec_MxP: np.ndarray, y: np.ndarray, problems: list[tuple[int, int]]) -> float:
@@ -131,16 +126,6 @@ def evaluate_grid(models, params: list[dict], xtr, ytr, xte, yte, k: int, kernel
     return rows
 
 
-def timed_fit(fn, *args):
-    """(result, first-call seconds incl. compile, second-call seconds) of a jitted function."""
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    return out, first, time.perf_counter() - t0
-
-
 def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
     data = tabular_split(name, scaling=SCALING[name], n_train=c.n_train or None, seed=c.data_seed)
     (xtr, ytr), (xte, yte), k = data["train"], data["test"], data["num_classes"]
@@ -152,7 +137,7 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
     # Data are arguments of the jitted grids, never closed-over constants (XLA would constant-fold K).
     rbf_fit = jax.jit(jax.vmap(lambda C, g, X, Y: svm.fit(None, X, Y, base.replace(C=C, gamma=g)),
                                in_axes=(0, 0, None, None)))
-    rbf_models, rbf_first, rbf_s = timed_fit(rbf_fit, jnp.asarray(CC.ravel()), jnp.asarray(GG.ravel()), X, Y)
+    rbf_models, rbf_first, rbf_s = timed_call(rbf_fit, jnp.asarray(CC.ravel()), jnp.asarray(GG.ravel()), X, Y)
     params = [{"C": float(C), "gamma": float(g)} for C, g in zip(CC.ravel(), GG.ravel())]
     rbf_rows = evaluate_grid(rbf_models, params, xtr, ytr, xte, yte, k, "rbf", c.sklearn_check)
     shape = (len(c.Cs), len(c.gammas))
@@ -165,7 +150,7 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
     # Linear: the C values in one vmapped call.
     lin_fit = jax.jit(jax.vmap(lambda C, X, Y: svm.fit(None, X, Y, base.replace(kernel="linear", C=C)),
                                in_axes=(0, None, None)))
-    lin_models, lin_first, lin_s = timed_fit(lin_fit, jnp.asarray(c.Cs, jnp.float32), X, Y)
+    lin_models, lin_first, lin_s = timed_call(lin_fit, jnp.asarray(c.Cs, jnp.float32), X, Y)
     lin_rows = evaluate_grid(lin_models, [{"C": float(C)} for C in c.Cs], xtr, ytr, xte, yte, k, "linear",
                              c.sklearn_check)
     Cs = np.asarray(c.Cs)
@@ -218,23 +203,13 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    t0 = time.perf_counter()
-    sections = [("Setup", f"C ∈ {list(c.Cs)}, γ ∈ {list(c.gammas)}, SMO tol {c.tol}, precomputed σ ∈ "
-                 f"{list(c.sigmas)}; data seed {c.data_seed}; preset `{c.preset}`; machine: {machine_summary()}.")]
-    summary = {}
+    setup = (f"C ∈ {list(c.Cs)}, γ ∈ {list(c.gammas)}, SMO tol {c.tol}, precomputed σ ∈ {list(c.sigmas)}; data "
+             f"seed {c.data_seed}; preset `{c.preset}`. Wall times include compilation and the scikit-learn checks.")
+    parts = {name: (name, functools.partial(run_set, c, name)) for name in c.datasets}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        for name in c.datasets:
-            text, summary[name] = run_set(c, name, workdir)
-            sections.append((name, text))
-            print(text.split("\n\n")[0], flush=True)
-    total = time.perf_counter() - t0
-    sections.append(("Run", f"Total wall time {total:.1f} s (compile and the scikit-learn checks included)."))
-    write_results(workdir / "results.md", "Kernel SVM: C x γ, linear vs RBF, precomputed kernels", sections)
-    summary["total_seconds"] = total
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"Results written to {workdir / 'results.md'} ({total:.1f} s)", flush=True)
-    return summary
+        return run_parts("Kernel SVM: C x γ, linear vs RBF, precomputed kernels", parts, c.datasets, workdir,
+                         [("Setup", setup)], part_dirs=False)
 
 
 if __name__ == "__main__":
