@@ -17,13 +17,12 @@ all drawn N(0, init_scale²) (default 0.5) from ``seed`` (``jax.random``).
 
     python -m experiments.from_scratch [--config.seed=1] [--config.causal=true]
 
-Outputs: results.md (all matrices as tables), summary.json (the same numbers).
+Parts (``--config.parts``): ``embeddings`` (the tokens and X), ``attention`` (1 and 2), ``rnn`` (3).
+Outputs: results.md (all matrices as tables), summary.json (the same numbers, one entry per part).
 """
 from __future__ import annotations
 
-import json
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -32,18 +31,20 @@ import numpy as np
 
 from jaxml.models.attention import multi_head_self_attention, qkv, scaled_dot_product_attention
 from jaxml.models.rnn import init_simple_rnn, simple_rnn
-from jaxml.report import markdown_table, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.report import markdown_table
+from jaxml.study.config import ConfigError, check_config
+from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "from_scratch"
 PRESETS = ("full", "tiny")
+PARTS = ("embeddings", "attention", "rnn")
 SENTENCE = "the quick brown fox jumps over the lazy dog"
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.preset = preset or "full"
+    c.parts = PARTS
     c.sentence = SENTENCE
     c.seed = 0
     c.embed_dim = 3
@@ -56,11 +57,9 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    for key in ("embed_dim", "num_heads", "rnn_hidden", "decimals"):
-        check_range(c, key, 1)
-    check_range(c, "init_scale", 0, low_inclusive=False)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS},
+                 counts=("embed_dim", "num_heads", "rnn_hidden", "decimals"), positive=("init_scale",))
     if len(c.sentence.split()) < 2:
         raise ConfigError(f"config key 'sentence' needs at least two words, got {c.sentence!r}")
 
@@ -105,29 +104,35 @@ def compute(c) -> dict:
     return {"tokens": tokens, "vocab": vocab, "ids": ids, **out}
 
 
-def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t0 = time.perf_counter()
-    r = compute(c)
-    tokens, vocab, n = r["tokens"], r["vocab"], c.decimals
+# ---------------------------------------------------------------------------------------------
+# Parts: each formats its share of the one computation.
+
+def embeddings_part(c, r) -> tuple[str, dict]:
+    pos = [f"{i}:{t}" for i, t in enumerate(r["tokens"])]
+    dims = [f"d{j}" for j in range(c.embed_dim)]
+    text = "One row per token:\n\n" + _table(r["X"], pos, dims, c.decimals, "token")
+    return text, {"tokens": r["tokens"], "vocab": r["vocab"], "X": r["X"].tolist()}
+
+
+def attention_part(c, r) -> tuple[str, dict]:
+    tokens, n = r["tokens"], c.decimals
     pos = [f"{i}:{t}" for i, t in enumerate(tokens)]
     dims = [f"d{j}" for j in range(c.embed_dim)]
-    sections = [("Setup", f"Sentence: \"{c.sentence}\" ({len(tokens)} tokens, {len(vocab)} distinct words: "
-                 f"{', '.join(vocab)}). Embeddings and weights N(0, {c.init_scale}²) from seed {c.seed}, "
-                 f"dimension {c.embed_dim}; {'causal' if c.causal else 'bidirectional (no mask)'} attention. "
-                 f"Machine: {machine_summary()}."),
-                ("Embeddings X (one row per token)", _table(r["X"], pos, dims, n, "token"))]
-    for name in ("Q", "K", "V"):
-        sections.append((f"{name} = X W_{name.lower()}", _table(r[name], pos, dims, n, "token")))
-    sections.append(("Attention matrix A = softmax(Q Kᵀ / √d_k) (rows: queries, columns: keys; rows sum to 1)",
-                     _table(r["A"], pos, pos, n, "query \\ key")))
-    sections.append(("Z = A V (one head)", _table(r["Z"], pos, dims, n, "token")))
+    blocks = [f"**{name} = X W_{name.lower()}**\n\n" + _table(r[name], pos, dims, n, "token") for name in "QKV"]
+    blocks.append("**Attention matrix A = softmax(Q Kᵀ / √d_k)** (rows: queries, columns: keys; rows sum to 1)"
+                  "\n\n" + _table(r["A"], pos, pos, n, "query \\ key"))
+    blocks.append("**Z = A V (one head)**\n\n" + _table(r["Z"], pos, dims, n, "token"))
     strongest = [f"{tokens[i]} → {tokens[int(np.argmax(r['A'][i]))]}" for i in range(len(tokens))]
-    sections.append(("Where each token attends most", ", ".join(strongest)))
-    sections.append((f"Multi-head self-attention ({c.num_heads} heads of size {c.embed_dim}, concatenated, "
-                     f"times W_O ({c.num_heads * c.embed_dim}x{c.embed_dim}))",
-                     _table(r["multi_head"], pos, dims, n, "token")))
-    rnn = r["rnn"]
+    blocks.append("**Where each token attends most:** " + ", ".join(strongest))
+    blocks.append(f"**Multi-head self-attention** ({c.num_heads} heads of size {c.embed_dim}, concatenated, "
+                  f"times W_O ({c.num_heads * c.embed_dim}x{c.embed_dim}))\n\n"
+                  + _table(r["multi_head"], pos, dims, n, "token"))
+    return "\n\n".join(blocks), {k: r[k].tolist() for k in ("Q", "K", "V", "A", "Z", "multi_head")}
+
+
+def rnn_part(c, r) -> tuple[str, dict]:
+    tokens, vocab, n, rnn = r["tokens"], r["vocab"], c.decimals, r["rnn"]
+    pos = [f"{i}:{t}" for i, t in enumerate(tokens)]
     hdims = [f"h{j}" for j in range(c.rnn_hidden)]
     rows = []
     for t, tok in enumerate(tokens):
@@ -135,23 +140,26 @@ def main(c, workdir: pathlib.Path) -> dict:
         rows.append({"t": t + 1, "token": tok,
                      **{d: round(float(v), n) for d, v in zip(hdims, rnn["h"][t])},
                      "most likely next word ŷ_t": f"{vocab[int(np.argmax(probs))]} ({probs.max():.{n}f})"})
-    sections.append(("Simple RNN: hidden state h_t and output per token (h_0 = 0)",
-                     markdown_table(rows, floatfmt=f".{n}f")))
-    sections.append(("Simple RNN outputs o_t = c + V h_t (logits over the vocabulary)",
-                     _table(rnn["o"], pos, vocab, n, "token")))
     last = ", ".join(f"{v:.{n}f}" for v in rnn["h"][-1])
-    sections.append(("The sentence's summary", f"Hidden state at \"{tokens[-1]}\" (the end): h_{len(tokens)} = "
-                     f"({last})."))
-    text_sections = sections + [("Run", f"Wall time {time.perf_counter() - t0:.2f} s.")]
-    write_results(workdir / "results.md", "Attention and a simple RNN, from scratch", text_sections)
-    summary = {"tokens": tokens, "vocab": vocab,
-               **{k: np.asarray(r[k]).tolist() for k in ("X", "Q", "K", "V", "A", "Z", "multi_head")},
-               "rnn_h": rnn["h"].tolist(), "rnn_o": rnn["o"].tolist(), "rnn_y_hat": rnn["y_hat"].tolist(),
-               "last_hidden": rnn["h"][-1].tolist()}
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    for heading, body in sections[1:]:
-        print(f"\n== {heading} ==\n{body}")
-    return summary
+    text = ("**Hidden state h_t and output per token** (h_0 = 0)\n\n" + markdown_table(rows, floatfmt=f".{n}f")
+            + "\n\n**Outputs o_t = c + V h_t** (logits over the vocabulary)\n\n"
+            + _table(rnn["o"], pos, vocab, n, "token")
+            + f"\n\n**The sentence's summary:** Hidden state at \"{tokens[-1]}\" (the end): "
+              f"h_{len(tokens)} = ({last}).")
+    return text, {"h": rnn["h"].tolist(), "o": rnn["o"].tolist(), "y_hat": rnn["y_hat"].tolist(),
+                  "last_hidden": rnn["h"][-1].tolist()}
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    check(c)
+    r = compute(c)
+    setup = (f"Sentence: \"{c.sentence}\" ({len(r['tokens'])} tokens, {len(r['vocab'])} distinct words: "
+             f"{', '.join(r['vocab'])}). Embeddings and weights N(0, {c.init_scale}²) from seed {c.seed}, "
+             f"dimension {c.embed_dim}; {'causal' if c.causal else 'bidirectional (no mask)'} attention.")
+    parts = {"embeddings": ("Embeddings X", lambda d: embeddings_part(c, r)),
+             "attention": ("Self-attention: one head, then several", lambda d: attention_part(c, r)),
+             "rnn": ("Simple RNN", lambda d: rnn_part(c, r))}
+    return run_parts("Attention and a simple RNN, from scratch", parts, c.parts, workdir, [("Setup", setup)])
 
 
 if __name__ == "__main__":
