@@ -21,7 +21,7 @@ mistakes_vs_passes.png.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
 import time
 import warnings
@@ -34,9 +34,9 @@ import numpy as np
 from jaxml.classic import perceptron
 from jaxml.classic.datasets import tabular_split
 from jaxml.classic.kernels import linear_kernel, rbf_kernel
-from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array
+from jaxml.study.config import check_config
+from jaxml.study.experiment import run_experiment, run_parts
 
 NAME = "perceptron"
 PRESETS = ("full", "tiny")
@@ -63,14 +63,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", ("digits",))
-    check_range(c, "passes", 1)
-    check_range(c, "n_train", 0)
-    check_range(c, "gamma", 0, low_inclusive=False)
-    check_range(c, "report_passes", 1, c.passes)
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
+    check_config(c, choices={"preset": PRESETS, "dataset": ("digits",)}, nonempty=("seeds",), counts=("passes",),
+                 nonnegative=("n_train",), positive=("gamma",), ranges={"report_passes": (1, c.passes)})
 
 
 def fit_all(c, xtr, ytr, xte, num_classes: int) -> dict:
@@ -113,18 +107,16 @@ def sklearn_reference(c, xtr, ytr, xte, yte) -> list[float]:
     return accs
 
 
-def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t_start = time.perf_counter()
-    data = tabular_split(c.dataset, n_train=c.n_train or None, seed=c.data_seed)
+def accuracy_part(c, data: dict, fitted, workdir: pathlib.Path) -> tuple[str, dict]:
+    """Train/test accuracy and mistakes per pass of every learner; scikit-learn's OvR perceptron."""
     (xtr, ytr), (xte, yte) = data["train"], data["test"]
-    res = fit_all(c, xtr, ytr, xte, data["num_classes"])
+    res = fitted()
     passes = np.arange(1, c.passes + 1)
     label = {"primal": "primal perceptron", "kernel_linear": "kernel perceptron, linear kernel",
              "kernel_rbf": f"kernel perceptron, RBF γ={c.gamma}"}
-    # The linear-kernel curves coincide with the primal ones (checked below), so they are drawn once.
+    # The linear-kernel curves coincide with the primal ones (the equivalence part), so they are drawn once.
     plotted = {"primal": "primal = linear-kernel perceptron", "kernel_rbf": label["kernel_rbf"]}
-    curves, bands, mistakes, summary = {}, {}, {}, {"learners": {}}
+    curves, bands, mistakes, acc, learners = {}, {}, {}, {}, {}
     for learner, r in res.items():
         train_acc = (r["train_pred"] == ytr[None, None, :]).mean(-1)  # (seeds, passes)
         test_acc = (r["test_pred"] == yte[None, None, :]).mean(-1)
@@ -134,55 +126,58 @@ def main(c, workdir: pathlib.Path) -> dict:
             bands[f"{plotted[learner]} (test)"] = (passes, m - s, m + s)
             curves[f"{plotted[learner]} (train)"] = (passes, train_acc.mean(0))
             mistakes[plotted[learner]] = (passes, np.maximum(r["mistakes"].mean(0), 0.1))
-        summary["learners"][learner] = {"train_accuracy": train_acc.tolist(), "test_accuracy": test_acc.tolist(),
-                                        "mistakes": r["mistakes"].tolist(), "seconds": r["seconds"]}
+        acc[learner] = {"train": train_acc, "test": test_acc}
+        learners[learner] = {"train_accuracy": train_acc.tolist(), "test_accuracy": test_acc.tolist(),
+                             "mistakes": r["mistakes"].tolist(), "seconds": r["seconds"]}
     line_plot(workdir / "accuracy_vs_passes.png", curves, bands=bands,
               title=f"Multiclass perceptrons on {c.dataset} (mean ± std over {len(c.seeds)} seeds)",
               xlabel="passes over the training data", ylabel="accuracy")
     line_plot(workdir / "mistakes_vs_passes.png", mistakes, logy=True,
               title="Updates (training mistakes) made during each pass", xlabel="pass",
               ylabel="mistakes in the pass (mean over seeds; 0 drawn at 0.1)")
+    ref = sklearn_reference(c, xtr, ytr, xte, yte) if c.sklearn_reference else None
+    rows = []
+    for k, p in enumerate(c.report_passes):
+        row = {"passes": p}
+        for learner in LEARNERS:
+            row[f"{label[learner]}: test acc"] = mean_std(acc[learner]["test"][:, p - 1])
+        row["RBF: train acc"] = mean_std(acc["kernel_rbf"]["train"][:, p - 1])
+        if ref is not None:
+            row["sklearn Perceptron (OvR), seed %d" % c.seeds[0]] = ref[k]
+        rows.append(row)
+    timing = [{"learner": label[k], "fit + staged predictions, all seeds, incl. compilation (s)": res[k]["seconds"]}
+              for k in LEARNERS]
+    text = (markdown_table(rows) + "\n\n![accuracy](accuracy_vs_passes.png) ![mistakes](mistakes_vs_passes.png)"
+            "\n\n**Timing**\n\n" + markdown_table(timing))
+    return text, {"learners": learners, "sklearn_perceptron_test_accuracy": ref}
 
-    # Linear kernel == primal: predictions, mistakes and weights (w = Σ α x).
+
+def equivalence_part(data: dict, fitted, workdir: pathlib.Path) -> tuple[str, dict]:
+    """Linear kernel == primal: predictions, mistakes and weights (w = Σ α x)."""
+    res = fitted()
     prim, klin = res["primal"], res["kernel_linear"]
+    xtr = data["train"][0]
     w_from_alpha = np.einsum("scn,nd->scd", np.asarray(klin["models"].alpha_CxN, np.float64), xtr.astype(np.float64))
     equivalence = {
         "test predictions equal (all seeds, all passes)": float(np.mean(prim["test_pred"] == klin["test_pred"])),
         "mistake counts equal": bool(np.array_equal(prim["mistakes"], klin["mistakes"])),
         "max |Σ α x − w|": float(np.abs(w_from_alpha - np.asarray(prim["models"].w_CxD, np.float64)).max()),
     }
-    summary["equivalence"] = equivalence
+    return markdown_table([{"check": k, "value": v} for k, v in equivalence.items()]), equivalence
 
-    ref = sklearn_reference(c, xtr, ytr, xte, yte) if c.sklearn_reference else None
-    summary["sklearn_perceptron_test_accuracy"] = ref
-    rows = []
-    for k, p in enumerate(c.report_passes):
-        row = {"passes": p}
-        for learner in LEARNERS:
-            test_accuracy = np.asarray(summary["learners"][learner]["test_accuracy"])
-            row[f"{label[learner]}: test acc"] = mean_std(test_accuracy[:, p - 1])
-        row["RBF: train acc"] = mean_std(np.asarray(summary["learners"]["kernel_rbf"]["train_accuracy"])[:, p - 1])
-        if ref is not None:
-            row["sklearn Perceptron (OvR), seed %d" % c.seeds[0]] = ref[k]
-        rows.append(row)
-    timing = [{"learner": label[k], "fit + staged predictions, all seeds, incl. compilation (s)": res[k]["seconds"]}
-              for k in LEARNERS]
-    total = time.perf_counter() - t_start
-    setup = (f"{c.dataset}: {len(ytr)} train / {len(yte)} test (data seed {c.data_seed}), raw pixel values 0..16; "
-             f"{c.passes} passes, each a fresh random permutation; seeds {list(c.seeds)} (vmapped); RBF γ = "
-             f"{c.gamma}; preset `{c.preset}`; machine: {machine_summary()}.")
-    text = markdown_table(rows)
-    eq_text = markdown_table([{"check": k, "value": v} for k, v in equivalence.items()])
-    sections = [("Setup", setup),
-                ("Test accuracy vs passes", text + "\n\n![accuracy](accuracy_vs_passes.png) "
-                 "![mistakes](mistakes_vs_passes.png)"),
-                ("Linear kernel perceptron = primal perceptron", eq_text),
-                ("Timing", markdown_table(timing) + f"\n\nTotal wall time {total:.1f} s (compile included).")]
-    write_results(workdir / "results.md", "Perceptron study (digits)", sections)
-    summary["total_seconds"] = total
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(text + "\n\n" + eq_text + f"\n\nResults written to {workdir / 'results.md'} ({total:.1f} s)", flush=True)
-    return summary
+
+def main(c, workdir: pathlib.Path) -> dict:
+    validate(c)
+    data = tabular_split(c.dataset, n_train=c.n_train or None, seed=c.data_seed)
+    fitted = functools.cache(functools.partial(fit_all, c, data["train"][0], data["train"][1], data["test"][0],
+                                               data["num_classes"]))  # both parts use the same fits
+    setup = (f"{c.dataset}: {len(data['train'][1])} train / {len(data['test'][1])} test (data seed {c.data_seed}), "
+             f"raw pixel values 0..16; {c.passes} passes, each a fresh random permutation; seeds {list(c.seeds)} "
+             f"(vmapped); RBF γ = {c.gamma}; preset `{c.preset}`.")
+    parts = {"accuracy": ("Test accuracy vs passes", functools.partial(accuracy_part, c, data, fitted)),
+             "equivalence": ("Linear kernel perceptron = primal perceptron",
+                             functools.partial(equivalence_part, data, fitted))}
+    return run_parts("Perceptron study (digits)", parts, tuple(parts), workdir, [("Setup", setup)], part_dirs=False)
 
 
 if __name__ == "__main__":
