@@ -45,6 +45,8 @@ Errors (all subclasses of :class:`DataError`; see :mod:`jaxml.data.errors`):
 Plain ``ValueError``/``TypeError`` signal bad arguments (sizes in ``train_val_test``,
 unknown options to ``load``, wrong ranks in ``transforms``).
 
+Image splits as model inputs: :func:`unit_arrays` (pixels / 255), :func:`standardised_arrays`
+(per channel with the training set's statistics); ``IMAGE_DATASETS`` names the image sets.
 Word helpers: :func:`build_vocab`, :func:`trigram_windows` (:mod:`jaxml.data.text`).
 Transforms: :mod:`jaxml.data.transforms` (the only module that imports JAX; it is
 imported on first use, so ``import jaxml.data`` loads numpy only).
@@ -57,9 +59,9 @@ from .errors import (
     InvalidSplitError,
     UnknownDatasetError,
 )
-from .registry import catalog, load
+from .registry import IMAGE_DATASETS, catalog, load
 from .sources import data_dir
-from .splits import train_val_test, unit_arrays
+from .splits import standardised_arrays, train_val_test, unit_arrays
 from .text import build_vocab, trigram_windows
 
 __all__ = [
@@ -68,6 +70,8 @@ __all__ = [
     "data_dir",
     "train_val_test",
     "unit_arrays",
+    "standardised_arrays",
+    "IMAGE_DATASETS",
     "build_vocab",
     "trigram_windows",
     "DataError",

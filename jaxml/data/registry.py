@@ -18,7 +18,7 @@ from . import cifar, idx, imdb, tabular, text
 from .errors import InvalidSplitError, UnknownDatasetError
 from .sources import resolve_root
 
-__all__ = ["DatasetSpec", "REGISTRY", "load", "catalog", "get_spec"]
+__all__ = ["DatasetSpec", "REGISTRY", "IMAGE_DATASETS", "load", "catalog", "get_spec"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +137,9 @@ REGISTRY: dict[str, DatasetSpec] = {
         _tabular("breast_cancer", "Breast cancer Wisconsin (diagnostic)"),
     ]
 }
+
+# The image classification sets (``load`` returns an ImageDataset): mnist, fashion_mnist, cifar10.
+IMAGE_DATASETS: tuple = tuple(name for name, spec in REGISTRY.items() if spec.returns == "ImageDataset")
 
 
 def get_spec(name: str) -> DatasetSpec:

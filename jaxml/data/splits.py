@@ -25,7 +25,7 @@ import numpy as np
 from .containers import ImageDataset, TabularDataset
 from .registry import get_spec, load
 
-__all__ = ["train_val_test", "unit_arrays"]
+__all__ = ["train_val_test", "unit_arrays", "standardised_arrays"]
 
 
 def _check_size(arg: str, v) -> int:
@@ -111,3 +111,15 @@ def unit_arrays(splits: dict, *, flatten: bool = False) -> dict:
         x = np.asarray(ds.x, np.float32) / np.float32(255.0)
         out[name] = {"x": x.reshape(len(x), -1) if flatten else x, "y": ds.y}
     return out
+
+
+def standardised_arrays(splits: dict, *, stats_from: str = "train") -> dict:
+    """``{split: {"x": float32 NHWC, "y": labels}}`` for image splits as returned by
+    :func:`train_val_test`: pixels scaled to [0, 1], then standardised per channel with the mean and
+    std (+ 1e-6) of the ``stats_from`` split (the training set: no test statistics leak in)."""
+    from . import transforms  # imports JAX
+
+    ref = np.asarray(transforms.scale_to_unit(splits[stats_from].x))
+    mean, std = ref.mean(axis=(0, 1, 2)), ref.std(axis=(0, 1, 2)) + 1e-6
+    return {name: {"x": np.asarray(transforms.standardise(transforms.scale_to_unit(ds.x), mean, std)), "y": ds.y}
+            for name, ds in splits.items()}

@@ -12,7 +12,7 @@ import importlib
 
 from jaxml.report.metrics_log import MetricsLog, read_metrics, truncate_after
 from jaxml.report.progress import EpochProgress, format_metrics, progress_bar
-from jaxml.report.stats import MeanStd, mean_std, mean_std_array
+from jaxml.report.stats import MeanStd, mean_band, mean_std, mean_std_array
 from jaxml.report.tables import markdown_table, write_results
 
 _PLOTS = (
@@ -37,6 +37,7 @@ __all__ = [
     "MeanStd",
     "mean_std",
     "mean_std_array",
+    "mean_band",
     "markdown_table",
     "write_results",
     *_PLOTS,

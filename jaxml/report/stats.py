@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["MeanStd", "mean_std", "mean_std_array"]
+__all__ = ["MeanStd", "mean_std", "mean_std_array", "mean_band"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,3 +87,12 @@ def mean_std(values, axis: int = 0) -> MeanStd:
             "not to one number; use mean_std_array for arrays with extra axes"
         )
     return MeanStd(mean=float(mean.reshape(())), std=float(std.reshape(())), n=int(arr.shape[axis]))
+
+
+def mean_band(values_RxE, x=None) -> tuple[tuple, tuple]:
+    """``(line, band)`` of curves over repeats, ready for ``line_plot(curves=..., bands=...)``:
+    ``line = (x, mean)`` and ``band = (x, mean - std, mean + std)`` over the rows of ``values_RxE``
+    (R repeats x E points, NaN where a repeat has no value). ``x`` defaults to ``1..E`` (epochs)."""
+    mean, std = mean_std_array(values_RxE, axis=0)
+    x = np.arange(1, mean.shape[0] + 1) if x is None else np.asarray(x)
+    return (x, mean), (x, mean - std, mean + std)

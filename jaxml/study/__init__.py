@@ -5,4 +5,6 @@
 - ``jaxml.study.experiment`` — ``run_experiment`` (command line -> work directory ->
   ``main(config, workdir)``), ``run_parts`` (a study's parts -> ``results.md`` + ``summary.json``),
   machine facts recorded next to measurements.
+- ``jaxml.study.fit_summary`` — ``fit_summary(result, metrics)``: a ``FitResult``'s per-run curves,
+  final values, epochs and seconds, ready for ``summary.json``.
 """

@@ -80,3 +80,24 @@ def test_unit_arrays_scale_and_flatten():
     np.testing.assert_allclose(out["train"]["x"], x / 255.0, rtol=1e-6)
     assert unit_arrays({"train": ds}, flatten=True)["train"]["x"].shape == (2, 4)
     np.testing.assert_array_equal(out["train"]["y"], [0, 1])
+
+
+def test_standardised_arrays_use_the_training_statistics_per_channel():
+    import numpy as np
+
+    from jaxml.data import IMAGE_DATASETS, standardised_arrays
+    from jaxml.data.containers import ImageDataset
+
+    assert set(IMAGE_DATASETS) == {"mnist", "fashion_mnist", "cifar10"}
+    rng = np.random.default_rng(0)
+    train = ImageDataset(x=rng.integers(0, 256, (6, 4, 4, 3)).astype(np.uint8), y=(np.arange(6) % 2).astype(np.int32),
+                         class_names=("a", "b"))
+    test = ImageDataset(x=rng.integers(0, 256, (3, 4, 4, 3)).astype(np.uint8), y=(np.arange(3) % 2).astype(np.int32),
+                        class_names=("a", "b"))
+    out = standardised_arrays({"train": train, "test": test})
+    ref = train.x / 255.0
+    mean, std = ref.mean(axis=(0, 1, 2)), ref.std(axis=(0, 1, 2)) + 1e-6
+    assert out["test"]["x"].dtype == np.float32
+    np.testing.assert_allclose(out["train"]["x"].mean(axis=(0, 1, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out["test"]["x"], (test.x / 255.0 - mean) / std, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out["test"]["y"], test.y)

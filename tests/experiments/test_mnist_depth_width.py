@@ -21,26 +21,30 @@ def test_tiny_preset_end_to_end(run_tiny):
     summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert BY_HAND == {"small_dropout": 79_510, "wide": 814_090, "deep_dropout": 622_010}
-    assert list(summary["models"]) == list(cfg.models) == ["deep_dropout"]
-    for name, r in summary["models"].items():
-        assert r["n_params"] == BY_HAND[name]
+    assert list(summary) == [*cfg.models, "comparison"] and list(cfg.models) == ["deep_dropout"]
+    for name in cfg.models:
+        r = summary[name]
+        assert r["n_params"] == BY_HAND[name] and r["seeds"] == list(cfg.seeds)
         for key in ("train_loss", "val_loss", "test_loss", "test_accuracy"):
             assert np.asarray(r["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
         # The reported test numbers are the last epoch's, as logged by fit for each seed.
         records = read_metrics(workdir / name / "metrics.jsonl")
         assert len(records) == len(cfg.seeds) * cfg.epochs
         last = {rec["seed"]: rec for rec in records if rec["epoch"] == cfg.epochs}
-        np.testing.assert_allclose(r["test_loss"], [last[s]["test_loss"] for s in cfg.seeds])
-        np.testing.assert_allclose(r["test_accuracy"], [last[s]["test_accuracy"] for s in cfg.seeds])
-        assert np.all(np.isfinite(r["test_loss"]))
-    # Two epochs of Adam lower the training loss of every model (fake classes are easy).
-    for r in summary["models"].values():
+        for key in ("test_loss", "test_accuracy"):
+            np.testing.assert_allclose(r["final"][key], [last[s][key] for s in cfg.seeds])
+            np.testing.assert_allclose(np.asarray(r["curves"][key])[:, -1], r["final"][key])
+        assert np.all(np.isfinite(r["final"]["test_loss"]))
+        # Two epochs of Adam lower the training loss of every model (fake classes are easy).
         train = np.asarray(r["curves"]["train_loss"])
         assert np.all(train[:, -1] < train[:, 0])
-    for name in ("results.md", "summary.json", "loss_per_epoch.png", "test_accuracy_per_epoch.png"):
+    assert summary["comparison"]["test_accuracy_mean"]["deep_dropout"] == np.mean(r["final"]["test_accuracy"])
+    for name in ("results.md", "summary.json", "comparison/loss_per_epoch.png",
+                 "comparison/test_accuracy_per_epoch.png"):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
-    assert "(c) 784-500-350-150-10, dropout 0.25" in text and "Loss per epoch" in text
+    assert "## (c) 784-500-350-150-10, dropout 0.25" in text and "Loss per epoch" in text
+    assert "](comparison/loss_per_epoch.png)" in text
 
 
 def test_models_have_the_documented_layers_and_parameter_counts():

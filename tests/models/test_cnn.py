@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxml.models import count_params
+from jaxml.models import count_params, param_count
 from jaxml.models.cnn import CNN, ConvBlock, cnn2, cnn3, lenet, mnist_cnn
 from jaxml.train import create_state, make_train_step
 
@@ -37,6 +37,14 @@ def test_cnn2_parameter_count_and_layers():
     chex.assert_shape([v["params"]["conv_0"]["kernel"], v["params"]["output"]["kernel"]],
                       [(7, 7, 1, 64), (7744, 10)])
 
+
+
+def test_param_count_from_shapes_alone():
+    model = mnist_cnn()
+    x = jnp.zeros(MNIST)
+    assert param_count(model, x) == count_params(abstract_init(model, MNIST)["params"]) == 61_546
+    assert param_count(model, x, "batch_stats") == 2 * 32  # bn running mean and var
+    assert param_count(cnn2(), x, "batch_stats") == 0  # no such collection
 
 def test_cnn3_parameter_count():
     v = abstract_init(cnn3(), MNIST)

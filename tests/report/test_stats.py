@@ -50,3 +50,17 @@ def test_mean_std_array_matches_numpy():
     np.testing.assert_array_equal(std_one, np.zeros(4))
     with pytest.raises(ValueError, match="axis 2"):
         mean_std_array(values, axis=2)
+
+
+def test_mean_band_is_mean_and_sample_std_per_point():
+    from jaxml.report.stats import mean_band
+
+    values = np.array([[1.0, 2.0, 4.0], [3.0, 2.0, np.nan]])
+    (x, m), (xb, lo, hi) = mean_band(values)
+    np.testing.assert_array_equal(x, [1, 2, 3])
+    np.testing.assert_array_equal(xb, x)
+    np.testing.assert_allclose(m[:2], [2.0, 2.0])
+    np.testing.assert_allclose(hi[:2] - m[:2], [math.sqrt(2.0), 0.0])
+    np.testing.assert_allclose(m[:2] - lo[:2], [math.sqrt(2.0), 0.0])
+    assert np.isnan(m[2])  # a run without that point: no mean there
+    assert list(mean_band([[5.0, 6.0]], x=[10, 20])[0][0]) == [10, 20]
