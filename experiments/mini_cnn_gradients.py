@@ -19,8 +19,9 @@ Parts:
   float32; the maximum absolute difference is reported (the test asserts <= 1e-6).
 - ``train``: a teacher mini CNN labels Gaussian inputs (y = +1 iff its ŷ > 0); a student is
   trained with minibatch SGD (optax, ``fit``), seeds vmapped. Then full-batch gradient descent
-  run twice from the same start — once by ``fit`` (optax + ``jax.grad``) and once by a plain
-  update with the hand-derived gradients — must follow the same trajectory.
+  run twice by ``fit`` from the same start with the same optax SGD — once with the default step
+  (``jax.grad``) and once with :func:`hand_step`, a train step whose gradients are the
+  hand-derived formulas — must follow the same trajectory.
 
     python -m experiments.mini_cnn_gradients                    # full (seconds)
     python -m experiments.mini_cnn_gradients --config=tiny      # used by the smoke test
@@ -36,10 +37,12 @@ import ml_collections
 import numpy as np
 
 from jaxml.models.mini_cnn import MiniCNN, mini_cnn_params, mini_cnn_weights
-from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array, scatter_plot
-from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std, scatter_plot
+from jaxml.report.metrics_log import write_metrics
+from jaxml.study.config import ConfigError, check_config
 from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train import fit, make_optimizer, make_runs, unstack
+from jaxml.train.epoch import batch_mask
 
 NAME = "mini_cnn_gradients"
 PRESETS = ("full", "tiny")
@@ -72,18 +75,13 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_subset(c, "parts", PARTS)
-    check_choice(c, "preset", PRESETS)
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    for key in ("n_check", "n_train", "n_test", "epochs", "gd_steps"):
-        check_range(c, key, 1)
-    check_range(c, "batch_size", 1, c.n_train)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS}, nonempty=("seeds",),
+                 positive=("learning_rate",), counts=("n_check", "n_train", "n_test", "epochs", "gd_steps"),
+                 ranges={"batch_size": (1, c.n_train)})
     for key in ("teacher_w", "teacher_v"):
         if len(c[key]) != 2:
             raise ConfigError(f"config key {key!r} must have 2 entries, got {c[key]!r}")
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,53 +209,48 @@ def make_toy_data(c) -> dict:
     return out
 
 
-def hand_gd(w, v, x, y, lr: float, steps: int):
-    """Full-batch gradient descent with the hand-derived gradients (mean over examples)."""
-    def step(wv, _):
-        w, v = wv
-        dw, dv = hand_gradients(w, v, x, y)
-        return (w - lr * dw.mean(0), v - lr * dv.mean(0)), None
-    (w, v), _ = jax.lax.scan(step, (w, v), None, length=steps)
-    return w, v
+def hand_step(state, batch, rng):
+    """A train step for ``fit`` whose gradient is the hand-derived one: the mean over the batch's
+    real examples of :func:`hand_gradients`, applied by the state's optimizer (``rng`` unused)."""
+    x, y = batch["x"], batch["y"]
+    mask_N = batch_mask(batch, x.shape[0])
+    count = jnp.sum(mask_N)
+    dw_Nx2, dv_Nx2 = hand_gradients(*mini_cnn_weights(state.params), x, y)
+    mean = lambda g_Nx2: jnp.sum(g_Nx2 * mask_N[:, None], axis=0) / jnp.maximum(count, 1.0)  # noqa: E731
+    loss_N, correct_N = per_example_loss(state.apply_fn({"params": state.params}, x), y)
+    state = state.apply_gradients(grads=mini_cnn_params(mean(dw_Nx2), mean(dv_Nx2)))
+    return state, {"loss_sum": jnp.sum(loss_N * mask_N), "accuracy_sum": jnp.sum(correct_N * mask_N),
+                   "count": count}
 
 
 def train_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
     data = make_toy_data(c)
     tx = make_optimizer({"name": "sgd", "learning_rate": c.learning_rate})
     runs = make_runs(MODEL, tx, data["train"]["x"][:1], seeds=c.seeds)
-    state = jax.tree_util.tree_map(jnp.copy, unstack(runs.state, 0))    # seed c.seeds[0] before training
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.epochs, batch_size=c.batch_size,
-              loss=per_example_loss, eval_sets={"test": data["test"]}, num_runs=runs.num_runs,
-              run_info=runs.info, progress=c.progress, desc="mini CNN SGD")
-    (workdir / "metrics.jsonl").unlink(missing_ok=True)
-    with MetricsLog(workdir / "metrics.jsonl") as log:
-        for rec in res.history:
-            log.log(rec)
-    final = {k: np.array([res.curve(k, r)[1][-1] for r in range(runs.num_runs)])
-             for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
-    epochs = res.curve("train_loss", 0)[0]
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size, loss=per_example_loss,
+              eval_sets={"test": data["test"]}, progress=c.progress, desc="mini CNN SGD")
+    write_metrics(workdir / "metrics.jsonl", res.history)
+    final = {k: res.final(k) for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
     curves, bands = {}, {}
     for key, label in (("train_loss", "train (running mean over the epoch)"), ("test_loss", "test")):
-        m, s = mean_std_array(np.stack([res.curve(key, r)[1] for r in range(runs.num_runs)]))
-        curves[label], bands[label] = (epochs, m), (epochs, m - s, m + s)
+        curves[label], bands[label] = mean_band(res.curve(key), res.curve_epochs(key))
     line_plot(workdir / "loss.png", curves, bands=bands,
               title=f"Mini CNN, SGD lr {c.learning_rate}, batch {c.batch_size} (mean ± std, {len(c.seeds)} seeds)",
               xlabel="epoch", ylabel="logistic loss ln(1 + exp(-y ŷ))")
     weights = []
     for r in range(runs.num_runs):
-        w, v = mini_cnn_weights(jax.tree_util.tree_map(lambda a, r=r: a[r], res.state.params))
+        w, v = mini_cnn_weights(unstack(res.state.params, r))
         weights.append({"seed": runs.info[r]["seed"], "w": "(" + ", ".join(f"{a:.3f}" for a in np.asarray(w)) + ")",
                         "v": "(" + ", ".join(f"{a:.3f}" for a in np.asarray(v)) + ")",
                         "test accuracy": float(final["test_accuracy"][r])})
-    # Trajectory check: full-batch GD by fit (optax + jax.grad) vs by the hand-derived gradients.
-    x, y = jnp.asarray(data["train"]["x"]), jnp.asarray(data["train"]["y"])
-    w0, v0 = mini_cnn_weights(state.params)
-    gd = fit(state, data["train"], key=jax.random.PRNGKey(0), epochs=c.gd_steps, batch_size=c.n_train,
-             loss=per_example_loss, shuffle=False, progress=False, eval_sets={"test": data["test"]})
-    w_fit, v_fit = mini_cnn_weights(gd.state.params)
-    w_hand, v_hand = jax.jit(hand_gd, static_argnums=(4, 5))(w0, v0, x, y, c.learning_rate, c.gd_steps)
+    # Trajectory check: full-batch GD from the first seed's initial weights, by jax.grad and by hand.
+    gd = dict(key=runs.keys[0], epochs=c.gd_steps, batch_size=c.n_train, loss=per_example_loss, shuffle=False,
+              progress=False, eval_sets={"test": data["test"]})
+    by_grad = fit(unstack(runs.state, 0), data["train"], **gd)
+    by_hand = fit(unstack(runs.state, 0), data["train"], train_step=hand_step, **gd)
+    (w_fit, v_fit), (w_hand, v_hand) = (mini_cnn_weights(r.state.params) for r in (by_grad, by_hand))
     traj_diff = float(max(jnp.abs(w_fit - w_hand).max(), jnp.abs(v_fit - v_hand).max()))
-    test_final = gd.history[-1]["test_accuracy"]
+    test_final = float(by_grad.final("test_accuracy")[0])
     table = [{"metric": name.replace("_", " "), "value (mean ± std over seeds)": mean_std(vals)}
              for name, vals in final.items()]
     text = (f"Teacher w = {list(c.teacher_w)}, v = {list(c.teacher_v)} labels x ~ N(0, I_3): y = +1 iff its "
@@ -268,8 +261,9 @@ def train_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
             + "\n\nLearned weights (the model is invariant to scaling w by s > 0 and v by 1/s, and a student "
               "need not recover the teacher to separate the data):\n\n" + markdown_table(weights)
             + f"\n\nTrajectory check: {c.gd_steps} full-batch gradient-descent steps (lr {c.learning_rate}) from "
-              f"seed {c.seeds[0]}'s initial weights, once with `fit` (optax SGD on `jax.grad`, unshuffled, "
-              f"batch = all {c.n_train}) and once with the hand-derived gradients: the final weights differ "
+              f"seed {c.seeds[0]}'s initial weights, by `fit` with optax SGD (unshuffled, batch = all "
+              f"{c.n_train}), once with the default step (`jax.grad`) and once with `hand_step` (the hand-derived "
+              f"gradients): the final weights differ "
               f"by at most {traj_diff:.2e} (float32); test accuracy after these steps "
               f"{test_final:.4f}.\n\n![loss](train/loss.png)")
     return text, {"final": {k: v.tolist() for k, v in final.items()}, "weights": weights,
@@ -277,7 +271,7 @@ def train_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
+    check(c)
     parts = {"gradcheck": ("Gradient check", lambda d: gradcheck_study(c, d)),
              "train": ("SGD on a toy set", lambda d: train_study(c, d))}
     return run_parts("Mini-CNN gradients", parts, c.parts, workdir, [("Setup", f"Preset `{c.preset}`.")])

@@ -56,6 +56,27 @@ def test_hand_gradients_of_a_batch_match_grad_of_the_mean_loss():
         np.testing.assert_allclose(np.asarray(dv.mean(0)), np.asarray(gv), atol=1e-12)
 
 
+def test_hand_step_updates_like_the_jax_grad_step_and_ignores_padding():
+    """One step of ``hand_step`` on a batch with two padded rows equals the default (jax.grad) step."""
+    from jaxml.train import create_state, make_optimizer, make_train_step
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    y = np.where(rng.random(6) > 0.5, 1.0, -1.0).astype(np.float32)
+    x[4:] = 100.0                                           # padding rows: huge, must not count
+    batch = {"x": jnp.asarray(x), "y": jnp.asarray(y), "mask": jnp.array([1, 1, 1, 1, 0, 0], jnp.float32)}
+    tx = make_optimizer({"name": "sgd", "learning_rate": 0.5})
+    state = create_state(study.MODEL, tx, jax.random.key(0), x[:1])
+    by_hand, m_hand = jax.jit(study.hand_step)(state, batch, jax.random.key(1))
+    by_grad, m_grad = jax.jit(make_train_step(study.per_example_loss))(state, batch, jax.random.key(1))
+    for a, b in zip(study.mini_cnn_weights(by_hand.params), study.mini_cnn_weights(by_grad.params)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    assert not np.allclose(np.asarray(study.mini_cnn_weights(by_hand.params)[0]),
+                           np.asarray(study.mini_cnn_weights(state.params)[0]))   # the step moved w
+    assert {k: float(v) for k, v in m_hand.items()} == pytest.approx({k: float(v) for k, v in m_grad.items()})
+    assert float(m_hand["count"]) == 4.0
+
+
 def test_invalid_config_is_named(run_tiny):
     with pytest.raises(ConfigError, match="batch_size"):
         run_tiny(study, "--config.batch_size=1000")
