@@ -38,23 +38,16 @@ import numpy as np
 from jaxml.data import toy
 from jaxml.evaluate.probes import dead_relu_fraction
 from jaxml.models.mlp import MLP
-from jaxml.report import (
-    MetricsLog,
-    line_plot,
-    make_scatter_figure,
-    markdown_table,
-    mean_std,
-    mean_std_array,
-    save_figure,
-)
-from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.report import line_plot, make_scatter_figure, markdown_table, mean_band, mean_std, save_figure
+from jaxml.report.metrics_log import write_metrics
+from jaxml.study.config import check_config
 from jaxml.study.experiment import run_experiment, run_parts
-from jaxml.train import evaluate, fit, get_loss, make_optimizer
-from jaxml.train.grid import init_params, runs_from_params
+from jaxml.train import evaluate, fit, get_loss, init_params, make_optimizer, runs_from_params, unstack
 
 NAME = "principles"
 PRESETS = ("full", "tiny")
 PARTS = ("init", "activation", "order", "xor")
+ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "gelu", "elu")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -105,23 +98,14 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_subset(c, "parts", PARTS)
-    check_choice(c, "preset", PRESETS)
-    for act in c.activations:
-        if act not in ("sigmoid", "relu", "tanh", "leaky_relu", "gelu", "elu"):
-            raise ConfigError(f"config key 'activations' has unknown activation {act!r}")
-    for key in ("learning_rate", "order_learning_rate", "xor_learning_rate", "noise", "blob_distance",
-                "loss_threshold", "xor_solved_loss"):
-        check_range(c, key, 0, low_inclusive=False)
-    for key in ("n_train", "n_test", "epochs", "activation_epochs", "order_epochs", "xor_seeds", "xor_steps",
-                "hidden", "xor_widths"):
-        check_range(c, key, 1)
-    check_range(c, "n_train", 2)
-    check_range(c, "batch_size", 1, c.n_train)
-    check_range(c, "order_batch_size", 1, c.n_train)
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS, "activations": ACTIVATIONS},
+                 nonempty=("seeds",),
+                 positive=("learning_rate", "order_learning_rate", "xor_learning_rate", "noise", "blob_distance",
+                           "loss_threshold", "xor_solved_loss"),
+                 counts=("n_train", "n_test", "epochs", "activation_epochs", "order_epochs", "xor_seeds",
+                         "xor_steps", "hidden", "xor_widths", "batch_size", "order_batch_size"),
+                 ranges={"n_train": (2, None), "batch_size": (1, c.n_train), "order_batch_size": (1, c.n_train)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,18 +119,6 @@ def xor_data(c) -> dict:
     train = toy.xor(c.n_train, noise=c.noise, seed=c.data_seed)
     test = toy.xor(c.n_test, noise=c.noise, seed=c.data_seed + 1)
     return {"train": as_data(*train), "test": as_data(*test)}
-
-
-def write_history(path: pathlib.Path, history) -> None:
-    path.unlink(missing_ok=True)
-    with MetricsLog(path) as log:
-        for rec in history:
-            log.log(rec)
-
-
-def per_run(res, key: str, num_runs: int) -> np.ndarray:
-    """(R, epochs) curve of ``key`` from a FitResult."""
-    return np.stack([res.curve(key, r)[1] for r in range(num_runs)])
 
 
 def moving_average(values_RxT: np.ndarray, window: int) -> np.ndarray:
@@ -224,22 +196,20 @@ def init_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
     info = [{"init": label, "seed": seed} for label in inits for seed in c.seeds]
     tx = make_optimizer({"name": "sgd", "learning_rate": c.learning_rate})
     runs = runs_from_params(mlp(c, "relu", c.random_init), tx, params, info)
-    dead0 = np.asarray(jax.jit(jax.vmap(lambda s: dead_relu_fraction(s, x_dev)))(runs.state))
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.epochs, batch_size=c.batch_size,
-              eval_sets={"test": data["test"]}, num_runs=runs.num_runs, run_info=runs.info, progress=c.progress,
-              step_log=True, probes={"dead_fraction": lambda s: dead_relu_fraction(s, x_dev)}, desc="zero vs random")
-    write_history(workdir / "metrics.jsonl", res.history)
+    # eval_before: the probe (and the test set) are also measured at epoch 0, before any step.
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size, eval_sets={"test": data["test"]},
+              progress=c.progress, step_log=True, eval_before=True,
+              probes={"dead_fraction": lambda s: dead_relu_fraction(s, x_dev)}, desc="zero vs random")
+    write_metrics(workdir / "metrics.jsonl", res.history)
     step_loss = res.step_loss.reshape(runs.num_runs, -1)
-    dead = np.concatenate([dead0[:, None], per_run(res, "dead_fraction", runs.num_runs)], axis=1)
-    test_acc = per_run(res, "test_accuracy", runs.num_runs)[:, -1]
+    dead, epochs = res.curve("dead_fraction"), res.curve_epochs("dead_fraction")     # epochs 0..E
+    test_acc = res.final("test_accuracy")
     grads = zero_init_gradients(c, data["train"])
     its = np.arange(1, step_loss.shape[1] + 1)
-    epochs = np.arange(0, dead.shape[1])
     loss_curves, dead_curves, bands, rows = {}, {}, {}, []
     for label in inits:
-        m, s = mean_std_array(runs.group(step_loss, "init")[label])
-        loss_curves[label], bands[label] = (its, m), (its, m - s, m + s)
-        dead_curves[label] = (epochs, mean_std_array(runs.group(dead, "init")[label])[0])
+        loss_curves[label], bands[label] = mean_band(runs.group(step_loss, "init")[label], its)
+        dead_curves[label] = mean_band(runs.group(dead, "init")[label], epochs)[0]
         g_dead = runs.group(dead, "init")[label]
         rows.append({"init": label if label == "zeros" else f"random ({c.random_init})",
                      "train loss, first 10 steps": mean_std(runs.group(step_loss[:, :10].mean(1), "init")[label]),
@@ -276,17 +246,14 @@ def activation_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
     for act in c.activations:
         model = mlp(c, act, c.activation_init)
         runs = runs_from_params(model, tx, bank["activation"], [{"seed": s} for s in c.seeds])
-        res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.activation_epochs,
-                  batch_size=c.batch_size, eval_sets={"test": data["test"]}, num_runs=runs.num_runs,
-                  run_info=runs.info, progress=c.progress, step_log=True, desc=act)
-        write_history(workdir / f"metrics_{act}.jsonl", res.history)
+        res = fit(runs, data["train"], epochs=c.activation_epochs, batch_size=c.batch_size,
+                  eval_sets={"test": data["test"]}, progress=c.progress, step_log=True, desc=act)
+        write_metrics(workdir / f"metrics_{act}.jsonl", res.history)
         step_loss = res.step_loss.reshape(runs.num_runs, -1)
         smooth = moving_average(step_loss, steps)
         hits = first_below(smooth, c.loss_threshold)
-        its = np.arange(1, smooth.shape[1] + 1)
-        m, s = mean_std_array(smooth)
-        curves[act], bands[act] = (its, m), (its, m - s, m + s)
-        test_acc = per_run(res, "test_accuracy", runs.num_runs)[:, -1]
+        curves[act], bands[act] = mean_band(smooth, np.arange(1, smooth.shape[1] + 1))
+        test_acc = res.final("test_accuracy")
         reached = [h for h in hits if h is not None]
         rows.append({"hidden activation": act,
                      f"iterations to loss <= {c.loss_threshold}": (mean_std(reached).format(".0f") if reached
@@ -294,7 +261,7 @@ def activation_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
                      "runs that reached it": f"{len(reached)}/{len(hits)}",
                      "final train loss (last epoch)": mean_std(smooth[:, -1]),
                      "test accuracy": mean_std(test_acc)})
-        state0 = jax.tree_util.tree_map(lambda a: a[0], res.state)
+        state0 = unstack(res.state, 0)
         predict = jax.jit(lambda pts, s=state0: jax.nn.softmax(s.apply_fn({"params": s.params}, pts))[:, 1])
         boundary_figure(workdir / f"boundary_{act}.png", predict, data["train"],
                         f"{act} hidden units, seed {c.seeds[0]}, after {c.activation_epochs} epochs")
@@ -328,15 +295,14 @@ def order_study(c, bank, workdir: pathlib.Path) -> tuple[str, dict]:
     rows, curves, result = [], {}, {}
     for label, shuffle in (("negatives first, then positives (unshuffled)", False), ("shuffled every epoch", True)):
         runs = runs_from_params(model, tx, bank["random"], [{"seed": s} for s in c.seeds])
-        res = fit(runs.state, train, key=runs.train_keys, epochs=c.order_epochs, batch_size=c.order_batch_size,
-                  eval_sets={"train_eval": train, "test": test}, num_runs=runs.num_runs, run_info=runs.info,
-                  progress=c.progress, step_log=True, shuffle=shuffle, desc=label)
+        res = fit(runs, train, epochs=c.order_epochs, batch_size=c.order_batch_size,
+                  eval_sets={"train_eval": train, "test": test}, progress=c.progress, step_log=True,
+                  shuffle=shuffle, desc=label)
         tag = "sorted" if not shuffle else "shuffled"
-        write_history(workdir / f"metrics_{tag}.jsonl", res.history)
+        write_metrics(workdir / f"metrics_{tag}.jsonl", res.history)
         step_loss = res.step_loss.reshape(runs.num_runs, -1)
         curves[label] = (np.arange(1, step_loss.shape[1] + 1), step_loss.mean(0))
-        final_test = per_run(res, "test_accuracy", runs.num_runs)[:, -1]
-        final_train = per_run(res, "train_eval_accuracy", runs.num_runs)[:, -1]
+        final_test, final_train = res.final("test_accuracy"), res.final("train_eval_accuracy")
         x_test = jnp.asarray(test["x"])
         positive = np.asarray(jax.jit(jax.vmap(
             lambda s, x_test=x_test: jnp.mean(jnp.argmax(s.apply_fn({"params": s.params}, x_test), -1) == 1)))(
@@ -399,9 +365,9 @@ def xor_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
     all_params = init_params(models, x[:1], seeds)          # every width's initial weights, one compiled call
     for width, m, params in zip(c.xor_widths, models, all_params):
         runs = runs_from_params(m, tx, params, [{"seed": s} for s in seeds])
-        res = fit(runs.state, data, key=runs.train_keys, epochs=c.xor_steps, batch_size=4, loss=xor_loss,
-                  num_runs=runs.num_runs, run_info=runs.info, progress=False, desc=f"xor width {width}")
-        final = per_run(res, "train_loss", runs.num_runs)[:, -1]
+        res = fit(runs, data, epochs=c.xor_steps, batch_size=4, loss=xor_loss, progress=False,
+                  desc=f"xor width {width}")
+        final = res.final("train_loss")
         ev = evaluate(res.state, data, loss=xor_loss, num_runs=runs.num_runs)
         solved = (ev["loss"] <= c.xor_solved_loss) & (ev["accuracy"] == 1.0)
         rows.append({"hidden ReLU units": width, "seeds": len(seeds),
@@ -412,7 +378,7 @@ def xor_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
                                     "solved": solved.tolist(), "train_loss_last_step": final.tolist()}
         if width == min(c.xor_widths) and solved.any() and not shown:
             r = int(np.flatnonzero(solved)[0])
-            st = jax.tree_util.tree_map(lambda a, r=r: a[r], res.state)
+            st = unstack(res.state, r)
             boundary_figure(workdir / "xor_trained.png",
                             jax.jit(lambda p, st=st: st.apply_fn({"params": st.params}, p)[:, 0]),
                             {"x": x, "y": y}, f"Trained 2-{width}-1 ReLU net (seed {seeds[r]}): output",
@@ -432,7 +398,7 @@ def xor_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
+    check(c)
     data = xor_data(c)
     bank = initial_params(c)
     parts = {"init": ("(a) Zero vs random initialisation", lambda d: init_study(c, data, bank, d)),
