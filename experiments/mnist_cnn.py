@@ -18,34 +18,35 @@ for the final number) after each epoch.
     python -m experiments.mnist_cnn --config=tiny              # seconds; the smoke test
     python -m experiments.mnist_cnn --config.dataset=fashion_mnist
 
+Two parts (``run_parts``): ``parameters`` (the shapes table) and ``training`` (the seeds as one
+vmapped ``fit(make_runs(...))`` program; ``vmap_seeds=False`` trains them one after another with
+the same numbers).
+
 Outputs: config.json, machine.json, results.md, summary.json, training/metrics.jsonl,
-curves_loss.png, curves_accuracy.png.
+training/curves_loss.png, training/curves_accuracy.png.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
-import time
 
 import jax
 import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.data.registry import REGISTRY
-from jaxml.models import count_params
+from jaxml.models import param_count
 from jaxml.models.cnn import mnist_cnn
-from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.train import make_optimizer
-from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
-from jaxml.train.seeds import fit_seeds
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std
+from jaxml.study.config import check_config
+from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.fit_summary import fit_summary
+from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, make_runs, resolve_epoch_loop
 
 NAME = "mnist_cnn"
 PRESETS = ("full", "demo", "tiny")
-IMAGE_DATASETS = tuple(n for n, s in REGISTRY.items() if s.returns == "ImageDataset")
 EXPECTED_PARAMS = 61_546  # on 28x28x1 inputs, 10 classes
+METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -63,7 +64,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.vmap_seeds = True
     # The one-call scanned epoch: with the strided-slice pools and patch convs it is the fast
     # choice for these small CNNs on CPU too (MNIST CNN, 2 vmapped seeds: 5,421 vs 2,826 ex/s in the
-    # host loop, identical numbers; see jaxml.train.host_epoch). "auto"/"host" select the host loop.
+    # host loop, identical numbers; see jaxml.train.epoch). "auto"/"host" select the host loop.
     c.epoch_loop = "scan"
     c.progress = True
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU
@@ -79,17 +80,11 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", IMAGE_DATASETS)
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    check_range(c, "dropout", 0, 1, high_inclusive=False)
-    for key in ("n_train", "n_val", "n_test", "epochs", "eval_batch_size"):
-        check_range(c, key, 1)
-    check_range(c, "batch_size", 1, c.n_train)
-    check_choice(c, "epoch_loop", EPOCH_LOOPS)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": jdata.IMAGE_DATASETS, "epoch_loop": EPOCH_LOOPS},
+                 nonempty=("seeds",), positive=("learning_rate",), fractions=("dropout",),
+                 counts=("n_train", "n_val", "n_test", "epochs", "eval_batch_size", "batch_size"),
+                 ranges={"batch_size": (1, c.n_train)})
 
 
 def load_data(c) -> tuple[dict, tuple]:
@@ -125,72 +120,63 @@ def parameter_shapes(variables) -> list[dict]:
     return rows
 
 
-def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t0 = time.perf_counter()
-    data, class_names = load_data(c)
-    model = mnist_cnn(num_classes=len(class_names), dropout=c.dropout)
-    variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), data["train"]["x"][:1])
-    n_params = count_params(variables["params"])
-    if data["train"]["x"].shape[1:] == (28, 28, 1) and len(class_names) == 10 and n_params != EXPECTED_PARAMS:
-        raise AssertionError(f"the MNIST CNN should have {EXPECTED_PARAMS} parameters, got {n_params}")
-    shapes = parameter_shapes(variables)
-    tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
-    out = fit_seeds(model, tx, data["train"], seeds=c.seeds, vmap=c.vmap_seeds, workdir=workdir / "training",
-                    epochs=c.epochs, batch_size=c.batch_size,
-                    eval_sets={"val": data["validation"], "test": data["test"]},
-                    checkpoint_every=c.epochs, eval_batch_size=c.eval_batch_size, progress=c.progress,
-                    desc="mnist_cnn", epoch_loop=c.epoch_loop)
-    # fit evaluates the test set after every epoch (eval mode); the result is the last epoch's.
-    tests = [(float(r.curve("test_loss")[1][-1]), float(r.curve("test_accuracy")[1][-1])) for r in out.runs]
-    eval_seconds = float(sum(h["eval_seconds"] for r in out.runs for h in r.history))
+# ---------------------------------------------------------------------------------------------
+# Parts.
 
-    keys = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-    curves = {k: out.curves(k) for k in keys}
-    epochs = np.arange(1, curves["train_loss"].shape[1] + 1)
-    per_epoch = [{"epoch": int(e), **{k.replace("_", " "): mean_std(curves[k][:, i]) for k in keys}}
-                 for i, e in enumerate(epochs)]
+def parameters_part(model, x1, part_dir: pathlib.Path) -> tuple[str, dict]:
+    shapes = parameter_shapes(jax.eval_shape(model.init, jax.random.PRNGKey(0), x1))
+    n_params, n_stats = param_count(model, x1), param_count(model, x1, "batch_stats")
+    if x1.shape[1:] == (28, 28, 1) and model.num_classes == 10 and n_params != EXPECTED_PARAMS:
+        raise AssertionError(f"the MNIST CNN should have {EXPECTED_PARAMS} parameters, got {n_params}")
+    text = f"{n_params:,} trainable parameters + {n_stats} batch-norm statistics.\n\n" + markdown_table(shapes)
+    return text, {"n_params": n_params, "n_batch_stats": n_stats, "parameter_shapes": shapes}
+
+
+def training_part(c, model, data: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
+    runs = make_runs(model, tx, data["train"]["x"][:1], seeds=c.seeds)
+    # The test set is evaluated after every epoch (eval mode) with the validation set; the
+    # reported test numbers are the last epoch's, i.e. those of the final weights.
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size,
+              eval_sets={"val": data["validation"], "test": data["test"]}, workdir=part_dir,
+              checkpoint_every=c.epochs, eval_batch_size=c.eval_batch_size, progress=c.progress, desc=NAME,
+              epoch_loop=c.epoch_loop, vmap_runs=c.vmap_seeds)
+    out = fit_summary(res, METRICS)
+    out["eval_seconds"] = res.train_seconds - res.epoch_seconds  # evaluation after the epochs
+    curves = {k: np.asarray(out["curves"][k]) for k in METRICS}
+    per_epoch = [{"epoch": i + 1, **{k.replace("_", " "): mean_std(curves[k][:, i]) for k in METRICS[:4]}}
+                 for i in range(curves["train_loss"].shape[1])]
     for kind in ("loss", "accuracy"):
         lines, bands = {}, {}
-        for split in ("train", "val"):
-            m, s = mean_std_array(curves[f"{split}_{kind}"])
-            label = "train (running, dropout on)" if split == "train" else "validation"
-            lines[label], bands[label] = (epochs, m), (epochs, m - s, m + s)
-        line_plot(workdir / f"curves_{kind}.png", lines, bands=bands, logy=(kind == "loss"),
+        for split, label in (("train", "train (running, dropout on)"), ("val", "validation")):
+            lines[label], bands[label] = mean_band(curves[f"{split}_{kind}"])
+        line_plot(part_dir / f"curves_{kind}.png", lines, bands=bands, logy=(kind == "loss"),
                   title=f"MNIST CNN on {c.dataset}: {kind} per epoch (mean ± std over {len(c.seeds)} seeds)",
                   xlabel="epoch", ylabel="cross-entropy" if kind == "loss" else "accuracy")
-    test_loss = mean_std([t[0] for t in tests])
-    test_acc = mean_std([t[1] for t in tests])
-    total = time.perf_counter() - t0
+    test = markdown_table([{"test loss": mean_std(out["final"]["test_loss"]),
+                            "test accuracy": mean_std(out["final"]["test_accuracy"]),
+                            "seeds": ", ".join(map(str, out["seeds"]))}])
+    compiled = ("the host-loop train step compiles inside epoch 1" if resolve_epoch_loop(c.epoch_loop) == "host"
+                else f"compilation {res.compile_seconds:.1f} s excluded")
+    text = ("Per-epoch loss and accuracy (mean ± std over seeds):\n\n" + markdown_table(per_epoch)
+            + "\n\n![loss](training/curves_loss.png) ![accuracy](training/curves_accuracy.png)\n\n"
+            f"Test (final weights):\n\n{test}\n\nTraining {res.train_seconds:.1f} s (all seeds; includes "
+            f"{out['eval_seconds']:.1f} s of validation and test evaluation after each epoch; {compiled}).")
+    return text, out
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    check(c)
+    data, class_names = load_data(c)
+    model = mnist_cnn(num_classes=len(class_names), dropout=c.dropout)
+    parts = {"parameters": ("Parameter shapes", functools.partial(parameters_part, model, data["train"]["x"][:1])),
+             "training": ("Training and test (final weights)", functools.partial(training_part, c, model, data))}
     setup = (f"{c.dataset} {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed {c.data_seed}), "
-             f"pixels in [0, 1]. MNIST CNN, dropout {c.dropout}: {n_params:,} parameters + "
-             f"{count_params(variables.get('batch_stats', {}))} batch-norm statistics. Adam lr {c.learning_rate}, "
-             f"batch {c.batch_size}, {c.epochs} epochs, no early stopping. Seeds {list(c.seeds)} "
-             f"({'vmapped' if c.vmap_seeds else 'one after another'}), epoch loop {resolve_epoch_loop(c.epoch_loop)}. "
-             f"Preset `{c.preset}`; machine: "
-             f"{machine_summary()}.")
-    result_text = markdown_table([{"test loss": test_loss, "test accuracy": test_acc,
-                                   "seeds": ", ".join(str(r.seed) for r in out.runs)}])
-    sections = [("Setup", setup),
-                ("Parameter shapes", markdown_table(shapes)),
-                ("Per-epoch loss and accuracy (mean ± std over seeds)",
-                 markdown_table(per_epoch) + "\n\n![loss](curves_loss.png) ![accuracy](curves_accuracy.png)"),
-                ("Test (final weights)", result_text),
-                ("Wall time", f"Training {out.train_seconds:.1f} s (all seeds; includes {eval_seconds:.1f} s of "
-                              f"validation and test evaluation after each epoch; "
-                              + ("the host-loop train step compiles inside epoch 1" if
-                                 resolve_epoch_loop(c.epoch_loop) == "host" else
-                                 f"compilation {out.compile_seconds:.1f} s excluded")
-                              + f"); total {total:.1f} s.")]
-    write_results(workdir / "results.md", f"MNIST CNN ({c.dataset})", sections)
-    summary = {"n_params": n_params, "parameter_shapes": shapes, "seeds": [r.seed for r in out.runs],
-               "curves": {k: v.tolist() for k, v in curves.items()},
-               "test_loss": [t[0] for t in tests], "test_accuracy": [t[1] for t in tests],
-               "train_seconds": out.train_seconds, "compile_seconds": out.compile_seconds,
-               "eval_seconds": eval_seconds, "total_seconds": total}
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print("\n" + markdown_table(per_epoch) + "\n\n" + result_text + f"\n\nResults written to {workdir / 'results.md'}")
-    return summary
+             f"pixels in [0, 1]. MNIST CNN, dropout {c.dropout}. Adam lr {c.learning_rate}, batch {c.batch_size}, "
+             f"{c.epochs} epochs, no early stopping. Seeds {list(c.seeds)} "
+             f"({'vmapped' if c.vmap_seeds else 'one after another'}), epoch loop "
+             f"{resolve_epoch_loop(c.epoch_loop)}. Preset `{c.preset}`.")
+    return run_parts(f"MNIST CNN ({c.dataset})", parts, list(parts), workdir, [("Setup", setup)])
 
 
 if __name__ == "__main__":

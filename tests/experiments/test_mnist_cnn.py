@@ -15,22 +15,30 @@ from jaxml.study.config import ConfigError
 def test_tiny_preset_end_to_end(run_tiny):
     summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
-    assert summary["n_params"] == 61_546
-    assert sum(r["count"] for r in summary["parameter_shapes"] if r["collection"] == "params") == 61_546
+    assert list(summary) == ["parameters", "training"]
+    params, training = summary["parameters"], summary["training"]
+    assert params["n_params"] == 61_546 and params["n_batch_stats"] == 64
+    assert sum(r["count"] for r in params["parameter_shapes"] if r["collection"] == "params") == 61_546
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-        assert np.asarray(summary["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
+        assert np.asarray(training["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
     records = read_metrics(workdir / "training" / "metrics.jsonl")
     assert len(records) == len(cfg.seeds) * cfg.epochs
-    val = np.asarray(summary["curves"]["val_accuracy"])
+    val = np.asarray(training["curves"]["val_accuracy"])
     np.testing.assert_allclose(val[:, -1], [r["val_accuracy"] for r in records if r["epoch"] == cfg.epochs])
     last = {r["seed"]: r for r in records if r["epoch"] == cfg.epochs}
-    np.testing.assert_allclose(summary["test_accuracy"], [last[s]["test_accuracy"] for s in cfg.seeds])
-    np.testing.assert_allclose(summary["test_loss"], [last[s]["test_loss"] for s in cfg.seeds])
-    assert all(0.0 <= a <= 1.0 for a in summary["test_accuracy"]) and all(np.isfinite(summary["test_loss"]))
-    for name in ("results.md", "summary.json", "curves_loss.png", "curves_accuracy.png"):
+    assert training["seeds"] == list(cfg.seeds)
+    for key in ("test_accuracy", "test_loss"):
+        np.testing.assert_allclose(training["final"][key], [last[s][key] for s in cfg.seeds])
+    final = training["final"]
+    assert all(0.0 <= a <= 1.0 for a in final["test_accuracy"]) and all(np.isfinite(final["test_loss"]))
+    # The seeds are evaluated together (vmapped): each epoch's evaluation time counts once.
+    by_epoch = {r["epoch"]: r["eval_seconds"] for r in records}
+    np.testing.assert_allclose(training["eval_seconds"], sum(by_epoch.values()), rtol=1e-6)
+    for name in ("results.md", "summary.json", "training/curves_loss.png", "training/curves_accuracy.png"):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
-    assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "## Test (final weights)" in text
+    assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "Test (final weights)" in text
+    assert "](training/curves_loss.png)" in text
 
 
 def test_parameter_shapes_in_forward_order():
