@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -44,16 +43,15 @@ from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import dqn
 from jaxml.rl.dqn_host import train_host
 from jaxml.rl.envs import make_env
-from jaxml.rl.evaluate import episode_curve, evaluate_host, make_evaluator, smooth_curve
+from jaxml.rl.evaluate import EVAL_SEED_OFFSET, SOLVED_AT, episode_curve, evaluate_host, evaluate_runs, smooth_curve
 from jaxml.rl.summaries import band, greedy_overall, greedy_rows
-from jaxml.study.config import ConfigError, check_choice, check_range, dataclass_config
-from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.config import check_choice, check_config, dataclass_config
+from jaxml.study.experiment import compile_and_run, run_experiment, run_parts
 from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
 NAME = "dqn"
 PRESETS = ("full", "tiny")
 PARTS = ("cartpole", "sweep", "lunarlander")
-SOLVED = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
 
 def dqn_fields(**overrides) -> ml_collections.ConfigDict:
@@ -99,57 +97,49 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    for part in c.parts:
-        if part not in PARTS:
-            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
-    check_choice(c, "preset", PRESETS)
-    check_range(c, "eval_episodes", 1)
-    check_range(c, "curve_points", 2)
-    check_range(c, "sweep_gammas", 0, 1)
-    check_range(c, "sweep_learning_rates", 0, low_inclusive=False)
-    for key in ("seeds", "sweep_seeds", "lunarlander_seeds"):
-        if not c[key]:
-            raise ConfigError(f"config key {key!r} must list at least one seed")
-    for key in ("cartpole", "sweep", "lunarlander"):
-        try:
-            dqn.DQNConfig.from_mapping(c[key].to_dict()).validate()
-        except ConfigError as e:
-            raise ConfigError(f"config key {key!r}: {e}") from None
-    if c.lunarlander.env_id != "LunarLander-v3" and "lunarlander" in c.parts:
-        raise ConfigError(f"config key 'lunarlander.env_id' must be 'LunarLander-v3', got {c.lunarlander.env_id!r}")
-
-
-def _eval_keys(seeds, offset: int = 10_000):
-    return jnp.stack([jax.random.PRNGKey(offset + int(s)) for s in seeds])
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS},
+                 nonempty=("seeds", "sweep_seeds", "lunarlander_seeds"), counts=("eval_episodes",),
+                 positive=("sweep_learning_rates",), ranges={"curve_points": (2, None), "sweep_gammas": (0, 1)},
+                 nested=dict.fromkeys(("cartpole", "sweep", "lunarlander"),
+                                      lambda d: dqn.DQNConfig.from_mapping(d).validate()))
+    if "lunarlander" in c.parts:  # the part drives gymnasium's lander through the host loop
+        check_choice(c, "lunarlander.env_id", ("LunarLander-v3",))
 
 
 def compiled_runs(cfg: dqn.DQNConfig, keys, hparams) -> tuple[dict, float, float]:
     """All runs of ``train`` as one vmapped program: (outputs, compile s, run s). ``hparams``
     holds per-run ``gamma`` and ``learning_rate`` (float32 (R,)), so every part and the
     tests share one compiled program per config."""
-    fn = jax.jit(dqn.make_vmapped_train(cfg))
     # Split the runs over the devices when there are several (on a CPU: one per core, see
     # __main__); each run's result is that of the run alone (jaxml.train.run_sharding).
-    args = shard_runs((keys, hparams))
-    t0 = time.perf_counter()
-    compiled = fn.lower(*args).compile()
-    t1 = time.perf_counter()
-    out = jax.block_until_ready(compiled(*args))
-    t2 = time.perf_counter()
-    return out, t1 - t0, t2 - t1
+    return compile_and_run(jax.jit(dqn.make_vmapped_train(cfg)), *shard_runs((keys, hparams)))
 
 
-def greedy_eval_vmapped(cfg: dqn.DQNConfig, params, seeds, episodes: int, offset: int = 10_000) -> np.ndarray:
+def greedy_eval_vmapped(cfg: dqn.DQNConfig, params, seeds, episodes: int,
+                        offset: int = EVAL_SEED_OFFSET) -> np.ndarray:
     """(S, episodes) greedy returns, every seed's network evaluated in one vmapped program."""
     policy = dqn.greedy_policy(dqn.make_network(cfg, make_env(cfg.env_id, "jax").spec.num_actions))
-    evaluator = make_evaluator(cfg.env_id, policy, int(episodes), vmapped=True)
-    return np.asarray(evaluator(params, _eval_keys(seeds, offset)))
+    return evaluate_runs(cfg.env_id, policy, params, seeds, episodes, offset)
 
 
 def _curves(out, cfg, points):
     steps, ret = episode_curve(out["episode_returns"], cfg.num_envs, points)
     upd, loss = smooth_curve(out["loss"], points)
     return steps, ret, cfg.warmup_iterations * cfg.num_envs + upd * cfg.update_every * cfg.num_envs, loss
+
+
+def _agent_text(cfg: dqn.DQNConfig, layers: str, envs: str) -> str:
+    """The agent's settings in one sentence; ``layers``: the Q-network's sizes with ``{}`` for the hidden
+    ones (e.g. ``"4-{}-2"``); ``envs``: where the environment steps run."""
+    hidden = "-".join(map(str, cfg.hidden_sizes))
+    per_update = cfg.update_every * cfg.num_envs
+    return (f"Q-network {layers.format(hidden)} ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
+            f"{cfg.env_steps:,} env steps in {envs}, replay {cfg.buffer_size:,}, batch {cfg.batch_size}, "
+            f"learning starts after {cfg.learning_starts:,} steps, one update per {per_update} env steps "
+            f"({cfg.num_updates:,} updates), target copy every {cfg.target_update_every} updates, "
+            f"ε {cfg.epsilon_start} → {cfg.epsilon_end} over the first {cfg.epsilon_fraction:.0%} of the steps, "
+            f"{cfg.loss} TD loss{', Double DQN' if cfg.double_dqn else ''}"
+            f"{', cosine learning-rate decay' if cfg.lr_decay else ''}.")
 
 
 def _log_curves(path, labels, steps, ret, loss_steps, loss):
@@ -191,7 +181,7 @@ def cartpole_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     line_plot(workdir / "cartpole_td_loss.png", curves, bands=bands, logy=True,
               title="DQN on CartPole-v1: TD loss (mean ± std over seeds)",
               xlabel="environment steps", ylabel="mean squared TD error per update")
-    solved = SOLVED["CartPole-v1"]
+    solved = SOLVED_AT["CartPole-v1"]
     rows = []
     for i, s in enumerate(seeds):
         row = {"seed": s, f"final network, greedy ({c.eval_episodes} episodes)":
@@ -205,13 +195,7 @@ def cartpole_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
                         f"kept >= {solved:g}": "yes" if best_evals[i].mean() >= solved else "no"})
         rows.append(row)
     final_all = greedy_overall(evals)
-    text = (f"Q-network 4-{'-'.join(map(str, cfg.hidden_sizes))}-2 ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
-            f"{cfg.env_steps:,} env steps in {cfg.num_envs} parallel envs, replay {cfg.buffer_size:,}, batch "
-            f"{cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, one update per "
-            f"{cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), target copy every "
-            f"{cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} over the first "
-            f"{cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss{', Double DQN' if cfg.double_dqn else ''}"
-            f"{', cosine learning-rate decay' if cfg.lr_decay else ''}. Seeds {seeds} as ONE "
+    text = (_agent_text(cfg, "4-{}-2", f"{cfg.num_envs} parallel envs") + f" Seeds {seeds} as ONE "
             f"`jax.jit(jax.vmap(train))` program: compile {compile_s:.1f} s, run {run_s:.1f} s.\n\n")
     if has_best:
         text += (f"Inside the same program the greedy policy is evaluated on {cfg.eval_episodes} episodes every "
@@ -290,17 +274,14 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
                 print(f"  [lunarlander seed {s}] {rec['env_steps']:>9,} steps  return {rec['mean_return']:8.1f} "
                       f"({rec['episodes']} episodes)  loss {rec['loss']:.3f}  ε {rec['epsilon']:.3f}", flush=True)
             out = train_host(cfg, seed=int(s), log=progress, log_every=c.lunarlander_log_every)
-            ev = evaluate_host(cfg.env_id, dqn.greedy_policy(out["model"]), out["state"].params, 10_000 + int(s),
-                               c.eval_episodes)
+            ev = evaluate_host(cfg.env_id, dqn.greedy_policy(out["model"]), out["state"].params,
+                               EVAL_SEED_OFFSET + int(s), c.eval_episodes)
             outs.append(out)
             evals.append(ev)
             speed.append(out["env_steps_per_second"])
     evals = np.stack(evals)
-    ret = np.stack([episode_curve(o["episode_returns"], cfg.num_envs, c.curve_points)[1] for o in outs])
-    steps = episode_curve(outs[0]["episode_returns"], cfg.num_envs, c.curve_points)[0]
-    loss = np.stack([smooth_curve(o["loss"], c.curve_points)[1] for o in outs])
-    loss_steps = cfg.warmup_iterations * cfg.num_envs + smooth_curve(outs[0]["loss"], c.curve_points)[0] * \
-        cfg.update_every * cfg.num_envs
+    stacked = {key: np.stack([o[key] for o in outs]) for key in ("episode_returns", "loss")}
+    steps, ret, loss_steps, loss = _curves(stacked, cfg, c.curve_points)
     curves, bands = {}, {}
     band("episode return", steps, ret, curves, bands)
     line_plot(workdir / "lunarlander_return.png", curves, bands=bands,
@@ -311,18 +292,12 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     line_plot(workdir / "lunarlander_td_loss.png", curves, bands=bands, logy=True,
               title="DQN on LunarLander-v3: TD loss", xlabel="environment steps", ylabel="mean squared TD error")
     overall = greedy_overall(evals)
-    rows = greedy_rows(evals, seeds, SOLVED["LunarLander-v3"])
+    rows = greedy_rows(evals, seeds, SOLVED_AT["LunarLander-v3"])
     for row, o in zip(rows, outs):
         row["train wall time (s)"] = o["seconds"]
         row["env steps/s"] = o["env_steps_per_second"]
-    text = (f"Q-network 8-{'-'.join(map(str, cfg.hidden_sizes))}-4 ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
-            f"{cfg.env_steps:,} env steps in a gymnasium SyncVectorEnv of {cfg.num_envs} copies, replay "
-            f"{cfg.buffer_size:,}, batch {cfg.batch_size}, learning starts after {cfg.learning_starts:,} steps, "
-            f"one update per {cfg.update_every * cfg.num_envs} env steps ({cfg.num_updates:,} updates), "
-            f"target copy every {cfg.target_update_every} updates, ε {cfg.epsilon_start} → {cfg.epsilon_end} "
-            f"over the first {cfg.epsilon_fraction:.0%} of the steps, {cfg.loss} TD loss"
-            f"{', Double DQN' if cfg.double_dqn else ''}. "
-            f"Host loop: one gymnasium step of all copies + one jitted call per vector step.\n\n"
+    text = (_agent_text(cfg, "8-{}-4", f"a gymnasium SyncVectorEnv of {cfg.num_envs} copies")
+            + " Host loop: one gymnasium step of all copies + one jitted call per vector step.\n\n"
             f"Greedy evaluation, {c.eval_episodes} episodes per seed:\n\n" + markdown_table(rows, floatfmt=".1f")
             + f"\n\nMean over seeds: {overall['over_seeds'].format('.1f')}; pooled: "
             f"{overall['over_episodes'].format('.1f')}.\n\n"

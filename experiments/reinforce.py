@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -35,15 +34,14 @@ import numpy as np
 
 from jaxml.report import MetricsLog, line_plot, markdown_table
 from jaxml.rl import policy_gradient as pg
-from jaxml.rl.evaluate import evaluate_host, make_evaluator
+from jaxml.rl.evaluate import EVAL_SEED_OFFSET, SOLVED_AT, evaluate_host, evaluate_runs
 from jaxml.rl.summaries import band, greedy_overall
-from jaxml.study.config import ConfigError, check_choice, check_range, dataclass_config
-from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.config import ConfigError, check_config, dataclass_config
+from jaxml.study.experiment import compile_and_run, run_experiment, run_parts
 
 NAME = "reinforce"
 PRESETS = ("full", "tiny")
 PARTS = ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp")
-SOLVED = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 TITLES = {"cartpole_logistic": "CartPole-v1, logistic policy (gymnax, compiled)",
           "cartpole_mlp": "CartPole-v1, MLP softmax policy (gymnax, compiled)",
           "lunarlander_mlp": "LunarLander-v3, MLP softmax policy (gymnasium, host loop)"}
@@ -83,24 +81,13 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
-    for part in c.parts:
-        if part not in PARTS:
-            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
-    check_choice(c, "preset", PRESETS)
-    check_range(c, "eval_episodes", 1)
-    check_range(c, "sweep_gammas", 0, 1)
-    check_range(c, "sweep_learning_rates", 0, low_inclusive=False)
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS}, counts=("eval_episodes",),
+                 nonempty=("seeds", "lunarlander_seeds"), positive=("sweep_learning_rates",),
+                 ranges={"sweep_gammas": (0, 1)},
+                 nested=dict.fromkeys(PARTS, lambda d: pg.ReinforceConfig.from_mapping(d).validate()))
     if len(c.sweep_gammas) != len(c.sweep_learning_rates) or not c.sweep_gammas:
         raise ConfigError(f"config keys 'sweep_learning_rates' and 'sweep_gammas' are paired settings and must have "
                           f"the same (non-zero) length, got {len(c.sweep_learning_rates)} and {len(c.sweep_gammas)}")
-    for key in ("seeds", "lunarlander_seeds"):
-        if not c[key]:
-            raise ConfigError(f"config key {key!r} must list at least one seed")
-    for key in ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp"):
-        try:
-            pg.ReinforceConfig.from_mapping(c[key].to_dict()).validate()
-        except ConfigError as e:
-            raise ConfigError(f"config key {key!r}: {e}") from None
 
 
 def _settings(c):
@@ -114,20 +101,13 @@ def compiled_part(c, key: str, workdir: pathlib.Path):
     keys = jnp.stack([jax.random.PRNGKey(s) for _, _, s in runs])
     hp = {"learning_rate": jnp.array([r[0] for r in runs], jnp.float32),
           "gamma": jnp.array([r[1] for r in runs], jnp.float32)}
-    fn = jax.jit(pg.make_vmapped_train(cfg))
-    t0 = time.perf_counter()
-    compiled = fn.lower(keys, hp).compile()
-    t1 = time.perf_counter()
-    out = jax.block_until_ready(compiled(keys, hp))
-    t2 = time.perf_counter()
-    model = pg.make_train(cfg).model
-    evaluator = make_evaluator(cfg.env_id, pg.greedy_policy(model), int(c.eval_episodes), vmapped=True)
-    eval_keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, _, s in runs])
-    evals = np.asarray(evaluator(out["state"].params, eval_keys))
+    out, compile_s, run_s = compile_and_run(jax.jit(pg.make_vmapped_train(cfg)), keys, hp)
+    policy = pg.greedy_policy(pg.make_train(cfg).model)
+    evals = evaluate_runs(cfg.env_id, policy, out["state"].params, [s for _, _, s in runs], c.eval_episodes)
     returns = np.asarray(out["returns"]).mean(-1)      # (R, U): mean return of the episodes of each update
     env_steps = None
     info = (f"{cfg.num_updates} updates x {cfg.episodes_per_update} episodes (cut at {pg.make_train(cfg).horizon} "
-            f"steps), {len(runs)} runs as ONE vmapped program: compile {t1 - t0:.1f} s, run {t2 - t1:.1f} s")
+            f"steps), {len(runs)} runs as ONE vmapped program: compile {compile_s:.1f} s, run {run_s:.1f} s")
     return cfg, runs, returns, np.asarray(out["loss"]), evals, info, env_steps
 
 
@@ -149,7 +129,7 @@ def host_part(c, key: str, workdir: pathlib.Path):
             returns.append(out["returns"].mean(-1))
             losses.append(out["loss"])
             evals.append(evaluate_host(cfg.env_id, pg.greedy_policy(out["model"]), out["state"].params,
-                                       10_000 + s, c.eval_episodes))
+                                       EVAL_SEED_OFFSET + s, c.eval_episodes))
             seconds += out["seconds"]
             steps += out["env_steps"]
     cut = f"{cfg0.max_episode_steps} steps" if cfg0.max_episode_steps else "the environment's time limit"
@@ -171,7 +151,7 @@ def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
             for u in range(returns.shape[1]):
                 log.log(learning_rate=lr, gamma=g, seed=s, update=u + 1, mean_return=float(returns[r, u]),
                         loss=float(losses[r, u]))
-    solved = SOLVED[cfg.env_id]
+    solved = SOLVED_AT[cfg.env_id]
     for i, (lr, g) in enumerate(_settings(c)):
         sl = slice(i * n, (i + 1) * n)
         label = f"lr={lr:g}, γ={g:g}"
