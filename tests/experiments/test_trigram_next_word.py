@@ -30,17 +30,21 @@ def test_tiny_preset_end_to_end(data_dir, run_tiny):
     n = 3000 - 3  # every window is in the 12-word vocabulary (vocab_size 20 keeps all 12)
     n_train, n_val = int(0.8 * n), int(0.1 * n)
     assert summary["sizes"] == {"train": n_train, "validation": n_val, "test": n - n_train - n_val}
-    assert len(summary["vocab"]) == 12
-    for r, (d, p) in zip(summary["results"], cfg.sizes):
+    assert len(summary["examples"]["vocab"]) == 12
+    for d, p in cfg.sizes:
+        r = summary[f"D{d}_P{p}"]
         # V*D + 3D*P + P + P*V + V with V = 12 words.
         assert r["parameters"] == 12 * d + 3 * d * p + p + p * 12 + 12
-        assert len(r["test_accuracy"]) == len(cfg.seeds)
+        assert len(r["test_accuracy"]) == len(cfg.seeds) and r["seeds"] == list(cfg.seeds)
         assert all(1 <= e <= cfg.max_epochs for e in r["stopped_epoch"])
-    ex = summary["examples"]
+        # The reported validation loss is the best epoch's (early stopping keeps the best weights).
+        best = [r["curves"]["val_loss"][i][e - 1] for i, e in enumerate(r["best_epoch"])]
+        assert r["val_loss"] == best
+    ex = summary["examples"]["examples"]
     assert len(ex) == cfg.n_examples and all(len(e["top"]) == cfg.top_k for e in ex)
     probs = [p for _, p in ex[0]["top"]]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
-    for name in ("results.md", "summary.json", "accuracy.png", "loss.png"):
+    for name in ("results.md", "summary.json", "comparison/accuracy.png", "comparison/loss.png"):
         assert (workdir / name).stat().st_size > 0, name
     records = read_metrics(workdir / f"D{cfg.sizes[0][0]}_P{cfg.sizes[0][1]}" / "metrics.jsonl")
     assert {r["seed"] for r in records} == set(cfg.seeds) and "val_loss" in records[0]
