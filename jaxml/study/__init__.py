@@ -1,10 +1,12 @@
 """What every study script in ``experiments/`` shares.
 
-- ``jaxml.study.config`` — presets, ``--config.key=value`` overrides, validation helpers
-  (``check_choice``, ``check_range``, ``check_subset``) raising ``ConfigError``.
+- ``jaxml.study.config`` — presets, ``--config.key=value`` overrides, validation: ``check_config``
+  (a study's checks in one declarative call, sub-configs included) over ``check_choice``,
+  ``check_range``, ``check_subset``, all raising ``ConfigError``.
 - ``jaxml.study.experiment`` — ``run_experiment`` (command line -> work directory ->
   ``main(config, workdir)``), ``run_parts`` (a study's parts -> ``results.md`` + ``summary.json``),
-  machine facts recorded next to measurements.
+  machine facts recorded next to measurements, ``timed_call`` / ``compile_and_run`` (timings with
+  and without compilation).
 - ``jaxml.study.fit_summary`` — ``fit_summary(result, metrics)``: a ``FitResult``'s per-run curves,
   final values, epochs and seconds, ready for ``summary.json``.
 """
