@@ -21,6 +21,8 @@ Keras) to ``maxlen`` words.
 Every part reports parameters, best validation accuracy, test accuracy of the final weights
 (Keras' default: no restoring of the best epoch; (e) also gives the test accuracy of its
 best-validation-loss weights) and wall time. Seeds (``seeds``) are vmapped within a part.
+Parts run through ``run_parts`` (folder ``part_<x>/`` each: metrics.jsonl, checkpoints), then
+``comparison`` (the table of every part and the curves per epoch).
 
 Data (``--config.dataset=``): ``imdb`` (default; ``<data dir>/imdb/imdb.npz`` or ``aclImdb/``) or
 ``austen_vs_shakespeare``, the offline stand-in of :mod:`jaxml.data.austen_vs_shakespeare`
@@ -33,10 +35,9 @@ padding), used on machines without IMDB.
 """
 from __future__ import annotations
 
-import json
+import functools
 import math
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -48,15 +49,17 @@ from jaxml.data.austen_vs_shakespeare import load_austen_vs_shakespeare
 from jaxml.data.imdb import pad_sequences
 from jaxml.models import count_params
 from jaxml.models.rnn import SequenceClassifier
-from jaxml.report import MeanStd, line_plot, markdown_table, mean_std, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, num_batches
+from jaxml.report import MeanStd, line_plot, markdown_table, mean_band, mean_std
+from jaxml.study.config import ConfigError, check_config
+from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.fit_summary import fit_summary
+from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, num_batches, unstack
 
 NAME = "imdb_sentiment"
 PRESETS = ("full", "tiny")
 PARTS = ("a", "b", "c", "d", "e")
 DATASETS = ("imdb", "austen_vs_shakespeare")
+METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 # Keras's parameter counts of each part at the default sizes (maxlen 20 for the Flatten model).
 EXPECTED_PARAMS = {"a": 160_000 + 10_272 + 33, "b": 160_000 + 1_568 + 33, "c": 160_000 + 6_272 + 33,
                    "d": 160_000 + 6_272 + 8_320 + 33, "e": 160_000 + 6_272 + 8_320 + 33}
@@ -105,26 +108,16 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", DATASETS)
-    for part in c.parts:
-        if part not in PARTS:
-            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
-    for key in ("num_words", "embed_dim", "units", "batch_size", "epochs", "maxlen", "maxlen_d", "epochs_d",
-                "maxlen_e", "batch_size_e", "epochs_e", "patience_e", "passage_words", "eval_batch_size", "unroll",
-                "checkpoint_every"):
-        check_range(c, key, 1)
-    check_range(c, "num_words", 4)
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    check_range(c, "val_fraction", 0, 1, low_inclusive=False, high_inclusive=False)
-    check_range(c, "dropout", 0, 1, high_inclusive=False)
-    check_range(c, "recurrent_dropout", 0, 1, high_inclusive=False)
-    check_range(c, "decay_rate", 0, low_inclusive=False)
-    check_range(c, "decay_after_epochs", 0)
-    check_range(c, "max_train", 0)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": DATASETS}, subsets={"parts": PARTS},
+                 nonempty=("parts", "seeds"),
+                 counts=("num_words", "embed_dim", "units", "batch_size", "epochs", "maxlen", "maxlen_d", "epochs_d",
+                         "maxlen_e", "batch_size_e", "epochs_e", "patience_e", "passage_words", "eval_batch_size",
+                         "unroll", "checkpoint_every"),
+                 positive=("learning_rate", "val_fraction", "decay_rate"), fractions=("dropout", "recurrent_dropout"),
+                 nonnegative=("decay_after_epochs", "max_train"), ranges={"num_words": (4, None)})
+    if c.val_fraction >= 1:
+        raise ConfigError(f"config key 'val_fraction' = {c.val_fraction!r} must be below 1")
 
 
 def part_specs(c) -> dict:
@@ -190,52 +183,49 @@ def _stat(values):
     return mean_std(values.astype(float))
 
 
-def run_part(c, part: str, spec: dict, splits: dict, vocab_size: int, workdir: pathlib.Path) -> tuple[dict, dict]:
+def part_row(part: str, spec: dict, r: dict) -> dict:
+    row = {"part": f"({part})", "model": spec["title"], "maxlen": spec["maxlen"], "parameters": r["parameters"],
+           "epochs": _stat(r["stopped_epoch"]), "best val accuracy": _stat(r["best_val_accuracy"]),
+           "best val epoch": _stat(r["best_val_epoch"]), "test accuracy": _stat(r["test_accuracy"]),
+           "train time (s)": f"{r['train_seconds']:.1f}", "compile (s)": f"{r['compile_seconds']:.1f}"}
+    if "test_accuracy_best_weights" in r:
+        row["test accuracy"] = (f"{_fmt(_stat(r['test_accuracy']))} (best-val-loss weights, epoch "
+                                f"{_fmt(_stat(r['best_epoch']))}: {_fmt(_stat(r['test_accuracy_best_weights']))})")
+    return row
+
+
+def run_part(c, part: str, splits: dict, vocab_size: int, trained: dict, workdir: pathlib.Path) -> tuple[str, dict]:
+    spec = part_specs(c)[part]
     arrays = {name: {"x": pad_sequences(seqs, spec["maxlen"]), "y": y} for name, (seqs, y) in splits.items()}
     model = SequenceClassifier(vocab_size=vocab_size, embed_dim=c.embed_dim, unroll=c.unroll, **spec["model"])
     steps = num_batches(len(arrays["train"]["y"]), spec["batch_size"])
     tx = make_optimizer({"name": "rmsprop", "learning_rate": c.learning_rate, "eps": 1e-7, **spec["schedule"]},
                         steps)
     runs = make_runs(model, tx, arrays["train"]["x"][:1], seeds=c.seeds)
-    n_params = count_params(jax.tree_util.tree_map(lambda a: a[0], runs.state.params))
+    n_params = count_params(unstack(runs.state.params, 0))
     if n_params != keras_param_count(c, spec, vocab_size):
         raise AssertionError(f"part ({part}) should have Keras's {keras_param_count(c, spec, vocab_size)} "
                              f"parameters, got {n_params}")
-    t0 = time.perf_counter()
-    res = fit(runs.state, arrays["train"], key=runs.train_keys, epochs=spec["epochs"], batch_size=spec["batch_size"],
-              loss="binary_cross_entropy", eval_sets={"val": arrays["validation"]},
-              early_stopping=spec["early_stopping"], num_runs=runs.num_runs, run_info=runs.info,
+    stop = spec["early_stopping"]
+    res = fit(runs, arrays["train"], epochs=spec["epochs"], batch_size=spec["batch_size"],
+              loss="binary_cross_entropy", eval_sets={"val": arrays["validation"]}, early_stopping=stop,
               workdir=workdir, checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size,
               progress=c.progress, desc=f"part ({part})")
-    seconds = time.perf_counter() - t0
     r = runs.num_runs
     # Final weights (and for early stopping the best weights) in one compiled pass: stack them as runs.
-    states = res.state if spec["early_stopping"] is None else jax.tree_util.tree_map(
+    states = res.state if stop is None else jax.tree_util.tree_map(
         lambda a, b: jnp.concatenate([a, b]), res.state, res.best_state)
     both = evaluate(states, arrays["test"], loss="binary_cross_entropy", batch_size=c.eval_batch_size,
-                    num_runs=r if spec["early_stopping"] is None else 2 * r)
-    test = {k: np.asarray(v)[:r] for k, v in both.items()}
-    curves = {k: [res.curve(k, r)[1].tolist() for r in range(runs.num_runs)]
-              for k in ("train_accuracy", "val_accuracy", "train_loss", "val_loss")}
-    val_acc = [res.curve("val_accuracy", r)[1] for r in range(runs.num_runs)]
-    best_val = [float(v.max()) for v in val_acc]
-    best_epoch = [int(np.argmax(v)) + 1 for v in val_acc]
-    row = {"part": f"({part})", "model": spec["title"], "maxlen": spec["maxlen"], "parameters": n_params,
-           "epochs": _stat(res.stopped_epoch), "best val accuracy": _stat(best_val),
-           "best val epoch": _stat(best_epoch), "test accuracy": _stat(test["accuracy"]),
-           "train time (s)": f"{res.train_seconds:.1f}", "compile (s)": f"{res.compile_seconds:.1f}"}
-    result = {"parameters": n_params, "best_val_accuracy": best_val, "best_val_epoch": best_epoch,
-              "test_accuracy": np.asarray(test["accuracy"]).tolist(), "test_loss": np.asarray(test["loss"]).tolist(),
-              "epochs": res.stopped_epoch.tolist(), "train_seconds": res.train_seconds,
-              "compile_seconds": res.compile_seconds, "wall_seconds": seconds,
-              "curves": curves}
-    if spec["early_stopping"] is not None:
-        best = {k: np.asarray(v)[r:] for k, v in both.items()}
-        result["test_accuracy_best_weights"] = np.asarray(best["accuracy"]).tolist()
-        result["best_loss_epoch"] = res.best_epoch.tolist()
-        row["test accuracy"] = (f"{_fmt(_stat(test['accuracy']))} (best-val-loss weights, epoch "
-                                f"{_fmt(_stat(res.best_epoch))}: {_fmt(_stat(best['accuracy']))})")
-    return row, result
+                    num_runs=r if stop is None else 2 * r)
+    val_acc = res.curve("val_accuracy")          # (runs, epochs), NaN after a run stopped
+    result = {"parameters": n_params, "best_val_accuracy": np.nanmax(val_acc, axis=1).tolist(),
+              "best_val_epoch": (np.nanargmax(val_acc, axis=1) + 1).tolist(),
+              "test_accuracy": np.asarray(both["accuracy"])[:r].tolist(),
+              "test_loss": np.asarray(both["loss"])[:r].tolist(), **fit_summary(res, METRICS)}
+    if stop is not None:
+        result["test_accuracy_best_weights"] = np.asarray(both["accuracy"])[r:].tolist()
+    trained[part] = result
+    return markdown_table([part_row(part, spec, result)]), result
 
 
 def _fmt(v) -> str:
@@ -246,27 +236,25 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def plot_curves(results: dict, workdir: pathlib.Path) -> list[str]:
-    paths = []
+def comparison_part(c, trained: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    specs = part_specs(c)
+    rows = [part_row(part, specs[part], r) for part, r in trained.items()]
+    plots = []
     for key, label in (("val_accuracy", "validation accuracy"), ("train_accuracy", "training accuracy"),
                        ("val_loss", "validation loss")):
-        curves = {}
-        for part, r in results.items():
-            runs = [np.asarray(v, float) for v in r["curves"][key]]
-            n = min(len(v) for v in runs)
-            mean = np.mean([v[:n] for v in runs], axis=0)
-            curves[f"({part})"] = (np.arange(1, n + 1), mean)
-        name = f"{key}.png"
-        line_plot(workdir / name, curves, title=f"{label} per epoch (mean over seeds)", xlabel="epoch", ylabel=label)
-        paths.append(name)
-    return paths
+        curves = {f"({part})": mean_band(r["curves"][key])[0] for part, r in trained.items()}
+        line_plot(part_dir / f"{key}.png", curves, title=f"{label} per epoch (mean over seeds)", xlabel="epoch",
+                  ylabel=label)
+        plots.append(f"comparison/{key}.png")
+    text = (markdown_table(rows) + "\n\nTrain time: the epochs and validation passes of all seeds together "
+            "(compilation excluded, shown separately). Test accuracy: final weights.\n\n"
+            + " ".join(f"![{p}]({p})" for p in plots))
+    return text, {"rows": [{k: v if isinstance(v, (int, float, str)) else str(v) for k, v in r.items()} for r in rows]}
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t0 = time.perf_counter()
+    check(c)
     splits, vocab_size = load_splits(c)
-    specs = part_specs(c)
     sizes = {k: len(v[1]) for k, v in splits.items()}
     pos = {k: float(np.mean(v[1])) for k, v in splits.items()}
     lengths = [len(s) for s in splits["train"][0]]
@@ -277,28 +265,14 @@ def main(c, workdir: pathlib.Path) -> dict:
              f"{vocab_size:,}-word vocabulary, median training length {int(np.median(lengths))} tokens (start token "
              f"included). RMSprop lr {c.learning_rate}, binary cross-entropy, validation = a seeded random "
              f"{c.val_fraction:.0%} of the training set (data seed {c.data_seed}); seeds {list(c.seeds)}; preset "
-             f"`{c.preset}`. Machine: {machine_summary()}.")
-    rows, summary = [], {"dataset": c.dataset, "sizes": sizes, "vocab_size": vocab_size, "parts": {}}
-    for part in PARTS:
-        if part not in c.parts:
-            continue
-        print(f"\n=== part ({part}): {specs[part]['title']} (maxlen {specs[part]['maxlen']}) ===", flush=True)
-        row, result = run_part(c, part, specs[part], splits, vocab_size, workdir / f"part_{part}")
-        rows.append(row)
-        summary["parts"][part] = result
-        print(markdown_table([row]), flush=True)
-    plots = plot_curves(summary["parts"], workdir) if summary["parts"] else []
-    total = time.perf_counter() - t0
-    table = markdown_table(rows)
-    text = (table + "\n\nTrain time: the epochs and validation passes of all seeds together (compilation excluded, "
-            "shown separately). Test accuracy: final weights.\n\n" + " ".join(f"![{p}]({p})" for p in plots))
-    write_results(workdir / "results.md", f"IMDB sentiment classifiers ({c.dataset})",
-                  [("Setup", setup), ("Results", text), ("Run", f"Total wall time {total:.1f} s.")])
-    summary["total_seconds"] = total
-    summary["rows"] = [{k: str(v) if not isinstance(v, (int, float, str)) else v for k, v in r.items()} for r in rows]
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"\n{table}\n\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+             f"`{c.preset}`.")
+    specs, trained = part_specs(c), {}
+    parts = {f"part_{p}": (f"({p}) {specs[p]['title']} (maxlen {specs[p]['maxlen']})",
+                           functools.partial(run_part, c, p, splits, vocab_size, trained)) for p in PARTS}
+    parts["comparison"] = ("All parts", functools.partial(comparison_part, c, trained))
+    selected = [f"part_{p}" for p in c.parts] + ["comparison"]
+    summary = run_parts(f"IMDB sentiment classifiers ({c.dataset})", parts, selected, workdir, [("Setup", setup)])
+    return {"dataset": c.dataset, "sizes": sizes, "vocab_size": vocab_size, **summary}
 
 
 if __name__ == "__main__":

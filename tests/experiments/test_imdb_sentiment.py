@@ -43,17 +43,19 @@ def test_tiny_preset_on_aclimdb(tmp_path, run_tiny):
     below)."""
     summary, workdir = run_tiny(study, "--config.parts=('e',)", "--config.patience_e=2",
                                 data_dir=write_acl(tmp_path / "data"))
-    parts = summary["parts"]
-    assert set(parts) == {"e"}
+    assert {k for k in summary if k.startswith("part_")} == {"part_e"} and "comparison" in summary
+    e = summary["part_e"]
     # Keras's parameter count (the vocabulary is num_words=10,000 however few words the files have).
-    assert parts["e"]["parameters"] == study.EXPECTED_PARAMS["e"] == 174_625
+    assert e["parameters"] == study.EXPECTED_PARAMS["e"] == 174_625
     cfg = study.get_config("tiny")
-    assert 1 <= parts["e"]["epochs"][0] <= cfg.epochs_e and "test_accuracy_best_weights" in parts["e"]
+    epochs = e["stopped_epoch"][0]
+    assert 1 <= e["best_epoch"][0] <= epochs <= cfg.epochs_e and "test_accuracy_best_weights" in e
     assert summary["sizes"] == {"train": 38, "validation": 10, "test": 48}
-    assert 0.0 <= parts["e"]["test_accuracy"][0] <= 1.0
-    loss = parts["e"]["curves"]["train_loss"][0]
-    assert np.isfinite(loss).all() and len(loss) == parts["e"]["epochs"][0]
-    for name in ("results.md", "summary.json", "val_accuracy.png", "val_loss.png", "part_e/metrics.jsonl"):
+    assert 0.0 <= e["test_accuracy"][0] <= 1.0
+    loss = np.asarray(e["curves"]["train_loss"][0])     # one column per epoch of the part, NaN once stopped
+    assert len(loss) == cfg.epochs_e and np.isfinite(loss[:epochs]).all() and np.isnan(loss[epochs:]).all()
+    for name in ("results.md", "summary.json", "comparison/val_accuracy.png", "comparison/val_loss.png",
+                 "part_e/metrics.jsonl"):
         assert (workdir / name).stat().st_size > 0, name
     assert "| (e)" in (workdir / "results.md").read_text()
 
