@@ -1,4 +1,4 @@
-"""bench.common: round-robin timing, statistics, tables, machine facts and JSON output."""
+"""bench.common: round-robin timing, statistics, tables, machine facts and JSON output; the package's import rule."""
 from __future__ import annotations
 
 import json
@@ -41,3 +41,16 @@ def test_compile_jitted_and_machine_info(tmp_path):
     assert info["cpu_count"] >= 1 and info["cpu_model"] and "jax" in common.versions()
     path = common.write_json(tmp_path / "r" / "x.json", {"info": info, "t": (1, 2)})
     assert json.loads(path.read_text())["t"] == [1, 2]
+
+
+def test_benchmarks_import_nothing_from_experiments():
+    """DESIGN.md §1: nothing imports ``experiments`` (settings shared with a study live in the library)."""
+    import ast
+    import pathlib
+
+    bench = pathlib.Path(common.__file__).parent
+    for path in sorted(bench.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "experiments" or n.startswith("experiments.") for n in names), path.name
