@@ -1,9 +1,9 @@
 """Checkpoints with orbax's ``CheckpointManager``.
 
 A checkpoint directory holds numbered steps (the epoch just finished). Each step has two
-items: ``state`` — a pytree ``{"state": TrainState, "best": TrainState}`` saved as a state
-dict — and ``meta`` — JSON with the host-side bookkeeping (epoch, early-stopping counters,
-history). Orbax writes each step into a temporary folder and renames it when complete, so
+items: ``state`` — a pytree ``{"state": TrainState}`` (plus ``"best"``, the best state so far,
+when the run keeps one) saved as a state dict — and ``meta`` — JSON with the host-side
+bookkeeping (epoch, early-stopping counters, history, ``has_best``). Orbax writes each step into a temporary folder and renames it when complete, so
 a crash during a save leaves the previous steps untouched; ``latest_step`` only sees
 complete steps.
 """
@@ -31,18 +31,27 @@ class Checkpointer:
         return self.directory / str(step)
 
     def save(self, step: int, state, best, meta: dict) -> None:
-        tree = serialization.to_state_dict({"state": state, "best": best})
+        """Save ``state`` and, unless it is None, ``best`` (the best state so far) with ``meta``."""
+        tree = {"state": state} if best is None else {"state": state, "best": best}
         self._manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(tree), meta=ocp.args.JsonSave(meta)), force=True)
+            state=ocp.args.StandardSave(serialization.to_state_dict(tree)),
+            meta=ocp.args.JsonSave({**meta, "has_best": best is not None})), force=True)
         self._manager.wait_until_finished()
 
-    def restore(self, step: int, state_like, best_like):
-        """Restore step ``step`` into the structure (and shardings) of the given states."""
-        target = serialization.to_state_dict({"state": state_like, "best": best_like})
+    def restore(self, step: int, state_like, best_like=None):
+        """Restore step ``step`` into the structure (and shardings) of the given states; returns
+        ``(state, best, meta)``, ``best`` None when the step was saved without one (or
+        ``best_like`` is None)."""
+        meta = dict(self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"])
+        has_best = meta.pop("has_best", True)  # checkpoints written before the flag always had one
+        like = {"state": state_like}
+        if has_best:
+            like["best"] = state_like if best_like is None else best_like
         out = self._manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
-        restored = serialization.from_state_dict({"state": state_like, "best": best_like}, out["state"])
-        return restored["state"], restored["best"], dict(out["meta"])
+            state=ocp.args.StandardRestore(serialization.to_state_dict(like))))
+        restored = serialization.from_state_dict(like, out["state"])
+        best = restored.get("best") if best_like is not None else None
+        return restored["state"], best, meta
 
     def close(self) -> None:
         self._manager.close()

@@ -226,7 +226,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         eval_batch_size: int = 1000, data_parallel: bool = False, on_nonfinite: str = "raise",
         callbacks: Sequence[Callable] = (), log_name: str = "metrics.jsonl", desc: str = "",
         shuffle: bool = True, step_log: bool = False, probes: Mapping[str, Callable] | None = None,
-        epoch_loop: str = "scan", eval_before: bool = False, vmap_runs: bool = True) -> FitResult:
+        epoch_loop: str = "scan", eval_before: bool = False, vmap_runs: bool = True,
+        measure: Callable | None = None) -> FitResult:
     """Train ``state`` (or every run of a ``Runs``) on ``train_data`` for up to ``epochs`` epochs.
 
     ``train_step``/``eval_step``: the objective (see the module docstring); default: the classifier
@@ -238,6 +239,9 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     ``shuffle``: False keeps the stored example order in every epoch.
     ``step_log``: keep the per-step mean training loss in ``FitResult.step_loss``.
     ``probes``: ``{name: fn(state) -> scalar}`` (one run's state; jit-able), logged after each epoch.
+    ``measure``: ``fn(epoch, state) -> {name: value or (R,) values}``, host-side measurements of the
+    trained state (samples, Fréchet distances) after each epoch; logged with the epoch's records and
+    checkpointed with them (unlike ``callbacks``, which run after the checkpoint).
     ``epoch_loop``: "scan" (one compiled call per epoch), "host" (a Python loop of compiled steps;
     faster for ResNets on XLA:CPU) or "auto" ("host" on CPU). Stream sources always loop on the host.
     ``num_runs``: optional check of the number of runs the key implies.
@@ -272,7 +276,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
                                progress=progress, eval_batch_size=eval_batch_size, data_parallel=data_parallel,
                                on_nonfinite=on_nonfinite, callbacks=callbacks, log_name=log_name, shuffle=shuffle,
-                               step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before)
+                               step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before,
+                               measure=measure)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if on_nonfinite not in ("raise", "stop_run"):
@@ -373,12 +378,18 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
         last = ckpt.latest_step()
         if last is not None:
-            state, restored_best, meta = ckpt.restore(last, state, state)
-            best_state = restored_best if early_stopping is not None else None
-            best_value = np.array([-np.inf if v is None else v for v in meta["best_value"]])
-            best_epoch, wait = np.array(meta["best_epoch"]), np.array(meta["wait"])
-            active, stopped_epoch = np.array(meta["active"], bool), np.array(meta["stopped_epoch"])
-            updates, history = np.array(meta["updates"]), list(meta["history"])
+            state, restored_best, meta = ckpt.restore(last, state, state if early_stopping is not None else None)
+            if early_stopping is not None and restored_best is not None:
+                best_state = restored_best
+            history = list(meta.get("history", []))
+            if "best_value" in meta:
+                best_value = np.array([-np.inf if v is None else v for v in meta["best_value"]])
+                best_epoch, wait = np.array(meta["best_epoch"]), np.array(meta["wait"])
+                active, stopped_epoch = np.array(meta["active"], bool), np.array(meta["stopped_epoch"])
+                updates = np.array(meta["updates"])
+            else:  # a checkpoint without the bookkeeping (written by other code): every run goes on
+                stopped_epoch[:] = last
+                updates[:] = last * source.steps
             start_epoch, resumed_from = last + 1, last
             if (workdir / log_name).exists():
                 truncate_after(workdir / log_name, "epoch", last)
@@ -504,6 +515,17 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                     stopped_epoch[r] = epoch
                 rec["active"] = bool(active[r])
                 records.append(rec)
+            if measure is not None and records:
+                measured = measure(epoch, state) or {}
+                for name, value in measured.items():
+                    if name in records[0] and name not in run_info[0]:
+                        raise ValueError(f"measure returned {name!r}, which the driver already logs")
+                    values = np.broadcast_to(np.asarray(jax.device_get(value)), (R,) + np.shape(value)[1:]) \
+                        if np.ndim(value) and np.shape(value)[0] == R else [value] * R
+                    for rec in records:
+                        v = values[rec["run"]]
+                        rec[name] = v.tolist() if isinstance(v, np.ndarray) else (
+                            float(v) if isinstance(v, (np.floating, np.integer)) else v)
             history.extend(records)
             if early_stopping is not None and improved.any():
                 best_state = _select_jit(jnp.asarray(improved if batched else improved[0]), state, best_state)
@@ -522,7 +544,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                         "best_epoch": best_epoch.tolist(), "wait": wait.tolist(), "active": active.tolist(),
                         "stopped_epoch": stopped_epoch.tolist(), "updates": updates.tolist(),
                         "data_position": {"epoch": epoch, "step": steps_per_epoch}, "history": history}
-                ckpt.save(epoch, state, state if best_state is None else best_state, meta)
+                ckpt.save(epoch, state, best_state, meta)
                 last_saved = epoch
             for cb in callbacks:
                 cb(epoch, records, state) if _wants_state(cb) else cb(epoch, records)

@@ -158,3 +158,30 @@ def test_checkpointer_round_trip(tiny, model, tmp_path):
     assert_same_state(best, other)
     assert meta == {"epoch": 3, "history": [{"a": 3}]}
     ckpt.close()
+
+
+def test_measure_is_logged_and_checkpointed_and_no_best_is_saved_without_early_stopping(tiny, model, blobs, tmp_path):
+    """``measure`` values join the epoch's records (log and checkpointed history); without early
+    stopping a checkpoint holds the state once (no second "best" copy); resume keeps the measures."""
+    import json
+
+    from jaxml.train import fit
+    from jaxml.train.checkpoint import Checkpointer
+
+    train, _ = blobs
+    state, key = tiny.init_state(model, tiny.sgd(0.05, 8))
+
+    def norm(epoch, s):
+        return {"kernel_norm": float(np.linalg.norm(s.params["output"]["kernel"])), "e2": epoch * 2}
+
+    kw = dict(key=key, batch_size=32, measure=norm, workdir=tmp_path, progress=False)
+    fit(state, train, epochs=1, **kw)
+    ckpt = Checkpointer(tmp_path / "checkpoints")
+    _, best, meta = ckpt.restore(1, state, state)
+    ckpt.close()
+    assert best is None and [h["e2"] for h in meta["history"]] == [2]
+    res = fit(state, train, epochs=2, **kw)
+    assert res.resumed_from == 1 and [h["e2"] for h in res.history] == [2, 4]
+    assert res.history[1]["kernel_norm"] == pytest.approx(float(np.linalg.norm(res.state.params["output"]["kernel"])))
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["e2"] for r in logged] == [2, 4]
