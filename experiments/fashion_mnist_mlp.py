@@ -7,7 +7,9 @@ Data: Fashion-MNIST, 10,000 train / 2,000 validation / 10,000 test (a determinis
 subset, ``jaxml.data.train_val_test`` with ``data_seed``), pixels scaled to [0, 1] and
 flattened to 784. Model: 784 -> 128 ReLU -> 10 (101,770 parameters), weights and biases
 from N(0, 0.1). Minibatch SGD, learning rate 0.01; early stopping on validation accuracy
-with patience 5. Seeds are vmapped where runs share shapes.
+with patience 5. Seeds are vmapped where runs share shapes (``fit(make_runs(...))``); in the
+batch-size part they run one after another (``vmap_runs=False``) so that each run's wall time is
+its own.
 
     python -m experiments.fashion_mnist_mlp                        # full study
     python -m experiments.fashion_mnist_mlp --config=demo          # ~5 minutes on 2 CPU cores
@@ -20,7 +22,6 @@ folder per part with metrics.jsonl (and checkpoints for the long runs), PNG plot
 from __future__ import annotations
 
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -29,12 +30,12 @@ import numpy as np
 
 from jaxml import data as jdata
 from jaxml.data import transforms
-from jaxml.models import count_params
+from jaxml.models import param_count
 from jaxml.models.mlp import MLP
-from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std
+from jaxml.study.config import check_config
 from jaxml.study.experiment import run_experiment, run_parts
-from jaxml.train import EarlyStopping, create_state, evaluate, fit, make_optimizer, make_runs, seed_keys
+from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, seed_keys
 from jaxml.train.gradcheck import central_difference
 
 NAME = "fashion_mnist_mlp"
@@ -89,19 +90,12 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_subset(c, "parts", PARTS)
-    check_choice(c, "preset", PRESETS)
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    check_range(c, "init_std", 0, low_inclusive=False)
-    check_range(c, "momenta", 0, 1, high_inclusive=False)
-    check_range(c, "batch_sizes", 1, c.n_train)
-    check_range(c, "patience", 1)
-    for key in ("n_train", "n_val", "n_test", "max_epochs", "es_epochs", "momentum_epochs", "grad_batch"):
-        check_range(c, key, 1)
-    check_range(c, "grad_big_batch", 1, c.n_train)
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS}, nonempty=("seeds",),
+                 positive=("learning_rate", "init_std"), fractions=("momenta",),
+                 counts=("patience", "n_train", "n_val", "n_test", "max_epochs", "es_epochs", "momentum_epochs",
+                         "grad_batch", "batch_sizes", "grad_big_batch"),
+                 ranges={"batch_sizes": (1, c.n_train), "grad_big_batch": (1, c.n_train)})
 
 
 def load_data(c) -> dict:
@@ -175,51 +169,48 @@ def gradient_check(c, data) -> tuple[str, dict]:
 # Part 2: batch size.
 
 def batch_size_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
-    """Each (batch size, seed) is its own run, so its wall time is its own."""
+    """Per batch size, the seeds trained one after another (``vmap_runs=False``: each its own
+    program), so each run's wall time is its own."""
     model = make_model(c)
     stop = EarlyStopping(monitor="val_accuracy", patience=c.patience)
     rows, per_bs = [], {}
     for bs in c.batch_sizes:
-        results = []
-        for seed in c.seeds:
-            init_key, train_key = seed_keys(seed)
-            state = create_state(model, sgd(c), init_key, data["train"]["x"][:1])
-            t0 = time.perf_counter()
-            res = fit(state, data["train"], key=train_key, epochs=c.max_epochs, batch_size=bs,
-                      eval_sets={"val": data["validation"]}, early_stopping=stop,
-                      eval_batch_size=c.eval_batch_size, workdir=workdir / f"bs{bs}_seed{seed}",
-                      checkpoint_every=c.checkpoint_every, progress=c.progress,
-                      run_info=[{"batch_size": bs, "seed": seed}], desc=f"batch {bs} seed {seed}")
-            total = time.perf_counter() - t0
-            test = evaluate(res.best_state, data["test"], batch_size=c.eval_batch_size)
-            results.append({"test_accuracy": float(test["accuracy"]), "train_seconds": res.train_seconds,
-                            "compile_seconds": res.compile_seconds, "total_seconds": total,
-                            "epochs": int(res.stopped_epoch[0]), "best_epoch": int(res.best_epoch[0]),
-                            "updates": int(res.updates[0]), "capped": int(res.stopped_epoch[0]) >= c.max_epochs})
+        runs = make_runs(model, sgd(c), data["train"]["x"][:1], seeds=c.seeds)
+        res = fit(runs, data["train"], epochs=c.max_epochs, batch_size=bs, eval_sets={"val": data["validation"]},
+                  early_stopping=stop, eval_batch_size=c.eval_batch_size, workdir=workdir / f"bs{bs}",
+                  checkpoint_every=c.checkpoint_every, progress=c.progress, desc=f"batch {bs}", vmap_runs=False)
+        test = evaluate(res.best_state, data["test"], batch_size=c.eval_batch_size, num_runs=runs.num_runs)
+        # A run's own wall time: its epochs and validation passes (compilation excluded).
+        seconds = [sum(h["epoch_seconds"] + h["eval_seconds"] for h in res.run_history(r))
+                   for r in range(runs.num_runs)]
+        results = [{"seed": runs.info[r]["seed"], "test_accuracy": float(test["accuracy"][r]),
+                    "train_seconds": seconds[r], "epochs": int(res.stopped_epoch[r]),
+                    "best_epoch": int(res.best_epoch[r]), "updates": int(res.updates[r]),
+                    "capped": int(res.stopped_epoch[r]) >= c.max_epochs} for r in range(runs.num_runs)]
         per_bs[bs] = results
         col = lambda k, results=results: [r[k] for r in results]  # noqa: E731
         rows.append({"batch size": bs, "test accuracy": mean_std(col("test_accuracy")),
                      "train time (s)": mean_std(col("train_seconds")).format(".2f"),
+                     "compile (s, all seeds)": f"{res.compile_seconds:.1f}",
                      "epochs": mean_std(col("epochs")).format(".1f"),
                      "best epoch": mean_std(col("best_epoch")).format(".1f"),
                      "gradient updates": mean_std(col("updates")).format(".0f"),
                      "hit epoch cap": f"{sum(col('capped'))}/{len(results)}"})
     bss = np.array(c.batch_sizes, float)
-    acc_m, acc_s = (np.array([mean_std([r["test_accuracy"] for r in per_bs[b]]).__getattribute__(k)
-                              for b in c.batch_sizes]) for k in ("mean", "std"))
-    t_m, t_s = (np.array([mean_std([r["train_seconds"] for r in per_bs[b]]).__getattribute__(k)
-                          for b in c.batch_sizes]) for k in ("mean", "std"))
-    line_plot(workdir / "batch_size_test_accuracy.png", {"test accuracy": (bss, acc_m)},
-              bands={"test accuracy": (bss, acc_m - acc_s, acc_m + acc_s)}, logx=True,
+    per_seed = lambda k: np.array([[r[k] for r in per_bs[b]] for b in c.batch_sizes]).T  # noqa: E731 (seeds, sizes)
+    acc_line, acc_band = mean_band(per_seed("test_accuracy"), bss)
+    (_, t_m), (_, t_lo, t_hi) = mean_band(per_seed("train_seconds"), bss)
+    line_plot(workdir / "batch_size_test_accuracy.png", {"test accuracy": acc_line},
+              bands={"test accuracy": acc_band}, logx=True,
               title="Test accuracy vs batch size (early stopping, mean ± std over seeds)",
               xlabel="batch size", ylabel="test accuracy")
     line_plot(workdir / "batch_size_train_time.png", {"train time": (bss, t_m)},
-              bands={"train time": (bss, np.maximum(t_m - t_s, 1e-3), t_m + t_s)}, logx=True, logy=True,
+              bands={"train time": (bss, np.maximum(t_lo, 1e-3), t_hi)}, logx=True, logy=True,
               title="Training wall time until early stopping vs batch size",
               xlabel="batch size", ylabel="seconds (compile excluded)")
     text = (f"SGD lr {c.learning_rate}, early stopping on validation accuracy (patience {c.patience}, best "
-            f"weights restored), at most {c.max_epochs} epochs; each seed a separate run (its wall time is "
-            f"its own, compile time excluded). Seeds {list(c.seeds)}.\n\n"
+            f"weights restored), at most {c.max_epochs} epochs; each seed a separate run, one after another "
+            f"(its wall time is its own, compile time excluded). Seeds {list(c.seeds)}.\n\n"
             + markdown_table(rows)
             + "\n\n![test accuracy](batch_size/batch_size_test_accuracy.png) "
               "![train time](batch_size/batch_size_train_time.png)")
@@ -231,18 +222,15 @@ def batch_size_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def early_stopping_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
     runs = make_runs(make_model(c), sgd(c), data["train"]["x"][:1], seeds=c.seeds)
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.es_epochs, batch_size=c.es_batch_size,
+    res = fit(runs, data["train"], epochs=c.es_epochs, batch_size=c.es_batch_size,
               eval_sets={"train_eval": data["train"], "val": data["validation"], "test": data["test"]},
-              num_runs=runs.num_runs, run_info=runs.info, workdir=workdir,
-              checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size, progress=c.progress,
-              desc="early stopping study")
+              workdir=workdir, checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size,
+              progress=c.progress, desc="early stopping study")
     rule = EarlyStopping(monitor="val_accuracy", patience=c.patience)
     curves, bands, stats = {}, {}, {}
     for key, label in (("train_eval_accuracy", "train"), ("val_accuracy", "validation"), ("test_accuracy", "test")):
-        per_run = np.stack([res.curve(key, r)[1] for r in range(runs.num_runs)])
-        m, s = mean_std_array(per_run)
-        epochs = res.curve(key, 0)[0]
-        curves[label], bands[label], stats[label] = (epochs, m), (epochs, m - s, m + s), per_run
+        stats[label] = res.curve(key)                                    # (runs, epochs)
+        curves[label], bands[label] = mean_band(stats[label], res.curve_epochs(key))
     stops = [rule.stop_epoch(stats["validation"][r]) for r in range(runs.num_runs)]
     markers = {f"patience {c.patience} would stop (seed {runs.info[r]['seed']})": e
                for r, (_, e) in enumerate(stops) if e is not None}
@@ -273,19 +261,13 @@ def early_stopping_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 def momentum_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
     runs = make_runs(make_model(c), sgd(c, momentum=max(c.momenta)), data["train"]["x"][:1],
                      seeds=c.seeds, sweep={"momentum": c.momenta})
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.momentum_epochs,
-              batch_size=c.momentum_batch_size, eval_sets={"test": data["test"]}, num_runs=runs.num_runs,
-              run_info=runs.info, workdir=workdir, checkpoint_every=c.checkpoint_every,
-              eval_batch_size=c.eval_batch_size, progress=c.progress, on_nonfinite="stop_run",
-              desc="momentum sweep")
-    losses = np.stack([res.curve("train_loss", r)[1] for r in range(runs.num_runs)])
-    test_acc = np.array([res.curve("test_accuracy", r)[1][-1] for r in range(runs.num_runs)])
-    epochs = res.curve("train_loss", 0)[0]
+    res = fit(runs, data["train"], epochs=c.momentum_epochs, batch_size=c.momentum_batch_size,
+              eval_sets={"test": data["test"]}, workdir=workdir, checkpoint_every=c.checkpoint_every,
+              eval_batch_size=c.eval_batch_size, progress=c.progress, on_nonfinite="stop_run", desc="momentum sweep")
+    losses, test_acc = res.curve("train_loss"), res.final("test_accuracy")    # (runs, epochs), (runs,)
     curves, bands, rows = {}, {}, []
     for alpha, loss_runs in runs.group(losses).items():
-        m, s = mean_std_array(loss_runs)
-        curves[f"α = {alpha}"] = (epochs, m)
-        bands[f"α = {alpha}"] = (epochs, m - s, m + s)
+        curves[f"α = {alpha}"], bands[f"α = {alpha}"] = mean_band(loss_runs, res.curve_epochs("train_loss"))
     for alpha, acc in runs.group(test_acc).items():
         rows.append({"momentum α": alpha, "test accuracy": mean_std(acc),
                      f"train loss at epoch {c.momentum_epochs}": mean_std(runs.group(losses[:, -1])[alpha])})
@@ -302,10 +284,9 @@ def momentum_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
+    check(c)
     data = load_data(c)
-    model = make_model(c)
-    n_params = count_params(model.init(jax.random.PRNGKey(0), data["train"]["x"][:1])["params"])
+    n_params = param_count(make_model(c), data["train"]["x"][:1])
     if c.hidden == 128 and n_params != EXPECTED_PARAMS:
         raise AssertionError(f"784-128-10 MLP should have {EXPECTED_PARAMS} parameters, got {n_params}")
     intro = [("Setup", f"Fashion-MNIST {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed "
