@@ -12,11 +12,13 @@ from jaxml.study.config import ConfigError
 def test_tiny_preset_end_to_end(run_tiny):
     summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
-    assert summary["test_sets"] == ["original", "shifted up 4 px", "rotated 90°", "rotated 180°", "rotated 270°"]
+    assert list(summary) == [*cfg.models, "comparison"]
+    test_sets = summary["comparison"]["test_sets"]
+    assert test_sets == ["original", "shifted up 4 px", "rotated 90°", "rotated 180°", "rotated 270°"]
     for name, expected in (("mlp", 101_770), ("cnn2", 80_650), ("cnn3", 68_106)):
-        r = summary["models"][name]
-        assert r["n_params"] == expected
-        for label in summary["test_sets"]:
+        r = summary[name]
+        assert r["n_params"] == expected and r["seeds"] == list(cfg.seeds)
+        for label in test_sets:
             acc = np.asarray(r["accuracy"][label])
             assert acc.shape == (len(cfg.seeds),) and np.all((0 <= acc) & (acc <= 1))
             # Accuracies are fractions of the n_test test images.
@@ -25,9 +27,14 @@ def test_tiny_preset_end_to_end(run_tiny):
         records = read_metrics(workdir / name / "metrics.jsonl")
         assert len(records) == sum(r["stopped_epoch"])
         assert {rec["seed"] for rec in records} == set(cfg.seeds)
+        # The best validation accuracy is the one logged at each seed's best epoch.
+        best = {rec["seed"]: rec["val_accuracy"] for rec in records
+                for s, b in zip(r["seeds"], r["best_epoch"]) if rec["seed"] == s and rec["epoch"] == b}
+        np.testing.assert_allclose(r["best_val_accuracy"], [best[s] for s in cfg.seeds])
     # The fake classes are lit blocks: a CNN trained on them beats chance (0.1) on the original images.
-    assert np.mean(summary["models"]["cnn2"]["accuracy"]["original"]) > 0.3
-    for name in ("results.md", "summary.json", "ood_accuracy.png", "ood_examples.png", "config.json"):
+    assert np.mean(summary["cnn2"]["accuracy"]["original"]) > 0.3
+    for name in ("results.md", "summary.json", "comparison/ood_accuracy.png", "comparison/ood_examples.png",
+                 "config.json"):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
     assert "CNN-3" in text and "shifted up 4 px" in text and "± " in text
