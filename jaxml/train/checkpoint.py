@@ -3,9 +3,9 @@
 A checkpoint directory holds numbered steps (the epoch just finished). Each step has two
 items: ``state`` — a pytree ``{"state": TrainState}`` (plus ``"best"``, the best state so far,
 when the run keeps one) saved as a state dict — and ``meta`` — JSON with the host-side
-bookkeeping (epoch, early-stopping counters, history, ``has_best``). Orbax writes each step into a temporary folder and renames it when complete, so
-a crash during a save leaves the previous steps untouched; ``latest_step`` only sees
-complete steps.
+bookkeeping (epoch, early-stopping counters, history, ``has_best``). Orbax writes each step
+into a temporary folder and renames it when complete, so a crash during a save leaves the
+previous steps untouched; ``latest_step`` only sees complete steps.
 """
 from __future__ import annotations
 
