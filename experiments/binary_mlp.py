@@ -18,8 +18,9 @@ Parts:
 
 (a) ``init``: zero vs N(0, 0.01²) vs Xavier (uniform) vs He (normal) weights, biases zero;
     all initializers x seeds trained as one vmapped program.
-(b) ``grid``: learning rate (vmapped) x hidden units x batch size x initializer; the setting
-    with the lowest *validation* error is chosen (test error is reported, never used).
+(b) ``grid``: learning rate x initializer (both vmapped: one program per hidden size and batch
+    size) x hidden units x batch size; the setting with the lowest *validation* error is chosen
+    (test error is reported, never used).
 (c) ``width``: hidden units 8 vs the chosen size vs 152.
 (d) ``depth_momentum``: two hidden layers (76 and 380 units), plain SGD vs SGD with
     momentum 0.1 (``v <- 0.1 v + g``), one vmapped program.
@@ -42,11 +43,12 @@ from jaxml import data as jdata
 from jaxml.data import transforms
 from jaxml.data.color import to_grayscale
 from jaxml.models.mlp import MLP
-from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std
+from jaxml.report.metrics_log import write_metrics
+from jaxml.study.config import ConfigError, check_config
 from jaxml.study.experiment import run_experiment, run_parts
-from jaxml.train import fit, make_optimizer
-from jaxml.train.grid import init_params, runs_from_params
+from jaxml.study.fit_summary import diverged
+from jaxml.train import fit, init_params, make_optimizer, runs_from_params
 
 NAME = "binary_mlp"
 PRESETS = ("full", "tiny")
@@ -101,31 +103,20 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_subset(c, "parts", PARTS)
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", DATASETS)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": DATASETS}, subsets={"parts": PARTS, "grid_inits": INITS},
+                 nonempty=("seeds", "grid_seeds"), positive=("learning_rate", "normal_std", "grid_learning_rates"),
+                 fractions=("momentum",),
+                 counts=("hidden", "epochs", "grid_epochs", "grid_hidden", "widths", "deep_hidden", "batch_size",
+                         "grid_batch_sizes"),
+                 ranges={"classes": (0, 9), "n_train": (2, None), "n_val": (2, None), "n_test": (2, None),
+                         "batch_size": (1, c.n_train), "grid_batch_sizes": (1, c.n_train)})
     if len(c.classes) not in (0, 2) or (len(c.classes) == 2 and c.classes[0] == c.classes[1]):
         raise ConfigError(f"config key 'classes' must be two different labels (positive, negative) or () for "
                           f"the dataset's default {DEFAULT_CLASSES[c.dataset]}, got {tuple(c.classes)!r}")
-    check_range(c, "classes", 0, 9)
     for key in ("n_train", "n_val", "n_test"):
-        check_range(c, key, 2)
         if c[key] % 2:
             raise ConfigError(f"config key {key!r} must be even (half of each class), got {c[key]}")
-    for key in ("learning_rate", "normal_std", "grid_learning_rates"):
-        check_range(c, key, 0, low_inclusive=False)
-    check_range(c, "momentum", 0, 1, high_inclusive=False)
-    for key in ("hidden", "epochs", "grid_epochs", "grid_hidden", "widths", "deep_hidden"):
-        check_range(c, key, 1)
-    check_range(c, "batch_size", 1, c.n_train)
-    check_range(c, "grid_batch_sizes", 1, c.n_train)
-    for init in c.grid_inits:
-        if init not in INITS:
-            raise ConfigError(f"config key 'grid_inits' has unknown initializer {init!r}; "
-                              f"expected some of {list(INITS)}")
-    if not c.seeds or not c.grid_seeds:
-        raise ConfigError("config keys 'seeds' and 'grid_seeds' must list at least one seed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,19 +193,12 @@ def sgd(lr: float, momentum: float | None = None):
     return make_optimizer({"name": "momentum", "learning_rate": lr, "momentum": momentum})
 
 
-def write_history(path: pathlib.Path, history) -> None:
-    path.unlink(missing_ok=True)
-    with MetricsLog(path) as log:
-        for rec in history:
-            log.log(rec)
-
-
-def curves_of(res, num_runs: int) -> dict:
+def curves_of(res) -> dict:
     """{metric: (R, epochs)} for loss and error (1 - accuracy) on train/val/test (eval mode)."""
     out = {}
     for split in ("train_eval", "val", "test"):
-        out[f"{split}_loss"] = np.stack([res.curve(f"{split}_loss", r)[1] for r in range(num_runs)])
-        out[f"{split}_error"] = 1.0 - np.stack([res.curve(f"{split}_accuracy", r)[1] for r in range(num_runs)])
+        out[f"{split}_loss"] = res.curve(f"{split}_loss")
+        out[f"{split}_error"] = 1.0 - res.curve(f"{split}_accuracy")
     return out
 
 
@@ -226,11 +210,9 @@ def final_row(curves: dict, runs_mask, loss_name: str = "MSE") -> dict:
 
 def plot_groups(path, curves: dict, groups: dict, key: str, title: str, ylabel: str, logy=False):
     """One mean ± std curve of ``curves[key]`` per group ({label: boolean run mask})."""
-    epochs = np.arange(1, curves[key].shape[1] + 1)
     lines, bands = {}, {}
     for label, mask in groups.items():
-        m, s = mean_std_array(curves[key][mask])
-        lines[label], bands[label] = (epochs, m), (epochs, m - s, m + s)
+        lines[label], bands[label] = mean_band(curves[key][mask])
     line_plot(path, lines, bands=bands, title=title, xlabel="epoch", ylabel=ylabel, logy=logy)
 
 
@@ -242,10 +224,10 @@ def init_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
     params = init_params([make_model(c, c.hidden, init) for init in INITS], x1, c.seeds)
     info = [{"init": init, "seed": s} for init in INITS for s in c.seeds]
     runs = runs_from_params(make_model(c, c.hidden, "xavier_uniform"), sgd(c.learning_rate), params, info)
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.epochs, batch_size=c.batch_size, loss="mse",
-              eval_sets=sets(data), num_runs=runs.num_runs, run_info=runs.info, progress=c.progress, desc="init")
-    write_history(workdir / "metrics.jsonl", res.history)
-    curves = curves_of(res, runs.num_runs)
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size, loss="mse", eval_sets=sets(data),
+              progress=c.progress, desc="init")
+    write_metrics(workdir / "metrics.jsonl", res.history)
+    curves = curves_of(res)
     labels = {"zeros": "zero", "normal": f"N(0, {c.normal_std}²)", "xavier_uniform": "Xavier (uniform)",
               "he_normal": "He (normal)"}
     groups = {labels[i]: np.array([r["init"] == i for r in runs.info]) for i in INITS}
@@ -267,41 +249,37 @@ def init_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 def grid_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
     x1 = data["train"]["x"][:1]
     rows = []
-    combos = list(itertools.product(c.grid_hidden, c.grid_batch_sizes, c.grid_inits))
-    # Every (hidden, init) model's initial weights in one compiled call; batch sizes and learning
-    # rates share them (runs ordered learning-rate-major, seeds fastest, as make_runs).
+    # Every (hidden, init) model's initial weights in one compiled call. Initializers and learning
+    # rates share shapes, so per (hidden, batch size) they are ONE program: runs ordered init-major,
+    # then learning rate, seeds fastest; every learning rate starts from its init's weights.
     shapes = list(itertools.product(c.grid_hidden, c.grid_inits))
     bank = dict(zip(shapes, init_params([make_model(c, h, i) for h, i in shapes], x1, c.grid_seeds)))
-    lrs_unique = tuple(c.grid_learning_rates)
-    lrs = [lr for lr in lrs_unique for _ in c.grid_seeds]
-    info = [{"learning_rate": lr, "seed": s} for lr in c.grid_learning_rates for s in c.grid_seeds]
-    for i, (hidden, bs, init) in enumerate(combos):
-        model = make_model(c, hidden, init)
-        runs = runs_from_params(model, sgd(max(c.grid_learning_rates)), [bank[hidden, init]] * len(lrs_unique),
-                                info, hyperparams={"learning_rate": lrs})
-        res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.grid_epochs, batch_size=bs, loss="mse",
-                  eval_sets=sets(data), num_runs=runs.num_runs, run_info=runs.info, progress=False,
-                  on_nonfinite="stop_run", desc=f"grid {i + 1}/{len(combos)}")
-        print(f"  grid {i + 1}/{len(combos)}: hidden {hidden}, batch {bs}, {init} "
+    programs = list(itertools.product(c.grid_hidden, c.grid_batch_sizes))
+    info = [{"init": init, "learning_rate": lr, "seed": s}
+            for init in c.grid_inits for lr in c.grid_learning_rates for s in c.grid_seeds]
+    for i, (hidden, bs) in enumerate(programs):
+        params = [bank[hidden, init] for init in c.grid_inits for _ in c.grid_learning_rates]
+        runs = runs_from_params(make_model(c, hidden, c.grid_inits[0]), sgd(max(c.grid_learning_rates)), params,
+                                info, hyperparams={"learning_rate": [r["learning_rate"] for r in info]})
+        res = fit(runs, data["train"], epochs=c.grid_epochs, batch_size=bs, loss="mse", eval_sets=sets(data),
+                  progress=False, on_nonfinite="stop_run", desc=f"grid {i + 1}/{len(programs)}")
+        print(f"  grid {i + 1}/{len(programs)}: hidden {hidden}, batch {bs}, {runs.num_runs} runs "
               f"({res.compile_seconds:.1f} s compile, {res.train_seconds:.1f} s train)", flush=True)
-        # Each run's last record; a run that diverged (stopped early or non-finite) counts as failed.
-        last = [res.run_history(r)[-1] for r in range(runs.num_runs)]
-        ok = np.array([rec["epoch"] == c.grid_epochs and not rec.get("diverged", False)
-                       and np.isfinite(rec["val_loss"]) for rec in last])
-        for lr in c.grid_learning_rates:
-            members = [r for r, info in enumerate(runs.info) if info["learning_rate"] == lr]
-            row = {"hidden": hidden, "batch": bs, "init": init, "lr": lr}
-            if not ok[members].all():
-                row.update(val_error=np.inf, val_mse=np.inf, train_error=np.nan, test_error=np.nan)
-            else:
-                mean = {k: float(np.mean([last[r][k] for r in members]))
-                        for k in ("val_accuracy", "val_loss", "train_eval_accuracy", "test_accuracy")}
-                row.update(val_error=1.0 - mean["val_accuracy"], val_mse=mean["val_loss"],
-                           train_error=1.0 - mean["train_eval_accuracy"], test_error=1.0 - mean["test_accuracy"])
-            rows.append(row)
-    with MetricsLog(workdir / "grid.jsonl") as log:
-        for row in rows:
-            log.log(row)
+        # A run that diverged (stopped early or non-finite) counts as failed.
+        ok = (res.stopped_epoch == c.grid_epochs) & ~diverged(res) & np.isfinite(res.final("val_loss"))
+        final = {k: res.final(k) for k in ("val_accuracy", "val_loss", "train_eval_accuracy", "test_accuracy")}
+        for init in c.grid_inits:
+            for lr in c.grid_learning_rates:
+                members = [r for r, rec in enumerate(runs.info) if rec["init"] == init and rec["learning_rate"] == lr]
+                row = {"hidden": hidden, "batch": bs, "init": init, "lr": lr}
+                if not ok[members].all():
+                    row.update(val_error=np.inf, val_mse=np.inf, train_error=np.nan, test_error=np.nan)
+                else:
+                    mean = {k: float(np.mean(v[members])) for k, v in final.items()}
+                    row.update(val_error=1.0 - mean["val_accuracy"], val_mse=mean["val_loss"],
+                               train_error=1.0 - mean["train_eval_accuracy"], test_error=1.0 - mean["test_accuracy"])
+                rows.append(row)
+    write_metrics(workdir / "grid.jsonl", rows)
     ranked = sorted(rows, key=lambda r: (r["val_error"], r["val_mse"]))
     best = ranked[0]
     table = [{"rank": k + 1, "hidden": r["hidden"], "batch": r["batch"], "init": r["init"], "lr": r["lr"],
@@ -314,8 +292,9 @@ def grid_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
             errs = [r["val_error"] for r in rows if r[key] == v and np.isfinite(r["val_error"])]
             by_factor.append({"factor": name, "value": v, "best validation error": min(errs) if errs else None,
                               "mean validation error": float(np.mean(errs)) if errs else None})
-    text = (f"{len(combos)} programs (hidden x batch x init), each training the {len(c.grid_learning_rates)} learning "
-            f"rates {list(c.grid_learning_rates)} x seeds {list(c.grid_seeds)} vmapped; {c.grid_epochs} epochs; "
+    text = (f"{len(programs)} programs (hidden x batch), each training the {len(c.grid_inits)} initializers x "
+            f"{len(c.grid_learning_rates)} learning rates {list(c.grid_learning_rates)} x seeds {list(c.grid_seeds)} "
+            f"vmapped; {c.grid_epochs} epochs; "
             f"{len(rows)} settings ranked by final validation error (ties: validation MSE). Test error is shown "
             "for reference only; it played no part in the choice.\n\nTop 10:\n\n" + markdown_table(table)
             + "\n\nEach factor's best and mean validation error over the rest of the grid:\n\n"
@@ -351,10 +330,9 @@ def train_chosen(c, data, chosen, hidden, loss: str, cache: dict):
         model = make_model(c, hidden, chosen["init"], output_activation=out_act)
         params = chosen_params(c, data, chosen, cache)[(hidden,)]
         runs = runs_from_params(model, sgd(chosen["lr"]), params, [{"seed": s} for s in c.seeds])
-        res = fit(runs.state, d["train"], key=runs.train_keys, epochs=c.epochs, batch_size=chosen["batch"], loss=loss,
-                  eval_sets=sets(d), num_runs=runs.num_runs, run_info=runs.info, progress=c.progress,
-                  desc=f"hidden {hidden}, {loss}")
-        cache[key] = (res.history, curves_of(res, runs.num_runs))
+        res = fit(runs, d["train"], epochs=c.epochs, batch_size=chosen["batch"], loss=loss, eval_sets=sets(d),
+                  progress=c.progress, desc=f"hidden {hidden}, {loss}")
+        cache[key] = (res.history, curves_of(res))
     return cache[key]
 
 
@@ -363,7 +341,7 @@ def width_study(c, data, chosen, workdir: pathlib.Path, cache: dict) -> tuple[st
     rows, all_curves, result = [], {}, {}
     for h in widths:
         history, curves = train_chosen(c, data, chosen, h, "mse", cache)
-        write_history(workdir / f"metrics_h{h}.jsonl", history)
+        write_metrics(workdir / f"metrics_h{h}.jsonl", history)
         label = f"{h} hidden units" + (" (chosen)" if h == chosen["hidden"] else "")
         rows.append({"hidden units": label, **final_row(curves, np.ones(len(c.seeds), bool))})
         all_curves[label] = curves
@@ -385,11 +363,10 @@ def depth_momentum_study(c, data, chosen, workdir: pathlib.Path, cache: dict) ->
     info = [{"momentum": m, "seed": s} for m in (0.0, c.momentum) for s in c.seeds]
     runs = runs_from_params(model, sgd(chosen["lr"], momentum=c.momentum), [params, params], info,
                             hyperparams={"momentum": [r["momentum"] for r in info]})
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.epochs, batch_size=chosen["batch"], loss="mse",
-              eval_sets=sets(data), num_runs=runs.num_runs, run_info=runs.info, progress=c.progress,
-              desc="two hidden layers")
-    write_history(workdir / "metrics.jsonl", res.history)
-    curves = curves_of(res, runs.num_runs)
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=chosen["batch"], loss="mse", eval_sets=sets(data),
+              progress=c.progress, desc="two hidden layers")
+    write_metrics(workdir / "metrics.jsonl", res.history)
+    curves = curves_of(res)
     groups = {("plain SGD" if m == 0 else f"SGD + momentum {m}"): np.array([r["momentum"] == m for r in runs.info])
               for m in (0.0, c.momentum)}
     rows = [{"optimizer": label, **final_row(curves, mask)} for label, mask in groups.items()]
@@ -410,7 +387,7 @@ def loss_study(c, data, chosen, workdir: pathlib.Path, cache: dict) -> tuple[str
                 ("cross-entropy (logit output, 0/1 targets)", "binary_cross_entropy"))
     for label, loss in variants:
         history, curves = train_chosen(c, data, chosen, chosen["hidden"], loss, cache)
-        write_history(workdir / f"metrics_{loss}.jsonl", history)
+        write_metrics(workdir / f"metrics_{loss}.jsonl", history)
         fr = final_row(curves, np.ones(len(c.seeds), bool), loss_name="loss")
         rows.append({"training loss": label, **fr,
                      "lowest test error over the epochs": mean_std(curves["test_error"].min(1))})
@@ -429,7 +406,7 @@ def loss_study(c, data, chosen, workdir: pathlib.Path, cache: dict) -> tuple[str
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
+    check(c)
     data = load_data(c)
     pos, neg = data["classes"]
     intro = [("Setup", f"{c.dataset}: class {pos} ({data['class_names'][0]}) = +1 vs class {neg} "
