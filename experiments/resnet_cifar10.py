@@ -22,7 +22,8 @@ Training: SGD with momentum 0.9 and weight decay 5e-4 (added to the gradient), l
 records hold the wall time of the epoch's training (``epoch_seconds``) and of that evaluation
 (``eval_seconds``). ``epoch_loop="auto"`` trains with a host loop of compiled steps on a CPU
 (convolution gradients inside ``lax.scan`` are an order of magnitude slower on XLA:CPU; see
-``jaxml.train.host_epoch``) and with one scanned call per epoch on accelerators. Epoch 1's times
+``jaxml.train.epoch``) and with one scanned call per epoch on accelerators. The seeds of one
+(model, loss) are one ``fit(make_runs(...))`` program (``vmap_seeds=False``: one after another). Epoch 1's times
 include compilation, so the summary reports medians over epochs 2..E.
 
     python -m experiments.resnet_cifar10                      # full: CIFAR-10, ResNet-18/34/50, 30 epochs
@@ -30,36 +31,33 @@ include compilation, so the summary reports medians over epochs 2..E.
     python -m experiments.resnet_cifar10 --config=demo        # reduced budget for a 2-core CPU
     python -m experiments.resnet_cifar10 --config=tiny        # seconds; the smoke test
 
+Parts (``run_parts``): one per (model, loss), named ``<model>_<loss>``, then ``comparison``.
+
 Outputs: config.json, machine.json, results.md, summary.json, <model>_<loss>/metrics.jsonl,
-accuracy_per_epoch.png, seconds_per_epoch.png.
+comparison/accuracy_per_epoch.png, comparison/seconds_per_epoch.png.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
-import time
 
-import jax
 import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.data import transforms
-from jaxml.data.registry import REGISTRY
-from jaxml.models import count_params
+from jaxml.models import param_count
 from jaxml.models.resnet import resnet18, resnet34, resnet50
-from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.train import make_optimizer
-from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
-from jaxml.train.seeds import fit_seeds
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std
+from jaxml.study.config import check_config
+from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.fit_summary import fit_summary
+from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, make_runs, num_batches, resolve_epoch_loop
 
 NAME = "resnet_cifar10"
 PRESETS = ("full", "demo", "tiny")
 MODELS = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
 LOSSES = ("cross_entropy", "mse")
-IMAGE_DATASETS = tuple(n for n, s in REGISTRY.items() if s.returns == "ImageDataset")
+METRICS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss", "epoch_seconds", "eval_seconds")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -98,36 +96,19 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", IMAGE_DATASETS)
-    for key, allowed in (("models", tuple(MODELS)), ("losses", LOSSES)):
-        if not c[key]:
-            raise ConfigError(f"config key {key!r} must list at least one entry; allowed: {list(allowed)}")
-        for v in c[key]:
-            if v not in allowed:
-                raise ConfigError(f"config key {key!r} has unknown entry {v!r}; expected a subset of {list(allowed)}")
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    check_range(c, "momentum", 0, 1, high_inclusive=False)
-    check_range(c, "weight_decay", 0)
-    check_range(c, "warmup_epochs", 0, c.epochs - 1)
-    for key in ("n_train", "n_test", "epochs", "eval_batch_size", "width"):
-        check_range(c, key, 1)
-    check_range(c, "batch_size", 1, c.n_train)
-    check_choice(c, "epoch_loop", EPOCH_LOOPS)
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": jdata.IMAGE_DATASETS, "epoch_loop": EPOCH_LOOPS},
+                 subsets={"models": MODELS, "losses": LOSSES}, nonempty=("models", "losses", "seeds"),
+                 positive=("learning_rate",), fractions=("momentum",), nonnegative=("weight_decay",),
+                 counts=("n_train", "n_test", "epochs", "eval_batch_size", "width", "batch_size"),
+                 ranges={"warmup_epochs": (0, c.epochs - 1), "batch_size": (1, c.n_train)})
 
 
 def load_data(c) -> tuple[dict, tuple]:
     """({"train","test"} -> {"x": float32 NHWC standardised per channel (training statistics), "y": int32},
     class names)."""
     splits = jdata.train_val_test(c.dataset, c.n_train, 0, c.n_test, seed=c.data_seed)
-    train = np.asarray(transforms.scale_to_unit(splits["train"].x))
-    mean, std = train.mean(axis=(0, 1, 2)), train.std(axis=(0, 1, 2)) + 1e-6
-    data = {k: {"x": np.asarray(transforms.standardise(transforms.scale_to_unit(splits[k].x), mean, std)),
-                "y": splits[k].y} for k in ("train", "test")}
-    return data, splits["train"].class_names
+    return jdata.standardised_arrays({k: splits[k] for k in ("train", "test")}), splits["train"].class_names
 
 
 def make_tx(c, steps_per_epoch: int):
@@ -142,56 +123,64 @@ def _median_after_first(seconds_RxE: np.ndarray) -> float:
     return float(np.nanmedian(seconds_RxE[:, 1:] if seconds_RxE.shape[1] > 1 else seconds_RxE))
 
 
-def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t0 = time.perf_counter()
-    data, class_names = load_data(c)
-    num_classes = len(class_names)
-    steps = -(-c.n_train // c.batch_size)
-    results, rows, acc_curves, acc_bands, time_curves = {}, [], {}, {}, {}
-    for name in c.models:
-        model = MODELS[name](num_classes=num_classes, stem="cifar", width=c.width)
-        n_params = count_params(jax.eval_shape(model.init, jax.random.PRNGKey(0), data["train"]["x"][:1])["params"])
-        for loss in c.losses:
-            run = f"{name}_{loss}"
-            print(f"\n=== {name} (width {c.width}, {n_params:,} parameters), loss {loss} ===", flush=True)
-            out = fit_seeds(model, make_tx(c, steps), data["train"], seeds=c.seeds, vmap=c.vmap_seeds,
-                            workdir=workdir / run, epochs=c.epochs, batch_size=c.batch_size, loss=loss,
-                            eval_sets={"test": data["test"]}, checkpoint_every=c.epochs,
-                            eval_batch_size=c.eval_batch_size, progress=c.progress, on_nonfinite="stop_run",
-                            desc=run, epoch_loop=c.epoch_loop)
-            curves = {k: out.curves(k) for k in ("train_accuracy", "test_accuracy", "train_loss", "test_loss",
-                                                   "epoch_seconds", "eval_seconds")}
-            epochs = np.arange(1, curves["test_accuracy"].shape[1] + 1)
-            m, s = mean_std_array(curves["test_accuracy"])
-            acc_curves[run], acc_bands[run] = (epochs, m), (epochs, m - s, m + s)
-            time_curves[f"{run} train"] = (epochs, np.nanmean(curves["epoch_seconds"], axis=0))
-            time_curves[f"{run} eval"] = (epochs, np.nanmean(curves["eval_seconds"], axis=0))
-            results[run] = {"model": name, "loss": loss, "width": c.width, "n_params": n_params,
-                            "seeds": [r.seed for r in out.runs], "vmapped": out.vmapped,
-                            "curves": {k: v.tolist() for k, v in curves.items()},
-                            "compile_seconds": out.compile_seconds, "train_seconds": out.train_seconds,
-                            "diverged": [any(h.get("diverged") for h in r.history) for r in out.runs]}
-            rows.append({"model": name, "loss": loss, "parameters": n_params,
-                         "final test accuracy": mean_std(curves["test_accuracy"][:, -1]),
-                         "best test accuracy": mean_std(np.nanmax(curves["test_accuracy"], axis=1)),
-                         "train s/epoch (median)": _median_after_first(curves["epoch_seconds"]),
-                         "eval s/epoch (median)": _median_after_first(curves["eval_seconds"]),
-                         "compile s": None if resolve_epoch_loop(c.epoch_loop) == "host" else out.compile_seconds})
-    line_plot(workdir / "accuracy_per_epoch.png", acc_curves, bands=acc_bands,
+# ---------------------------------------------------------------------------------------------
+# Parts: one per (model, loss), then the comparison.
+
+def run_part(c, data: dict, num_classes: int, trained: dict, name: str, loss: str,
+             part_dir: pathlib.Path) -> tuple[str, dict]:
+    model = MODELS[name](num_classes=num_classes, stem="cifar", width=c.width)
+    x1 = data["train"]["x"][:1]
+    tx = make_tx(c, num_batches(c.n_train, c.batch_size))
+    res = fit(make_runs(model, tx, x1, seeds=c.seeds), data["train"], epochs=c.epochs, batch_size=c.batch_size,
+              loss=loss, eval_sets={"test": data["test"]}, workdir=part_dir, checkpoint_every=c.epochs,
+              eval_batch_size=c.eval_batch_size, progress=c.progress, on_nonfinite="stop_run",
+              desc=part_dir.name, epoch_loop=c.epoch_loop, vmap_runs=c.vmap_seeds)
+    trained[part_dir.name] = r = {"model": name, "loss": loss, "width": c.width, "n_params": param_count(model, x1),
+                                  "vmapped": c.vmap_seeds, **fit_summary(res, METRICS)}
+    return markdown_table([summary_row(part_dir.name, r, c)]), r
+
+
+def summary_row(run: str, r: dict, c) -> dict:
+    acc = np.asarray(r["curves"]["test_accuracy"])
+    return {"model": r["model"], "loss": r["loss"], "parameters": r["n_params"],
+            "final test accuracy": mean_std(acc[:, -1]), "best test accuracy": mean_std(np.nanmax(acc, axis=1)),
+            "train s/epoch (median)": _median_after_first(r["curves"]["epoch_seconds"]),
+            "eval s/epoch (median)": _median_after_first(r["curves"]["eval_seconds"]),
+            "compile s": None if resolve_epoch_loop(c.epoch_loop) == "host" else r["compile_seconds"]}
+
+
+def comparison_part(c, trained: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    acc_lines, acc_bands, time_lines, per_epoch = {}, {}, {}, []
+    for run, r in trained.items():
+        curves = {k: np.asarray(v, float) for k, v in r["curves"].items()}
+        acc_lines[run], acc_bands[run] = mean_band(curves["test_accuracy"])
+        epochs = acc_lines[run][0]
+        time_lines[f"{run} train"] = (epochs, np.nanmean(curves["epoch_seconds"], axis=0))
+        time_lines[f"{run} eval"] = (epochs, np.nanmean(curves["eval_seconds"], axis=0))
+        per_epoch += [{"run": run, "epoch": int(e), "test accuracy": mean_std(curves["test_accuracy"][:, i]),
+                       "train accuracy (running)": mean_std(curves["train_accuracy"][:, i]),
+                       "train s": float(time_lines[f"{run} train"][1][i]),
+                       "eval s": float(time_lines[f"{run} eval"][1][i])} for i, e in enumerate(epochs)]
+    line_plot(part_dir / "accuracy_per_epoch.png", acc_lines, bands=acc_bands,
               title=f"{c.dataset}: test accuracy per epoch (width {c.width})", xlabel="epoch", ylabel="test accuracy")
-    line_plot(workdir / "seconds_per_epoch.png", time_curves, logy=True,
-              title="Wall time per epoch: training and test evaluation",
-              xlabel="epoch", ylabel="seconds")
-    per_epoch = []
-    for run, r in results.items():
-        acc = np.asarray(r["curves"]["test_accuracy"])
-        for e in range(acc.shape[1]):
-            per_epoch.append({"run": run, "epoch": e + 1, "test accuracy": mean_std(acc[:, e]),
-                              "train accuracy (running)": mean_std(np.asarray(r["curves"]["train_accuracy"])[:, e]),
-                              "train s": float(np.nanmean(np.asarray(r["curves"]["epoch_seconds"])[:, e])),
-                              "eval s": float(np.nanmean(np.asarray(r["curves"]["eval_seconds"])[:, e]))})
-    total = time.perf_counter() - t0
+    line_plot(part_dir / "seconds_per_epoch.png", time_lines, logy=True,
+              title="Wall time per epoch: training and test evaluation", xlabel="epoch", ylabel="seconds")
+    text = (markdown_table([summary_row(run, r, c) for run, r in trained.items()]) + "\n\nPer epoch:\n\n"
+            + markdown_table(per_epoch)
+            + "\n\n![accuracy](comparison/accuracy_per_epoch.png) ![seconds](comparison/seconds_per_epoch.png)")
+    return text, {"final_test_accuracy_mean": {run: float(np.mean(r["final"]["test_accuracy"]))
+                                               for run, r in trained.items()}}
+
+
+def main(c, workdir: pathlib.Path) -> dict:
+    check(c)
+    data, class_names = load_data(c)
+    trained: dict = {}
+    parts = {f"{name}_{loss}": (f"{name} (width {c.width}), loss {loss}",
+                                functools.partial(run_part, c, data, len(class_names), trained, name, loss))
+             for name in c.models for loss in c.losses}
+    parts["comparison"] = ("Comparison: accuracy and wall time per epoch",
+                           functools.partial(comparison_part, c, trained))
     setup = (f"{c.dataset}: {c.n_train} training / {c.n_test} test images (data seed {c.data_seed}), standardised per "
              f"channel, no augmentation. ResNets with the CIFAR stem, width {c.width}. SGD momentum {c.momentum}, "
              f"weight decay {c.weight_decay}, lr {c.learning_rate} with {c.warmup_epochs} warm-up epoch(s) then cosine "
@@ -199,18 +188,8 @@ def main(c, workdir: pathlib.Path) -> dict:
              f"({'vmapped' if c.vmap_seeds else 'one after another'}), epoch loop {resolve_epoch_loop(c.epoch_loop)}. "
              f"Times are wall seconds per epoch for all seeds of a program together. Epoch 1's times include "
              f"compilation (the evaluation compiles on its first call; with the host loop so does the train "
-             f"step), so the summary columns are medians over epochs 2..E. Preset `{c.preset}`; machine: "
-             f"{machine_summary()}.")
-    table = markdown_table(rows)
-    sections = [("Setup", setup), ("Summary", table),
-                ("Per epoch", markdown_table(per_epoch) + "\n\n![accuracy](accuracy_per_epoch.png) "
-                 "![seconds](seconds_per_epoch.png)"),
-                ("Run", f"Total wall time {total:.1f} s.")]
-    write_results(workdir / "results.md", f"ResNets on {c.dataset}", sections)
-    summary = {"runs": results, "total_seconds": total}
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print("\n" + table + f"\n\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+             f"step), so the summary columns are medians over epochs 2..E. Preset `{c.preset}`.")
+    return run_parts(f"ResNets on {c.dataset}", parts, list(parts), workdir, [("Setup", setup)])
 
 
 if __name__ == "__main__":

@@ -32,21 +32,26 @@ fake_cifar_dir = _fixtures().fake_cifar_dir
 def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
     summary, workdir = run_tiny(study, data_dir=fake_cifar_dir)
     cfg = study.get_config("tiny")
-    assert list(summary["runs"]) == [f"resnet18_{loss}" for loss in cfg.losses]
-    for name, r in summary["runs"].items():
+    runs = [f"resnet18_{loss}" for loss in cfg.losses]
+    assert list(summary) == [*runs, "comparison"]
+    for name in runs:
+        r = summary[name]
         for key in ("test_accuracy", "train_accuracy", "epoch_seconds", "eval_seconds"):
             assert np.asarray(r["curves"][key]).shape == (len(cfg.seeds), cfg.epochs)
         assert np.all(np.asarray(r["curves"]["epoch_seconds"]) > 0)
         assert np.all(np.asarray(r["curves"]["eval_seconds"]) > 0)
+        assert r["diverged"] == [False] * len(cfg.seeds)
         records = read_metrics(workdir / name / "metrics.jsonl")
         assert [rec["epoch"] for rec in records] == list(range(1, cfg.epochs + 1))
         np.testing.assert_allclose(r["curves"]["eval_seconds"][0], [rec["eval_seconds"] for rec in records])
         np.testing.assert_allclose(r["curves"]["test_accuracy"][0], [rec["test_accuracy"] for rec in records])
+        assert summary["comparison"]["final_test_accuracy_mean"][name] == np.mean(r["final"]["test_accuracy"])
     # The tiny preset trains with MSE against one-hot targets: its logged loss is a mean squared error
     # (well below the ~2.3 nats a 10-class cross-entropy starts at) and is the run's "loss" field.
-    assert cfg.losses == ("mse",) and summary["runs"]["resnet18_mse"]["loss"] == "mse"
-    assert 0 < summary["runs"]["resnet18_mse"]["curves"]["test_loss"][0][0] < 1.5
-    for name in ("results.md", "summary.json", "accuracy_per_epoch.png", "seconds_per_epoch.png"):
+    assert cfg.losses == ("mse",) and summary["resnet18_mse"]["loss"] == "mse"
+    assert 0 < summary["resnet18_mse"]["curves"]["test_loss"][0][0] < 1.5
+    for name in ("results.md", "summary.json", "comparison/accuracy_per_epoch.png",
+                 "comparison/seconds_per_epoch.png"):
         assert (workdir / name).stat().st_size > 0, name
     assert "eval s/epoch (median)" in (workdir / "results.md").read_text()
 
