@@ -5,7 +5,7 @@ Coursework questions (the CS231n "fully-connected nets" assignment, in JAX):
 (a) ``overfit``: overfit 50 training examples to 100% training accuracy within 20 epochs with a
     3-layer and a 5-layer ReLU net (100 units per hidden layer) by choosing only the learning
     rate and the weight scale (weights ~ N(0, scale²), biases 0). The whole learning-rate x
-    weight-scale x seed grid is one vmapped program per depth (``jaxml.train.grid``), which
+    weight-scale x seed grid is one vmapped program per depth (``make_runs(grid=...)``), which
     shows how sensitive each depth is to the weight scale.
 (b) ``update_rules``: a 6-layer net (5 x 100 hidden) on 4,000 examples for 5 epochs with SGD,
     SGD + momentum, RMSProp and Adam: loss per iteration, training and validation accuracy
@@ -31,7 +31,6 @@ from __future__ import annotations
 import pathlib
 import time
 
-import jax
 import ml_collections
 import numpy as np
 
@@ -39,16 +38,18 @@ from jaxml import data as jdata
 from jaxml.data import transforms
 from jaxml.models import count_params
 from jaxml.models.mlp import MLP
-from jaxml.report import MetricsLog, line_plot, markdown_table, mean_std, mean_std_array
-from jaxml.study.config import ConfigError, check_choice, check_range, check_subset
+from jaxml.report import line_plot, markdown_table, mean_band, mean_std
+from jaxml.report.metrics_log import write_metrics
+from jaxml.study.config import ConfigError, check_config
 from jaxml.study.experiment import run_experiment, run_parts
-from jaxml.train import evaluate, fit, make_optimizer
-from jaxml.train.grid import init_params, make_grid_runs, runs_from_params
+from jaxml.study.fit_summary import diverged
+from jaxml.train import evaluate, fit, init_params, make_optimizer, make_runs, runs_from_params, unstack
 
 NAME = "optimizers"
 PRESETS = ("full", "tiny")
 PARTS = ("overfit", "update_rules", "best", "dropout")
 DATASETS = ("fashion_mnist", "cifar10")
+INITS = ("normal", "xavier_uniform", "xavier_normal", "he_normal", "he_uniform", "lecun_normal")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -132,29 +133,18 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_subset(c, "parts", PARTS)
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", DATASETS)
-    for key in ("b_init", "c_init", "d_init"):
-        check_choice(c, key, ("normal", "xavier_uniform", "xavier_normal", "he_normal", "he_uniform", "lecun_normal"))
-    for key in ("n_train", "n_val", "n_test", "a_width", "a_epochs", "b_epochs", "c_epochs", "d_epochs",
-                "d_hidden", "b_hidden", "c_hidden", "eval_batch_size"):
-        check_range(c, key, 1)
-    check_range(c, "a_depths", 2)
-    for key in ("a_examples", "b_examples", "d_examples"):
-        check_range(c, key, 1, c.n_train)
-    check_range(c, "a_batch_size", 1, c.a_examples)
-    check_range(c, "b_batch_size", 1, c.b_examples)
-    check_range(c, "c_batch_size", 1, c.n_train)
-    check_range(c, "d_batch_size", 1, c.d_examples)
-    for key in ("a_learning_rates", "a_weight_scales", "b_weight_scale"):
-        check_range(c, key, 0, low_inclusive=False)
-    check_range(c, "d_keep", 0, 1, low_inclusive=False)
-    check_range(c, "c_dropout", 0, 1, high_inclusive=False)
-    for key in ("a_seeds", "b_seeds", "c_seeds", "d_seeds"):
-        if not c[key]:
-            raise ConfigError(f"config key {key!r} must list at least one seed")
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": DATASETS, "b_init": INITS, "c_init": INITS,
+                             "d_init": INITS}, subsets={"parts": PARTS},
+                 nonempty=("a_seeds", "b_seeds", "c_seeds", "d_seeds"),
+                 counts=("n_train", "n_val", "n_test", "a_width", "a_epochs", "b_epochs", "c_epochs", "d_epochs",
+                         "d_hidden", "b_hidden", "c_hidden", "eval_batch_size"),
+                 positive=("a_learning_rates", "a_weight_scales", "b_weight_scale", "d_keep"),
+                 fractions=("c_dropout",),
+                 ranges={"a_depths": (2, None), "a_examples": (1, c.n_train), "b_examples": (1, c.n_train),
+                         "d_examples": (1, c.n_train), "a_batch_size": (1, c.a_examples),
+                         "b_batch_size": (1, c.b_examples), "c_batch_size": (1, c.n_train),
+                         "d_batch_size": (1, c.d_examples), "d_keep": (0, 1)})
     if not c.b_optimizers:
         raise ConfigError("config key 'b_optimizers' must name at least one optimizer")
     for label, opt in c.b_optimizers.items():
@@ -184,17 +174,6 @@ def head(d: dict, n: int) -> dict:
     return {k: v[:n] for k, v in d.items()}
 
 
-def write_history(path: pathlib.Path, history) -> None:
-    path.unlink(missing_ok=True)
-    with MetricsLog(path) as log:
-        for rec in history:
-            log.log(rec)
-
-
-def per_run(res, key: str, num_runs: int) -> np.ndarray:
-    return np.stack([res.curve(key, r)[1] for r in range(num_runs)])
-
-
 def shared_params(cache: dict, model: MLP, sample_x, seeds):
     """``init_params(model, sample_x, seeds)``, memoised on what determines the draw (layer
     sizes, initializer, seeds), so nets that differ only in dropout or optimizer share it."""
@@ -203,11 +182,6 @@ def shared_params(cache: dict, model: MLP, sample_x, seeds):
     if key not in cache:
         cache[key] = init_params(model, sample_x, seeds)
     return cache[key]
-
-
-def bands_of(values_RxT: np.ndarray, x: np.ndarray):
-    m, s = mean_std_array(values_RxT)
-    return (x, m), (x, m - s, m + s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,18 +193,15 @@ def overfit_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dic
     scales = np.array(c.a_weight_scales)
     for depth in c.a_depths:
         model = MLP(hidden_sizes=(c.a_width,) * (depth - 1), output_size=10, kernel_init="normal", init_std=1.0)
-        grid = make_grid_runs(model, make_optimizer({"name": "sgd", "learning_rate": 1.0}), train["x"][:1],
-                              seeds=c.a_seeds, grid={"weight_scale": c.a_weight_scales,
-                                                     "learning_rate": c.a_learning_rates})
-        res = fit(grid.state, train, key=grid.train_keys, epochs=c.a_epochs, batch_size=c.a_batch_size,
-                  eval_sets={"train_eval": train}, num_runs=grid.num_runs, run_info=grid.info,
+        grid = make_runs(model, make_optimizer({"name": "sgd", "learning_rate": 1.0}), train["x"][:1],
+                         seeds=c.a_seeds, grid={"weight_scale": c.a_weight_scales, "learning_rate": c.a_learning_rates})
+        res = fit(grid, train, epochs=c.a_epochs, batch_size=c.a_batch_size, eval_sets={"train_eval": train},
                   on_nonfinite="stop_run", progress=False, eval_batch_size=c.eval_batch_size,
                   desc=f"{depth}-layer grid")
-        write_history(workdir / f"metrics_{depth}layer.jsonl", res.history)
-        last = [res.run_history(r)[-1] for r in range(grid.num_runs)]
-        diverged = np.array([rec.get("diverged", False) or not np.isfinite(rec["train_eval_loss"]) for rec in last])
-        acc = np.array([0.0 if d else rec["train_eval_accuracy"] for rec, d in zip(last, diverged)])
-        acc_g, div_g = grid.reshape(acc), grid.reshape(diverged)       # (scales, lrs, seeds)
+        write_metrics(workdir / f"metrics_{depth}layer.jsonl", res.history)
+        failed = diverged(res) | ~np.isfinite(res.final("train_eval_loss"))
+        acc = np.where(failed, 0.0, res.final("train_eval_accuracy"))
+        acc_g, div_g = grid.reshape(acc), grid.reshape(failed)       # (scales, lrs, seeds)
         perfect = (acc_g >= 1.0).sum(-1)
         n = len(c.a_seeds)
         rows = []
@@ -278,18 +249,15 @@ def update_rules_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str
     for label in labels:
         opt = c.b_optimizers[label]
         runs = runs_from_params(model, make_optimizer(opt), params, [{"seed": s} for s in c.b_seeds])
-        res = fit(runs.state, train, key=runs.train_keys, epochs=c.b_epochs, batch_size=c.b_batch_size,
-                  eval_sets={"train_eval": train, "val": data["validation"]}, num_runs=runs.num_runs,
-                  run_info=runs.info, progress=c.progress, step_log=True, eval_batch_size=c.eval_batch_size,
-                  on_nonfinite="stop_run", desc=label)
-        write_history(workdir / f"metrics_{label}.jsonl", res.history)
+        res = fit(runs, train, epochs=c.b_epochs, batch_size=c.b_batch_size,
+                  eval_sets={"train_eval": train, "val": data["validation"]}, progress=c.progress, step_log=True,
+                  eval_batch_size=c.eval_batch_size, on_nonfinite="stop_run", desc=label)
+        write_metrics(workdir / f"metrics_{label}.jsonl", res.history)
         steps = res.step_loss.reshape(runs.num_runs, -1)
-        its = np.arange(1, steps.shape[1] + 1)
-        epochs = np.arange(1, c.b_epochs + 1)
-        loss_c[label], loss_b[label] = bands_of(steps, its)
-        tr, va = per_run(res, "train_eval_accuracy", runs.num_runs), per_run(res, "val_accuracy", runs.num_runs)
-        train_c[label], train_b[label] = bands_of(tr, epochs)
-        val_c[label], val_b[label] = bands_of(va, epochs)
+        loss_c[label], loss_b[label] = mean_band(steps)                    # x: iterations 1..
+        tr, va = res.curve("train_eval_accuracy"), res.curve("val_accuracy")
+        train_c[label], train_b[label] = mean_band(tr)                     # x: epochs 1..
+        val_c[label], val_b[label] = mean_band(va)
         hyper = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
         rows.append({"update rule": label, "hyperparameters": hyper,
                      "loss, first 10 iterations": mean_std(steps[:, :10].mean(1)),
@@ -324,19 +292,17 @@ def best_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dict]:
     params = shared_params(cache, model, data["train"]["x"][:1], c.c_seeds)
     runs = runs_from_params(model, make_optimizer(c.c_optimizer, steps), params, [{"seed": s} for s in c.c_seeds])
     t0 = time.perf_counter()
-    res = fit(runs.state, data["train"], key=runs.train_keys, epochs=c.c_epochs, batch_size=c.c_batch_size,
-              eval_sets={"val": data["validation"]}, num_runs=runs.num_runs, run_info=runs.info,
+    res = fit(runs, data["train"], epochs=c.c_epochs, batch_size=c.c_batch_size, eval_sets={"val": data["validation"]},
               progress=c.progress, eval_batch_size=c.eval_batch_size, desc="best FC net")
     wall = time.perf_counter() - t0
-    write_history(workdir / "metrics.jsonl", res.history)
-    val = per_run(res, "val_accuracy", runs.num_runs)
-    tr = per_run(res, "train_accuracy", runs.num_runs)
+    write_metrics(workdir / "metrics.jsonl", res.history)
+    val, tr = res.curve("val_accuracy"), res.curve("train_accuracy")
     test = evaluate(res.state, data["test"], batch_size=c.eval_batch_size, num_runs=runs.num_runs)["accuracy"]
     epochs = np.arange(1, c.c_epochs + 1)
     line_plot(workdir / "best_accuracy.png",
               {"train (running, dropout on)": (epochs, tr.mean(0)), "validation": (epochs, val.mean(0))},
               title=f"Best FC net: {list(c.c_hidden)}, dropout {c.c_dropout}", xlabel="epoch", ylabel="accuracy")
-    n_params = count_params(jax.tree_util.tree_map(lambda a: a[0], runs.state.params))
+    n_params = count_params(unstack(runs.state.params, 0))
     rows = [{"dataset": c.dataset, "parameters": n_params, "epochs": c.c_epochs,
              "final validation accuracy": mean_std(val[:, -1]), "best validation accuracy": mean_std(val.max(1)),
              "test accuracy (final weights)": mean_std(test),
@@ -355,20 +321,19 @@ def best_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dict]:
 def dropout_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dict]:
     train = head(data["train"], c.d_examples)
     curves, bands, rows, result = {}, {}, [], {}
-    epochs = np.arange(1, c.d_epochs + 1)
     # Dropout does not change the parameters: both nets start from the same weights.
     params = shared_params(cache, MLP(hidden_sizes=(c.d_hidden,), output_size=10, kernel_init=c.d_init),
                            train["x"][:1], c.d_seeds)
     for keep in c.d_keep:
         model = MLP(hidden_sizes=(c.d_hidden,), output_size=10, kernel_init=c.d_init, dropout_rate=1.0 - keep)
         runs = runs_from_params(model, make_optimizer(c.d_optimizer), params, [{"seed": s} for s in c.d_seeds])
-        res = fit(runs.state, train, key=runs.train_keys, epochs=c.d_epochs, batch_size=c.d_batch_size,
-                  eval_sets={"train_eval": train, "val": data["validation"]}, num_runs=runs.num_runs,
-                  run_info=runs.info, progress=c.progress, eval_batch_size=c.eval_batch_size, desc=f"keep {keep}")
-        write_history(workdir / f"metrics_keep{keep}.jsonl", res.history)
-        tr, va = per_run(res, "train_eval_accuracy", runs.num_runs), per_run(res, "val_accuracy", runs.num_runs)
+        res = fit(runs, train, epochs=c.d_epochs, batch_size=c.d_batch_size,
+                  eval_sets={"train_eval": train, "val": data["validation"]}, progress=c.progress,
+                  eval_batch_size=c.eval_batch_size, desc=f"keep {keep}")
+        write_metrics(workdir / f"metrics_keep{keep}.jsonl", res.history)
+        tr, va = res.curve("train_eval_accuracy"), res.curve("val_accuracy")
         for name, v in ((f"train, keep {keep}", tr), (f"validation, keep {keep}", va)):
-            curves[name], bands[name] = bands_of(v, epochs)
+            curves[name], bands[name] = mean_band(v)
         rows.append({"keep probability": keep, "final train accuracy": mean_std(tr[:, -1]),
                      "final validation accuracy": mean_std(va[:, -1]), "best validation accuracy": mean_std(va.max(1)),
                      "train - validation gap": mean_std(tr[:, -1] - va[:, -1])})
@@ -387,7 +352,7 @@ def dropout_study(c, data, workdir: pathlib.Path, cache: dict) -> tuple[str, dic
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
+    check(c)
     data = load_data(c)
     cache: dict = {}      # initial weights shared between parts (see shared_params)
     intro = [("Setup", f"{c.dataset}: {c.n_train} train / {c.n_val} validation / {c.n_test} test (data seed "
