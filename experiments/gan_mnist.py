@@ -26,7 +26,7 @@ samples' predicted-class histogram; sanity line: test half vs test half.
     python -m experiments.gan_mnist --config=tiny                # seconds; used by the tests
 
 Outputs in the work directory: config.json, machine.json, results.md, summary.json,
-metrics.jsonl (the driver's record per epoch), quality.jsonl (the quality measure per epoch),
+metrics.jsonl (the driver's record per epoch, with the quality measure),
 checkpoints/ (a rerun with the same workdir resumes), PNG figures (loss and quality curves,
 sample grids every ``sample_every`` epochs, the interpolation grid, the class histogram).
 """
@@ -46,13 +46,11 @@ from jaxml.models import count_params
 from jaxml.models.cnn import mnist_cnn
 from jaxml.models.gan import interpolate, make_gan
 from jaxml.recipes.gan import create_gan_state, gan_step, generate
-from jaxml.report import MetricsLog, bar_plot, line_plot, markdown_table, read_metrics, write_results
-from jaxml.report.metrics_log import truncate_after
+from jaxml.report import bar_plot, line_plot, markdown_table, write_results
 from jaxml.report.mosaic import mosaic_png
 from jaxml.study.config import ConfigError, check_choice, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, resolve_epoch_loop, seed_keys
-from jaxml.train.checkpoint import Checkpointer
 
 NAME = "gan_mnist"
 PRESETS = ("full", "tiny")
@@ -132,20 +130,8 @@ def to_unit(images) -> np.ndarray:
     return (np.asarray(images, np.float32) + 1.0) / 2.0
 
 
-QUALITY_LOG = "quality.jsonl"
 LOSSES = ("d_loss", "g_loss", "loss", "d_real", "d_fake")
 QUALITY = ("frechet", "tv_from_uniform", "histogram", "quality_seconds")
-
-
-def latest_checkpoint(workdir: pathlib.Path) -> int:
-    """The epoch of the latest complete checkpoint in ``workdir`` (0 if none): where ``fit`` resumes."""
-    if not (workdir / "checkpoints").exists():
-        return 0
-    ckpt = Checkpointer(workdir / "checkpoints")
-    try:
-        return ckpt.latest_step() or 0
-    finally:
-        ckpt.close()
 
 
 def main(c, workdir: pathlib.Path) -> dict:
@@ -167,36 +153,23 @@ def main(c, workdir: pathlib.Path) -> dict:
     gen_fn = jax.jit(generate)
     loop = resolve_epoch_loop(c.epoch_loop)
 
-    def measure(epoch, records, gs):
-        """After each epoch (a ``fit`` callback with the current state): quality and sample grid."""
+    def measure(epoch, gs):
+        """After each epoch (the driver's ``measure``: logged and checkpointed with the epoch's
+        record): quality on the fixed noise, and the sample grid every ``sample_every`` epochs."""
         t_q = time.perf_counter()
         quality = meter.measure(to_unit(gen_fn(gs, quality_z)))
         if epoch % c.sample_every == 0 or epoch == c.epochs:
             mosaic_png(workdir / f"samples_epoch{epoch:03d}.png", to_unit(gen_fn(gs, sample_z)), nrows=10)
-        qlog.log(epoch=epoch, frechet=quality["frechet"], tv_from_uniform=quality["tv_from_uniform"],
-                 histogram=quality["histogram"], quality_seconds=time.perf_counter() - t_q)
         if c.progress:
             print(f"{c.model} [epoch {epoch}/{c.epochs}] Fréchet {quality['frechet']:.3f}", flush=True)
+        return {"frechet": quality["frechet"], "tv_from_uniform": quality["tv_from_uniform"],
+                "histogram": quality["histogram"], "quality_seconds": time.perf_counter() - t_q}
 
-    # The quality log follows the checkpoints: fit resumes after the latest one, so measurements
-    # of later epochs (made before an interruption) are dropped and made again.
-    truncate_after(workdir / QUALITY_LOG, "epoch", latest_checkpoint(workdir))
-    with MetricsLog(workdir / QUALITY_LOG) as qlog:
-        result = fit(gs, {"x": train_x}, key=train_key, epochs=c.epochs, batch_size=c.batch_size, train_step=gan_step,
-                     workdir=workdir, checkpoint_every=c.checkpoint_every, keep_checkpoints=1, epoch_loop=loop,
-                     callbacks=[measure], progress=c.progress, desc=c.model)
+    result = fit(gs, {"x": train_x}, key=train_key, epochs=c.epochs, batch_size=c.batch_size, train_step=gan_step,
+                 workdir=workdir, checkpoint_every=c.checkpoint_every, keep_checkpoints=1, epoch_loop=loop,
+                 measure=measure, progress=c.progress, desc=c.model)
     gs, resumed_from = result.state, result.resumed_from
-    last_epoch = result.run_history(0)[-1]["epoch"]
-    measured = {r["epoch"]: r for r in read_metrics(workdir / QUALITY_LOG)}
-    if last_epoch not in measured:   # interrupted between the last checkpoint and its measurement
-        with MetricsLog(workdir / QUALITY_LOG) as qlog:
-            measure(last_epoch, [], gs)
-        measured = {r["epoch"]: r for r in read_metrics(workdir / QUALITY_LOG)}
-    # (an earlier epoch can only lack its measurement after such an interruption: NaN there)
-    missing = {"frechet": float("nan"), "tv_from_uniform": float("nan"), "histogram": [float("nan")] * 10,
-               "quality_seconds": float("nan")}
-    history = [{"epoch": h["epoch"], **{k: h[f"train_{k}"] for k in LOSSES},
-                **{k: v for k, v in measured.get(h["epoch"], missing).items() if k in QUALITY},
+    history = [{"epoch": h["epoch"], **{k: h[f"train_{k}"] for k in LOSSES}, **{k: h[k] for k in QUALITY},
                 "epoch_seconds": h["epoch_seconds"]} for h in result.run_history(0)]
 
     # Quality of the final generator, recomputed (equals the last epoch's value; after a restore
