@@ -100,7 +100,7 @@ def compute(c) -> dict:
                 "Z": z, "multi_head": mh, "multi_head_A": mh_a, "Wo": Wo, "rnn_params": rnn_params,
                 "rnn": simple_rnn(rnn_params, x_TxD)}
 
-    out = jax.tree_util.tree_map(np.asarray, arrays(jax.random.PRNGKey(c.seed)))
+    out = jax.tree_util.tree_map(np.asarray, arrays(jax.random.key(c.seed)))
     return {"tokens": tokens, "vocab": vocab, "ids": ids, **out}
 
 

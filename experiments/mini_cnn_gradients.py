@@ -173,7 +173,7 @@ def gradcheck_study(c, workdir: pathlib.Path) -> tuple[str, dict]:
     hand32 = auto32 = None
     for dtype, label in ((jnp.float64, "float64"), (jnp.float32, "float32")):
         with jax.enable_x64(dtype == jnp.float64):
-            hand, auto, stats = gradient_differences(jax.random.PRNGKey(c.check_seed), c.n_check, dtype)
+            hand, auto, stats = gradient_differences(jax.random.key(c.check_seed), c.n_check, dtype)
         if dtype == jnp.float32:
             hand32, auto32 = hand, auto
         result[label] = stats

@@ -168,7 +168,7 @@ def mlp(c, activation: str, init: str, hidden=None, output_size: int = 2) -> MLP
 def zero_init_gradients(c, data) -> dict:
     """Largest |gradient| per parameter of the mean cross-entropy at all-zero weights (full batch)."""
     model = mlp(c, "relu", "zeros")
-    params = jax.jit(model.init)(jax.random.PRNGKey(0), data["x"][:1])["params"]
+    params = jax.jit(model.init)(jax.random.key(0), data["x"][:1])["params"]
     loss = get_loss("cross_entropy")
 
     def mean_loss(p):
