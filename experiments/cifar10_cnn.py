@@ -24,48 +24,48 @@ weights. Ablations (one factor at a time, everything else as the base):
 - ``activation``: ReLU (base), LeakyReLU (slope 0.01), tanh — in conv and dense layers.
 - ``learning_rate``: 1e-4, 1e-3 (base), 1e-2.
 
-Runs that share a network but differ in learning rate are one program (the learning rate is a
-vmapped, traced hyperparameter); seeds are vmapped too unless ``vmap_seeds=False``.
-Each epoch is one scanned call (``epoch_loop="scan"``, the fast choice for these small CNNs on
-CPU too; ``"host"`` runs a Python loop of compiled steps with identical numbers, see
-``jaxml.train.host_epoch``). A run whose loss becomes non-finite stops and is reported as diverged.
+Each distinct network is trained once, for every learning rate any selected part asks of it, as
+ONE program: ``make_runs(..., grid={"learning_rate": ...})`` x seeds, then ``fit(runs)`` (the
+learning rate is a traced hyperparameter; ``vmap_seeds=False`` trains the runs one after another,
+same numbers). Each epoch is one scanned call (``epoch_loop="scan"``, the fast choice for these
+small CNNs on CPU too; ``"host"`` runs a Python loop of compiled steps with identical numbers, see
+``jaxml.train.epoch``). A run whose loss becomes non-finite stops and is reported as diverged.
 
     python -m experiments.cifar10_cnn                         # full: CIFAR-10, 3 seeds, 20 epochs
     python -m experiments.cifar10_cnn --config=demo --config.dataset=fashion_mnist   # 2-core CPU
     python -m experiments.cifar10_cnn --config=tiny           # seconds; the smoke test
     python -m experiments.cifar10_cnn --config.parts=activation,learning_rate
 
+Parts (``run_parts``): the selected ablation groups, then ``per_class_accuracy``,
+``first_test_images`` and ``wall_time``.
+
 Outputs: config.json, machine.json, results.md, summary.json, one folder per network with
-metrics.jsonl, loss_<group>.png, per_class_accuracy.png, first_test_images.png.
+metrics.jsonl, <group>/loss_<group>.png, per_class_accuracy/per_class_accuracy.png,
+first_test_images/first_test_images.png.
 """
 from __future__ import annotations
 
-import json
+import functools
 import pathlib
-import time
 
-import jax
 import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.data import transforms
-from jaxml.data.registry import REGISTRY
 from jaxml.evaluate.classify import mistakes, per_class_accuracy, predict
-from jaxml.models import count_params
+from jaxml.models import param_count
 from jaxml.models.cnn import lenet
-from jaxml.report import bar_plot, image_grid, line_plot, markdown_table, mean_std, mean_std_array, write_results
-from jaxml.study.config import ConfigError, check_choice, check_range
-from jaxml.study.experiment import machine_summary, run_experiment
-from jaxml.train import make_optimizer
-from jaxml.train.host_epoch import EPOCH_LOOPS, resolve_epoch_loop
-from jaxml.train.seeds import fit_seeds
+from jaxml.report import bar_plot, image_grid, line_plot, markdown_table, mean_band, mean_std
+from jaxml.study.config import ConfigError, check_config
+from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.fit_summary import fit_summary
+from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, make_runs, resolve_epoch_loop
 
 NAME = "cifar10_cnn"
 PRESETS = ("full", "demo", "tiny")
 PARTS = ("dense_layers", "channels", "conv_layers", "activation", "learning_rate")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
-IMAGE_DATASETS = tuple(n for n, s in REGISTRY.items() if s.returns == "ImageDataset")
+VARIANT_KEYS = ("dense_variants", "channel_variants", "conv_layer_variants")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -97,7 +97,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.vmap_seeds = True
     # The one-call scanned epoch: with the strided-slice pools and patch convs it is the fast
     # choice for these small CNNs on CPU too (MNIST CNN, 2 vmapped seeds: 5,421 vs 2,826 ex/s in the
-    # host loop, identical numbers; see jaxml.train.host_epoch). "auto"/"host" select the host loop.
+    # host loop, identical numbers; see jaxml.train.epoch). "auto"/"host" select the host loop.
     c.epoch_loop = "scan"
     c.progress = True
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU (use with a 28x28 dataset)
@@ -120,37 +120,20 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def validate(c) -> None:
-    check_choice(c, "preset", PRESETS)
-    check_choice(c, "dataset", IMAGE_DATASETS)
-    if not c.parts:
-        raise ConfigError("config key 'parts' must list at least one part")
-    for part in c.parts:
-        if part not in PARTS:
-            raise ConfigError(f"config key 'parts' has unknown part {part!r}; expected a subset of {list(PARTS)}")
-    for act in (c.activation, *c.activations):
-        if act not in ACTIVATIONS:
-            raise ConfigError(f"config key 'activations' has unknown activation {act!r}; expected one of "
-                              f"{list(ACTIVATIONS)}")
-    if not c.seeds:
-        raise ConfigError("config key 'seeds' must list at least one seed")
-    check_range(c, "learning_rate", 0, low_inclusive=False)
-    check_range(c, "learning_rates", 0, low_inclusive=False)
-    check_range(c, "momentum", 0, 1, high_inclusive=False)
-    for key in ("n_train", "n_test", "epochs", "eval_batch_size", "kernel", "num_shown"):
-        check_range(c, key, 1)
-    check_range(c, "batch_size", 1, c.n_train)
-    for key in ("conv_channels", "dense"):
-        check_range(c, key, 1)
-    for key in ("dense_variants", "channel_variants", "conv_layer_variants"):
-        for v in c[key]:
-            if not isinstance(v, (tuple, list)) or any(not isinstance(k, int) or k < 1 for k in v):
-                raise ConfigError(f"config key {key!r} must hold tuples of positive ints, got {v!r}")
+def check(c) -> None:
+    check_config(c, choices={"preset": PRESETS, "dataset": jdata.IMAGE_DATASETS, "activation": ACTIVATIONS,
+                             "conv_layers_padding": ("VALID", "SAME"), "epoch_loop": EPOCH_LOOPS},
+                 subsets={"parts": PARTS, "activations": ACTIVATIONS}, nonempty=("parts", "seeds"),
+                 positive=("learning_rate", "learning_rates"), fractions=("momentum",),
+                 counts=("n_train", "n_test", "epochs", "eval_batch_size", "kernel", "num_shown", "batch_size",
+                         "conv_channels", "dense", *VARIANT_KEYS),
+                 ranges={"batch_size": (1, c.n_train)})
+    for key in VARIANT_KEYS:
+        if not all(isinstance(v, (tuple, list)) for v in c[key]):
+            raise ConfigError(f"config key {key!r} must hold tuples of layer sizes, got {c[key]!r}")
     for v in (c.conv_channels, *c.channel_variants, *c.conv_layer_variants):
         if not 1 <= len(v) <= 3:
             raise ConfigError(f"conv channel tuples need 1 to 3 entries (lenet), got {tuple(v)!r}")
-    check_choice(c, "conv_layers_padding", ("VALID", "SAME"))
-    check_choice(c, "epoch_loop", EPOCH_LOOPS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,11 +142,7 @@ def validate(c) -> None:
 def load_data(c) -> tuple[dict, tuple, np.ndarray]:
     """({"train","test"} -> {"x": float32 NHWC standardised, "y": int32}, class names, raw uint8 test images)."""
     splits = jdata.train_val_test(c.dataset, c.n_train, 0, c.n_test, seed=c.data_seed)
-    train = np.asarray(transforms.scale_to_unit(splits["train"].x))
-    mean = train.mean(axis=(0, 1, 2))
-    std = train.std(axis=(0, 1, 2)) + 1e-6
-    data = {k: {"x": np.asarray(transforms.standardise(transforms.scale_to_unit(splits[k].x), mean, std)),
-                "y": splits[k].y} for k in ("train", "test")}
+    data = jdata.standardised_arrays({k: splits[k] for k in ("train", "test")})
     return data, splits["train"].class_names, splits["test"].x
 
 
@@ -215,151 +194,147 @@ def make_model(c, net: dict, input_channels: int, num_classes: int):
 
 
 # ---------------------------------------------------------------------------------------------
-# Training and read-outs.
+# Training: each network once, at all the learning rates the selected parts ask of it, one program.
 
-def train_all(c, data: dict, num_classes: int, workdir: pathlib.Path) -> dict:
-    """Train every distinct (network, learning rate) once; returns {(net key, lr): result}."""
-    nets: dict[str, tuple[dict, set]] = {}
+def learning_rates(c) -> dict:
+    """{network key: sorted learning rates} over the selected variants."""
+    out: dict = {}
     for _, _, net, lr in variants(c):
-        nets.setdefault(net_key(net), (net, set()))[1].add(lr)
-    results = {}
-    x_test, y_test = data["test"]["x"], np.asarray(data["test"]["y"])
-    channels = data["train"]["x"].shape[-1]
-    for key, (net, lrs) in nets.items():
-        lrs = tuple(sorted(lrs))
-        model = make_model(c, net, channels, num_classes)
-        n_params = count_params(jax.eval_shape(model.init, jax.random.PRNGKey(0), data["train"]["x"][:1])["params"])
-        tx = make_optimizer({"name": "sgd", "learning_rate": lrs[0], "momentum": c.momentum})
-        print(f"\n=== {key}, learning rate(s) {', '.join(f'{v:g}' for v in lrs)}: {n_params:,} parameters ===",
-              flush=True)
-        out = fit_seeds(model, tx, data["train"], seeds=c.seeds, vmap=c.vmap_seeds,
-                        sweep={"learning_rate": lrs} if len(lrs) > 1 else None, workdir=workdir / key,
-                        epochs=c.epochs, batch_size=c.batch_size, eval_sets={"test": data["test"]},
-                        checkpoint_every=c.epochs, eval_batch_size=c.eval_batch_size, progress=c.progress,
-                        on_nonfinite="stop_run", desc=key, epoch_loop=c.epoch_loop)
-        groups = out.group("learning_rate") if len(lrs) > 1 else {lrs[0]: out.runs}
-        for lr, runs in groups.items():
-            preds = np.stack([predict(r.state, x_test, batch_size=c.eval_batch_size) for r in runs])
-            diverged = [any(h.get("diverged") for h in r.history) for r in runs]
-            results[(key, float(lr))] = {
-                "n_params": n_params, "seeds": [r.seed for r in runs], "diverged": diverged,
-                "train_loss": [r.curve("train_loss")[1].tolist() for r in runs],
-                "test_loss": [r.curve("test_loss")[1].tolist() for r in runs],
-                "test_accuracy_curve": [r.curve("test_accuracy")[1].tolist() for r in runs],
-                "test_accuracy": (preds == y_test[None]).mean(axis=1).tolist(),
-                "per_class_accuracy": per_class_accuracy(y_test, preds, num_classes).tolist(),
-                "predictions_first": preds[:, :c.num_shown].tolist(),
-                "train_seconds": out.train_seconds / len(groups), "compile_seconds": out.compile_seconds}
-    return results
+        out.setdefault(net_key(net), set()).add(lr)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _curve_stats(per_run: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    width = max(len(v) for v in per_run)
-    arr = np.full((len(per_run), width), np.nan)
-    for i, v in enumerate(per_run):
-        arr[i, :len(v)] = v
-    m, s = mean_std_array(arr)
-    return np.arange(1, width + 1), m, s
+def train_network(c, data: dict, num_classes: int, net: dict, lrs: tuple, workdir: pathlib.Path) -> dict:
+    """{learning rate: record} for ``net`` trained for every (learning rate, seed) as one program."""
+    key = net_key(net)
+    model = make_model(c, net, data["train"]["x"].shape[-1], num_classes)
+    n_params = param_count(model, data["train"]["x"][:1])
+    print(f"\n--- {key}, learning rate(s) {', '.join(f'{v:g}' for v in lrs)}: {n_params:,} parameters ---", flush=True)
+    tx = make_optimizer({"name": "sgd", "learning_rate": lrs[0], "momentum": c.momentum})
+    runs = make_runs(model, tx, data["train"]["x"][:1], seeds=c.seeds, grid={"learning_rate": lrs})
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size, eval_sets={"test": data["test"]},
+              workdir=workdir / key, checkpoint_every=c.epochs, eval_batch_size=c.eval_batch_size,
+              progress=c.progress, on_nonfinite="stop_run", desc=key, epoch_loop=c.epoch_loop,
+              vmap_runs=c.vmap_seeds)
+    y_test = np.asarray(data["test"]["y"])
+    preds = predict(res.state, data["test"]["x"], batch_size=c.eval_batch_size, num_runs=res.num_runs)
+    out = {}
+    for lr, idx in runs.group(np.arange(runs.num_runs), "learning_rate").items():
+        out[lr] = {"network": key, "learning_rate": lr, "n_params": n_params,
+                   **fit_summary(res, ("train_loss", "test_loss", "test_accuracy"), runs=idx),
+                   "test_accuracy": (preds[idx] == y_test[None]).mean(axis=1).tolist(),
+                   "per_class_accuracy": per_class_accuracy(y_test, preds[idx], num_classes).tolist(),
+                   "predictions_first": preds[idx, :c.num_shown].tolist(), "runs_in_program": res.num_runs}
+    return out
 
 
-def group_section(c, group: str, rows_in: list, results: dict, workdir: pathlib.Path) -> str:
-    rows, curves, bands = [], {}, {}
-    for _, label, net, lr in rows_in:
-        r = results[(net_key(net), lr)]
-        n_div = sum(r["diverged"])
+# ---------------------------------------------------------------------------------------------
+# Parts.
+
+def group_part(c, group: str, trained, part_dir: pathlib.Path) -> tuple[str, dict]:
+    rows, lines, bands, records = [], {}, {}, {}
+    for _, label, net, lr in (v for v in variants(c) if v[0] == group):
+        r = records[label] = trained(net, lr)
         rows.append({"variant": label, "parameters": r["n_params"], "test accuracy": mean_std(r["test_accuracy"]),
-                     "final train loss": mean_std([v[-1] for v in r["train_loss"]]),
-                     "final test loss": mean_std([v[-1] for v in r["test_loss"]]),
-                     "diverged": f"{n_div}/{len(r['diverged'])}"})
+                     "final train loss": mean_std(r["final"]["train_loss"]),
+                     "final test loss": mean_std(r["final"]["test_loss"]),
+                     "diverged": f"{sum(r['diverged'])}/{len(r['diverged'])}"})
         for kind in ("train", "test"):
-            epochs, m, s = _curve_stats(r[f"{kind}_loss"])
-            curves[f"{label} {kind}"] = (epochs, m)
-            bands[f"{label} {kind}"] = (epochs, m - s, m + s)
-    line_plot(workdir / f"loss_{group}.png", curves, bands=bands,
+            lines[f"{label} {kind}"], bands[f"{label} {kind}"] = mean_band(r["curves"][f"{kind}_loss"])
+    line_plot(part_dir / f"loss_{group}.png", lines, bands=bands,
               title=f"{c.dataset}, {group.replace('_', ' ')}: train (running) and test loss", xlabel="epoch",
               ylabel="cross-entropy")
-    return markdown_table(rows) + f"\n\n![loss curves](loss_{group}.png)"
+    return markdown_table(rows) + f"\n\n![loss curves]({group}/loss_{group}.png)", {"variants": records}
 
 
-def first_images_section(c, results: dict, base_key, class_names, data, raw_test, workdir) -> tuple[str, list]:
-    r = results[base_key]
+def base_training(c, done: dict) -> tuple:
+    """(label, record) of the base network at the base learning rate, else of the first training."""
+    key = (net_key(base_net(c)), float(c.learning_rate))
+    if key not in done:  # e.g. only the conv_layers part was run
+        key = next(iter(done))
+    label = next(lbl for _, lbl, net, lr in variants(c) if (net_key(net), lr) == key)
+    return label, done[key]
+
+
+def per_class_part(c, class_names, done: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    labels = {}
+    for _, label, net, lr in variants(c):
+        labels.setdefault((net_key(net), lr), label)
+    means = {labels[k]: np.nanmean(np.asarray(r["per_class_accuracy"], float), axis=0) for k, r in done.items()}
+    base_label, base = base_training(c, done)
+    pc = np.asarray(base["per_class_accuracy"], float)
+    bar_plot(part_dir / "per_class_accuracy.png", class_names,
+             {base_label: (np.nanmean(pc, axis=0), np.nanstd(pc, axis=0, ddof=1) if len(pc) > 1 else None)},
+             title=f"{c.dataset}: per-class test accuracy of the base network", ylabel="accuracy")
+    table = markdown_table([{"variant": label, **dict(zip(class_names, map(float, m)))} for label, m in means.items()])
+    return (table + "\n\n![per-class accuracy](per_class_accuracy/per_class_accuracy.png)",
+            {"class_names": list(class_names), "mean_over_seeds": {k: v.tolist() for k, v in means.items()}})
+
+
+def first_images_part(c, class_names, raw_test, y_test, done: dict, part_dir: pathlib.Path):
+    label, r = base_training(c, done)
     pred = np.asarray(r["predictions_first"][0])
     k = len(pred)
-    y = np.asarray(data["test"]["y"][:k])
+    y = np.asarray(y_test[:k])
     rows = [{"index": i, "ground truth": class_names[y[i]], "predicted": class_names[pred[i]],
              "correct": "yes" if y[i] == pred[i] else "NO"} for i in range(k)]
     wrong = mistakes(y, pred, class_names)
     titles = [f"{class_names[y[i]]}\n-> {class_names[pred[i]]}" for i in range(k)]
-    image_grid(workdir / "first_test_images.png", raw_test[:k], nrows=max(1, (k + 9) // 10), titles=titles,
-               title=f"First {k} test images: ground truth -> prediction (base network, seed {r['seeds'][0]})")
+    image_grid(part_dir / "first_test_images.png", raw_test[:k], nrows=max(1, (k + 9) // 10), titles=titles,
+               title=f"First {k} test images: ground truth -> prediction ({label}, seed {r['seeds'][0]})")
     listed = "; ".join(f"#{m['index']}: {m['true']} predicted as {m['predicted']}" for m in wrong) or "none"
-    text = (f"Base network, seed {r['seeds'][0]}, final weights. {k - len(wrong)}/{k} correct. "
-            f"Mistakes: {listed}.\n\n" + markdown_table(rows) + "\n\n![first test images](first_test_images.png)")
-    return text, wrong
+    text = (f"{label}, seed {r['seeds'][0]}, final weights. {k - len(wrong)}/{k} correct. Mistakes: {listed}.\n\n"
+            + markdown_table(rows) + "\n\n![first test images](first_test_images/first_test_images.png)")
+    return text, {"variant": label, "seed": r["seeds"][0], "predictions": pred.tolist(), "mistakes": wrong}
+
+
+def wall_time_part(c, done: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    programs = {}
+    for (key, lr), r in done.items():
+        p = programs.setdefault(key, {"network": key, "learning_rates": [], "runs": r["runs_in_program"],
+                                      "train_seconds": r["train_seconds"], "compile_seconds": r["compile_seconds"]})
+        p["learning_rates"].append(lr)
+    host = resolve_epoch_loop(c.epoch_loop) == "host"
+    table = markdown_table([{"network": p["network"],
+                             "learning rates": ", ".join(f"{v:g}" for v in p["learning_rates"]), "runs": p["runs"],
+                             "train s (runs together)": p["train_seconds"],
+                             "compile s": None if host else p["compile_seconds"]} for p in programs.values()],
+                           floatfmt=".1f")
+    note = (" With the host epoch loop the train step compiles on its first call, inside the training time."
+            if host else "")
+    return (table + "\n\nTraining includes the per-epoch test evaluation; each network is one program over its "
+            "learning rates and seeds." + note, {"programs": list(programs.values())})
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    validate(c)
-    t0 = time.perf_counter()
+    check(c)
     data, class_names, raw_test = load_data(c)
-    num_classes = len(class_names)
-    results = train_all(c, data, num_classes, workdir)
-    all_variants = variants(c)
+    lrs, done = learning_rates(c), {}
 
-    sections = [("Setup", (
-        f"{c.dataset}: {c.n_train} training / {c.n_test} test images (data seed {c.data_seed}), standardised per "
-        f"channel with the training set's mean and std. Base: LeNet conv {tuple(c.conv_channels)} "
-        f"{c.kernel}x{c.kernel} "
-        f"VALID + max-pool 2, dense {tuple(c.dense)} -> {num_classes}, {c.activation}; SGD momentum {c.momentum}, "
-        f"lr {c.learning_rate:g}, batch {c.batch_size}, {c.epochs} epochs, cross-entropy, final weights reported. "
-        f"Seeds {list(c.seeds)} ({'vmapped' if c.vmap_seeds else 'one after another'}), epoch loop "
-        f"{resolve_epoch_loop(c.epoch_loop)}. Preset `{c.preset}`; "
-        f"machine: {machine_summary()}."))]
-    for group in PARTS:
-        rows_in = [v for v in all_variants if v[0] == group]
-        if rows_in:
-            sections.append((f"Ablation: {group.replace('_', ' ')} (mean ± std over seeds)",
-                             group_section(c, group, rows_in, results, workdir)))
+    def trained(net: dict, lr: float) -> dict:
+        """The record of ``net`` at ``lr``, training the network (all its learning rates) on first use."""
+        key = net_key(net)
+        if (key, lr) not in done:
+            records = train_network(c, data, len(class_names), net, lrs[key], workdir)
+            done.update({(key, v): rec for v, rec in records.items()})
+        return done[(key, lr)]
 
-    seen, pc_rows, labels_of = set(), [], {}
-    for _, label, net, lr in all_variants:
-        labels_of.setdefault((net_key(net), lr), label)
-    for key, label in labels_of.items():
-        if key in seen:
-            continue
-        seen.add(key)
-        means = np.nanmean(np.asarray(results[key]["per_class_accuracy"], float), axis=0)
-        pc_rows.append({"variant": label, **{name: float(v) for name, v in zip(class_names, means)}})
-    base_key = (net_key(base_net(c)), float(c.learning_rate))
-    if base_key not in results:  # e.g. only the conv_layers part was run
-        base_key = next(iter(results))
-    base_pc = np.asarray(results[base_key]["per_class_accuracy"], float)
-    bar_plot(workdir / "per_class_accuracy.png", class_names,
-             {labels_of.get(base_key, "base"): (np.nanmean(base_pc, axis=0),
-                                                np.nanstd(base_pc, axis=0, ddof=1) if len(base_pc) > 1 else None)},
-             title=f"{c.dataset}: per-class test accuracy of the base network", ylabel="accuracy")
-    sections.append(("Per-class test accuracy (mean over seeds)",
-                     markdown_table(pc_rows) + "\n\n![per-class accuracy](per_class_accuracy.png)"))
-    first_text, wrong = first_images_section(c, results, base_key, class_names, data, raw_test, workdir)
-    sections.append((f"First {c.num_shown} test images", first_text))
-    total = time.perf_counter() - t0
-    host = resolve_epoch_loop(c.epoch_loop) == "host"
-    timing = markdown_table([{"network": k, "learning rate": f"{lr:g}", "train s (seeds together)": r["train_seconds"],
-                              "compile s": None if host else r["compile_seconds"]}
-                             for (k, lr), r in results.items()], floatfmt=".1f")
-    note = (" With the host epoch loop the train step compiles on its first call, inside the training time."
-            if host else "")
-    sections.append(("Wall time", timing + f"\n\nTotal wall time {total:.1f} s (training includes the per-epoch "
-                                           "test evaluation; a network's runs at several learning rates share "
-                                           "one program when vmapped, and its time is then split evenly)." + note))
-    write_results(workdir / "results.md", f"LeNet-style CNN ablations ({c.dataset})", sections)
-    summary = {"class_names": list(class_names),
-               "variants": [list(v[:2]) + [net_key(v[2]), v[3]] for v in all_variants],
-               "results": {f"{k}@lr={lr:g}": r for (k, lr), r in results.items()},
-               "base": f"{base_key[0]}@lr={base_key[1]:g}", "first_mistakes": wrong, "total_seconds": total}
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    print(f"\nResults written to {workdir / 'results.md'} (total {total:.1f} s)")
-    return summary
+    parts = {group: (f"Ablation: {group.replace('_', ' ')} (mean ± std over seeds)",
+                     functools.partial(group_part, c, group, trained)) for group in PARTS}
+    parts["per_class_accuracy"] = ("Per-class test accuracy (mean over seeds)",
+                                   functools.partial(per_class_part, c, class_names, done))
+    parts["first_test_images"] = (f"First {c.num_shown} test images", functools.partial(
+        first_images_part, c, class_names, raw_test, data["test"]["y"], done))
+    parts["wall_time"] = ("Wall time", functools.partial(wall_time_part, c, done))
+    setup = (f"{c.dataset}: {c.n_train} training / {c.n_test} test images (data seed {c.data_seed}), standardised per "
+             f"channel with the training set's mean and std. Base: LeNet conv {tuple(c.conv_channels)} "
+             f"{c.kernel}x{c.kernel} VALID + max-pool 2, dense {tuple(c.dense)} -> {len(class_names)}, {c.activation}; "
+             f"SGD momentum {c.momentum}, lr {c.learning_rate:g}, batch {c.batch_size}, {c.epochs} epochs, "
+             f"cross-entropy, final weights reported. Seeds {list(c.seeds)} "
+             f"({'vmapped' if c.vmap_seeds else 'one after another'}), epoch loop {resolve_epoch_loop(c.epoch_loop)}. "
+             f"Preset `{c.preset}`.")
+    selected = [*c.parts, "per_class_accuracy", "first_test_images", "wall_time"]
+    return run_parts(f"LeNet-style CNN ablations ({c.dataset})", parts, selected, workdir, [("Setup", setup)])
 
 
 if __name__ == "__main__":

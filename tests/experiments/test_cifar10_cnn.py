@@ -45,23 +45,31 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
     cfg = study.get_config("tiny")
     test_y = jdata.train_val_test("cifar10", cfg.n_train, 0, cfg.n_test, seed=cfg.data_seed)["test"].y
     counts = np.bincount(test_y, minlength=10)
-    assert [label for _, label, *_ in summary["variants"]] == ["relu (base)", "lr 0.01", "lr 0.03 (base)"]
-    assert len(summary["results"]) == 2  # the base network at two learning rates, one program
-    for r in summary["results"].values():
+    assert list(summary) == ["activation", "learning_rate", "per_class_accuracy", "first_test_images", "wall_time"]
+    assert list(summary["activation"]["variants"]) == ["relu (base)"]
+    assert list(summary["learning_rate"]["variants"]) == ["lr 0.01", "lr 0.03 (base)"]
+    # The base network at two learning rates x two seeds: one program.
+    [program] = summary["wall_time"]["programs"]
+    assert program["learning_rates"] == [0.01, 0.03] and program["runs"] == 4
+    records = {**summary["activation"]["variants"], **summary["learning_rate"]["variants"]}
+    assert records["relu (base)"] == records["lr 0.03 (base)"]  # the same training, reported in both groups
+    for r in records.values():
         acc = np.asarray(r["test_accuracy"])
         # Predictions of the final weights agree with fit's own last-epoch test evaluation.
-        np.testing.assert_allclose(acc, [c[-1] for c in r["test_accuracy_curve"]], atol=1e-6)
+        np.testing.assert_allclose(acc, np.asarray(r["curves"]["test_accuracy"])[:, -1], atol=1e-6)
         # Per-class accuracies, weighted by the class counts, give the overall accuracy.
         pc = np.nan_to_num(np.asarray(r["per_class_accuracy"], float))
         np.testing.assert_allclose(pc @ counts / counts.sum(), acc, atol=1e-6)
-        assert np.asarray(r["train_loss"]).shape == (len(cfg.seeds), cfg.epochs)
-        assert len(r["predictions_first"][0]) == cfg.num_shown
-    base = summary["results"][summary["base"]]
-    wrong = [i for i in range(cfg.num_shown) if base["predictions_first"][0][i] != test_y[i]]
-    assert [m["index"] for m in summary["first_mistakes"]] == wrong
-    assert all(m["true"] == fixtures.CLASS_NAMES[test_y[m["index"]]] for m in summary["first_mistakes"])
-    for name in ("results.md", "summary.json", "loss_activation.png", "loss_learning_rate.png",
-                 "per_class_accuracy.png", "first_test_images.png"):
+        assert np.asarray(r["curves"]["train_loss"]).shape == (len(cfg.seeds), cfg.epochs)
+        assert r["seeds"] == list(cfg.seeds) and len(r["predictions_first"][0]) == cfg.num_shown
+    first = summary["first_test_images"]
+    assert first["variant"] == "relu (base)" and first["predictions"] == records["relu (base)"]["predictions_first"][0]
+    wrong = [i for i in range(cfg.num_shown) if first["predictions"][i] != test_y[i]]
+    assert [m["index"] for m in first["mistakes"]] == wrong
+    assert all(m["true"] == fixtures.CLASS_NAMES[test_y[m["index"]]] for m in first["mistakes"])
+    for name in ("results.md", "summary.json", "activation/loss_activation.png", "learning_rate/loss_learning_rate.png",
+                 "per_class_accuracy/per_class_accuracy.png", "first_test_images/first_test_images.png",
+                 "conv4-8_dense16_relu_VALID/metrics.jsonl"):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
     assert "## Per-class test accuracy" in text and "## First 20 test images" in text
