@@ -1,5 +1,8 @@
-"""Test-wide settings (strict rank promotion, CPU) and the tiny problems shared by the library tests."""
+"""Test-wide settings (strict rank promotion, CPU, a compilation cache for this run) and the tiny
+problems shared by the library tests."""
 import os
+import tempfile
+import uuid
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -11,6 +14,23 @@ from jaxml.models.mlp import MLP  # noqa: E402
 from jaxml.train import create_state, make_optimizer, seed_keys  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_configure(config):
+    """One XLA compilation cache for this test run, shared by the xdist workers (they inherit the
+    variable set by the controller): compile time dominates tiny tests, and many compile the same
+    programs (a run and its resumed twin, a preset and its rerun). Fresh per run unless
+    JAXML_TEST_XLA_CACHE names a folder; only compiled programs are cached, never results."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # the xdist controller runs no test
+    folder = os.environ.get("JAXML_TEST_XLA_CACHE")
+    if not folder:
+        run = getattr(config, "workerinput", {}).get("testrunuid") or uuid.uuid4().hex  # xdist: one id per run
+        folder = os.path.join(tempfile.gettempdir(), f"jaxml-test-xla-cache-{run}")
+    os.makedirs(folder, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 # Shared tiny problems (8 features, 3 classes, a few hundred examples): compile time dominates.
 
