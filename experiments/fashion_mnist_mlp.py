@@ -110,6 +110,14 @@ def make_model(c) -> MLP:
                init_std=c.init_std)
 
 
+def sgd_runs(c, data, cache: dict):
+    """One plain-SGD run per seed (``make_runs``), made once and shared by the batch-size and
+    early-stopping parts (``fit`` never changes the runs it is given)."""
+    if "sgd" not in cache:
+        cache["sgd"] = make_runs(make_model(c), sgd(c), data["train"]["x"][:1], seeds=c.seeds)
+    return cache["sgd"]
+
+
 def sgd(c, momentum: float = 0.0):
     return make_optimizer({"name": "sgd", "learning_rate": c.learning_rate, "momentum": momentum})
 
@@ -168,14 +176,13 @@ def gradient_check(c, data) -> tuple[str, dict]:
 # ---------------------------------------------------------------------------------------------
 # Part 2: batch size.
 
-def batch_size_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
+def batch_size_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[str, dict]:
     """Per batch size, the seeds trained one after another (``vmap_runs=False``: each its own
     program), so each run's wall time is its own."""
-    model = make_model(c)
     stop = EarlyStopping(monitor="val_accuracy", patience=c.patience)
+    runs = sgd_runs(c, data, cache)
     rows, per_bs = [], {}
     for bs in c.batch_sizes:
-        runs = make_runs(model, sgd(c), data["train"]["x"][:1], seeds=c.seeds)
         res = fit(runs, data["train"], epochs=c.max_epochs, batch_size=bs, eval_sets={"val": data["validation"]},
                   early_stopping=stop, eval_batch_size=c.eval_batch_size, workdir=workdir / f"bs{bs}",
                   checkpoint_every=c.checkpoint_every, progress=c.progress, desc=f"batch {bs}", vmap_runs=False)
@@ -220,8 +227,8 @@ def batch_size_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
 # ---------------------------------------------------------------------------------------------
 # Part 3: early stopping.
 
-def early_stopping_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
-    runs = make_runs(make_model(c), sgd(c), data["train"]["x"][:1], seeds=c.seeds)
+def early_stopping_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[str, dict]:
+    runs = sgd_runs(c, data, cache)
     res = fit(runs, data["train"], epochs=c.es_epochs, batch_size=c.es_batch_size,
               eval_sets={"train_eval": data["train"], "val": data["validation"], "test": data["test"]},
               workdir=workdir, checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size,
@@ -287,14 +294,15 @@ def main(c, workdir: pathlib.Path) -> dict:
     check(c)
     data = load_data(c)
     n_params = param_count(make_model(c), data["train"]["x"][:1])
+    cache: dict = {}      # the plain-SGD runs, shared by two parts (see sgd_runs)
     if c.hidden == 128 and n_params != EXPECTED_PARAMS:
         raise AssertionError(f"784-128-10 MLP should have {EXPECTED_PARAMS} parameters, got {n_params}")
     intro = [("Setup", f"Fashion-MNIST {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed "
               f"{c.data_seed}); MLP 784-{c.hidden}-10 ReLU, {n_params:,} parameters, W and b from "
               f"N(0, {c.init_std}); preset `{c.preset}`.")]
     parts = {"gradcheck": ("Gradient check", lambda d: gradient_check(c, data)),
-             "batch_size": ("Batch size", lambda d: batch_size_study(c, data, d)),
-             "early_stopping": ("Early stopping", lambda d: early_stopping_study(c, data, d)),
+             "batch_size": ("Batch size", lambda d: batch_size_study(c, data, cache, d)),
+             "early_stopping": ("Early stopping", lambda d: early_stopping_study(c, data, cache, d)),
              "momentum": ("Momentum", lambda d: momentum_study(c, data, d))}
     summary = run_parts("Fashion-MNIST MLP study", parts, c.parts, workdir, intro)
     return {"n_params": n_params, **summary}
