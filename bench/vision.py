@@ -14,15 +14,15 @@ before timing. Data: synthetic uniform [0, 1) images and random labels, held in 
 
 Contestants, run INTERLEAVED (each repeat runs one "epoch" of ``--steps`` batches of each):
 
-- ``jaxml``: the library as the studies run it on a CPU: ``make_epoch_runner(train_step, B,
-  "host")`` (one compiled train step per batch), with the models' defaults ``conv_impl="auto"``
+- ``jaxml``: the library as the studies run it on a CPU: the driver's host-loop epoch
+  (``jaxml.train.epoch.host_epoch``: one compiled train step per batch), with the models' defaults ``conv_impl="auto"``
   and ``pool_impl="slices"`` (``jaxml.models.conv_impl``, ``jaxml.models.pooling``);
 - ``jaxml_stock``: the same, but ``conv_impl="xla"`` and ``pool_impl="reduce_window"``: plain
   flax/XLA (``nn.Conv`` with ``lax.conv_general_dilated``, ``nn.max_pool``);
 - ``jaxml_scan`` (CNNs only): the library's default formulations in the one-call scanned epoch
-  (``make_epoch_runner(..., "scan")``: a jitted ``lax.scan`` over the steps). Not for ResNet-18:
-  there a scanned epoch of 2 steps ran for minutes (convolution gradients inside XLA:CPU while
-  loops; ``jaxml.train.host_epoch``);
+  (``jaxml.train.epoch.scan_epoch``, jitted: a ``lax.scan`` over the steps, as ``fit`` runs it).
+  Not for ResNet-18: there a scanned epoch of 2 steps ran for minutes (convolution gradients inside
+  XLA:CPU while loops; bench/README.md);
 - ``torch_<t>t``: an eager loop (zero_grad, forward, cross_entropy, backward, step) over
   ``randperm`` slices with ``torch.set_num_threads(t)``, for t = all cores and 1.
 
@@ -81,8 +81,9 @@ class JaxEpochs:
         import jax
         import jax.numpy as jnp
 
-        from jaxml.train.host_epoch import make_epoch_runner
+        from jaxml.train.epoch import host_epoch, scan_epoch
         from jaxml.train.optimizers import make_optimizer, optimizer_config
+        from jaxml.train.sources import ArraySource
         from jaxml.train.state import create_state
         from jaxml.train.steps import make_train_step
 
@@ -90,8 +91,13 @@ class JaxEpochs:
                optimizer_config(name="sgd", learning_rate=0.01, momentum=0.9))
         self.state = create_state(model, make_optimizer(cfg), jax.random.key(0), x[:2])
         self.n_params = sum(int(p.size) for p in jax.tree_util.tree_leaves(self.state.params))
-        self.epoch = make_epoch_runner(make_train_step("cross_entropy"), BATCH, loop)
         self.data = {"x": jnp.asarray(x), "y": jnp.asarray(y)}
+        # The driver's own epochs (what fit runs): a host loop of compiled steps, or the jitted scan.
+        source, step = ArraySource(self.data, BATCH), make_train_step("cross_entropy")
+        if loop == "scan":
+            self.epoch = jax.jit(scan_epoch(step, source), donate_argnums=0)
+        else:
+            self.epoch = host_epoch(step, source)
         self.key, self.calls = jax.random.key(1), 0
 
     def __call__(self):
