@@ -12,7 +12,8 @@ progress lines, orbax checkpoints and resume, the best state, early stopping on 
 and the non-finite stop.
 
 Runs. ``fit(runs, ...)`` with a :class:`~jaxml.train.runs.Runs` trains all its runs as one vmapped
-program (``vmap_runs=False``: one after another, same numbers); ``fit(state, ..., key=k)`` trains one
+program (``vmap_runs=False``: one after another — the same computation; batched and unbatched
+matrix products may round differently, ~1e-7 relative in float32); ``fit(state, ..., key=k)`` trains one
 run; a key array of shape (R,) with a state stacked on a leading R axis trains R runs. Epoch ``e``
 (1-based) uses the key ``fold_in(key, e)``, so a run resumed at epoch k continues exactly as the
 uninterrupted run would.
@@ -34,6 +35,7 @@ kept; ``EarlyStopping(monitor, patience=None)`` keeps the best state without sto
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import math
@@ -110,6 +112,20 @@ class FitResult:
     @property
     def num_runs(self) -> int:
         return len(self.best_epoch)
+
+    @property
+    def eval_seconds(self) -> float:
+        """Wall time of the evaluations (and probes, measures) in this call."""
+        return self.train_seconds - self.epoch_seconds
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """(R,) bool: the runs stopped by a non-finite metric (``on_nonfinite="stop_run"``)."""
+        out = np.zeros(self.num_runs, bool)
+        for h in self.history:
+            if h.get("diverged"):
+                out[h["run"]] = True
+        return out
 
     def run_history(self, run: int = 0) -> list:
         return [h for h in self.history if h["run"] == run]
@@ -587,19 +603,31 @@ def _fit_one_by_one(state, train_data, *, key, run_info, workdir, desc, **kwargs
                      resumed_from=min(resumed) if resumed else None, step_loss=step_loss)
 
 
+_EVAL_CACHE: dict = {}
+
+
 def evaluate(state, data, *, loss="cross_entropy", eval_step: Callable | None = None, batch_size: int = 1000,
              num_runs: int | None = None) -> dict:
     """Means of ``eval_step``'s metrics (default: loss and accuracy for ``loss``) of ``state`` on
     ``data`` (dict of arrays or a device source), one compiled pass; per run when ``num_runs`` is set
-    (the state then carries a leading runs axis)."""
+    (the state then carries a leading runs axis). The compiled pass is reused by later calls with
+    the same step, batch layout and shapes (e.g. several test sets of one size)."""
     source = _as_source(data, None, False, "data", eval_batch_size=batch_size)
     if eval_step is None:
         _check_classifier_data("data", source)
         eval_step = make_eval_step(loss)
-    fn = eval_pass(eval_step, source)
-    if num_runs is not None:
-        fn = jax.vmap(fn, in_axes=(0, None))
-    sums = jax.device_get(jax.jit(fn)(state, _device_arrays(source, None)))
+    key = (eval_step, type(source), source.steps, source.batch_size, num_runs is not None)
+    fn = _EVAL_CACHE.get(key) if isinstance(source, ArraySource) else None
+    if fn is None:
+        layout = copy.copy(source)
+        layout.arrays = None  # the compiled pass needs the batch layout only: keep no data alive
+        fn = eval_pass(eval_step, layout)
+        fn = jax.jit(jax.vmap(fn, in_axes=(0, None)) if num_runs is not None else fn)
+        if isinstance(source, ArraySource):
+            if len(_EVAL_CACHE) > 64:
+                _EVAL_CACHE.clear()
+            _EVAL_CACHE[key] = fn
+    sums = jax.device_get(fn(state, _device_arrays(source, None)))
     return means(sums)
 
 

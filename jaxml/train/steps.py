@@ -14,6 +14,7 @@ is that of the mean loss over the real examples of the batch.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import jax
@@ -28,9 +29,30 @@ def _loss_fn(loss) -> Callable:
     return get_loss(loss) if isinstance(loss, str) else loss
 
 
+@functools.lru_cache(maxsize=None)
+def _named_train_step(name: str):
+    return _make_train_step(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _named_eval_step(name: str):
+    return _make_eval_step(name)
+
+
 def make_train_step(loss="cross_entropy"):
     """``train_step(state, batch, rng) -> (state, metrics)`` for ``loss`` (a name from
-    ``jaxml.train.losses`` or ``fn(outputs, targets) -> (loss_N, correct_N)``); ``rng`` feeds dropout."""
+    ``jaxml.train.losses`` or ``fn(outputs, targets) -> (loss_N, correct_N)``); ``rng`` feeds dropout.
+    A loss name always gives the same function object (so compiled programs built on it are reused)."""
+    return _named_train_step(loss) if isinstance(loss, str) else _make_train_step(loss)
+
+
+def make_eval_step(loss="cross_entropy"):
+    """``eval_step(state, batch) -> metrics`` (sums and count, model in eval mode); see
+    :func:`make_train_step`."""
+    return _named_eval_step(loss) if isinstance(loss, str) else _make_eval_step(loss)
+
+
+def _make_train_step(loss):
     per_example = _loss_fn(loss)
 
     def train_step(state: TrainState, batch, rng):
@@ -52,8 +74,7 @@ def make_train_step(loss="cross_entropy"):
     return train_step
 
 
-def make_eval_step(loss="cross_entropy"):
-    """``eval_step(state, batch) -> metrics`` (sums and count, model in eval mode)."""
+def _make_eval_step(loss):
     per_example = _loss_fn(loss)
 
     def eval_step(state: TrainState, batch):
