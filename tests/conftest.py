@@ -17,13 +17,21 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 def pytest_configure(config):
-    """One XLA compilation cache for this test run, shared by the xdist workers (they inherit the
+    """Tests check behaviour, not speed: XLA's optimisation passes are switched off
+    (``jax_disable_most_optimizations``; measured: the suite's CPU time drops by about a third, as
+    compile time dominates tiny tests), unless JAXML_TEST_XLA_OPTIMIZE=1.
+
+    One XLA compilation cache for this test run, shared by the xdist workers (they inherit the
     variable set by the controller): compile time dominates tiny tests, and many compile the same
     programs (a run and its resumed twin, a preset and its rerun). Fresh per run unless
-    JAXML_TEST_XLA_CACHE names a folder; only compiled programs are cached, never results."""
+    JAXML_TEST_XLA_CACHE names a folder ("off": no cache); only compiled programs are cached, never results."""
+    if os.environ.get("JAXML_TEST_XLA_OPTIMIZE", "0") != "1":
+        jax.config.update("jax_disable_most_optimizations", True)
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no test
     folder = os.environ.get("JAXML_TEST_XLA_CACHE")
+    if folder == "off":
+        return
     if not folder:
         run = getattr(config, "workerinput", {}).get("testrunuid") or uuid.uuid4().hex  # xdist: one id per run
         folder = os.path.join(tempfile.gettempdir(), f"jaxml-test-xla-cache-{run}")
