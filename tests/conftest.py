@@ -29,6 +29,9 @@ def pytest_configure(config):
         jax.config.update("jax_disable_most_optimizations", True)
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no test
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
+
+    keep_freed_memory_on_cpu()  # what fit and the study runner do: XLA:CPU reuses freed buffers
     folder = os.environ.get("JAXML_TEST_XLA_CACHE")
     if folder == "off":
         return
