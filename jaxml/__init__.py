@@ -12,9 +12,10 @@ Subpackages (imported on demand; importing jaxml has no side effects and loads n
   jaxml.rl       environments, replay buffer, DQN, policy gradient
   jaxml.classic  perceptrons, k-means, spectral clustering, AdaBoost, SVM
 
-On a CPU, ``jaxml.cpu_memory.keep_freed_memory_on_cpu()`` (called by the study runner, the training
-driver and the benchmarks) tells glibc's malloc to keep freed memory, so XLA:CPU reuses its
-buffers instead of page-faulting fresh ones on every call; ``JAXML_KEEP_FREED_MEMORY=0`` opts out.
+On a CPU, ``jaxml.cpu_memory.keep_freed_memory_on_cpu()`` (called by the study runner, the
+benchmarks and the test suite; call it in your own scripts) tells glibc's malloc to keep freed
+memory, so XLA:CPU reuses its buffers instead of page-faulting fresh ones on every call;
+``JAXML_KEEP_FREED_MEMORY=0`` opts out.
 """
 
 __version__ = "0.1.0"

@@ -12,8 +12,9 @@ It changes no result, only speed, and it is process-wide.
 
 Importing jaxml changes nothing. Programs opt in at start-up with :func:`keep_freed_memory_on_cpu`,
 which applies the setting once, and only when JAX runs on the CPU and the environment does not set
-``JAXML_KEEP_FREED_MEMORY=0``: ``jaxml.study.experiment.run_experiment`` (every study), the training
-driver and the benchmarks in ``bench/`` call it. Elsewhere than Linux/glibc (macOS, musl, Windows)
+``JAXML_KEEP_FREED_MEMORY=0``: ``jaxml.study.experiment.run_experiment`` (every study), the test
+suite and the benchmarks in ``bench/`` call it (the training core does not: it sits below this
+choice; call it at the start of your own scripts). Elsewhere than Linux/glibc (macOS, musl, Windows)
 nothing is done and both functions return False.
 """
 from __future__ import annotations

@@ -42,7 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml.train.checkpoint import Checkpointer
-from jaxml.train.fit import evaluate, fit
+from jaxml.train.evaluate import evaluate
+from jaxml.train.fit import fit
 from jaxml.train.optimizers import make_optimizer
 from jaxml.train.runs import seed_keys
 from jaxml.train.state import TrainState, apply_model, create_state

@@ -14,9 +14,11 @@ A new objective is a new step, ``train_step(state, batch, rng) -> (state, metric
 """
 from jaxml.train.epoch import EPOCH_LOOPS, make_epoch_fn, make_eval_fn, means, num_batches, resolve_epoch_loop
 from jaxml.train.errors import ConfigError, NonFiniteLossError
-from jaxml.train.fit import EarlyStopping, FitResult, as_key, evaluate, fit
+from jaxml.train.evaluate import evaluate
+from jaxml.train.fit import fit
 from jaxml.train.losses import get_loss
 from jaxml.train.optimizers import make_optimizer, optimizer_config, set_hyperparams
+from jaxml.train.results import EarlyStopping, FitResult, as_key
 from jaxml.train.runs import Runs, init_params, make_runs, runs_from_params, seed_keys, unstack
 from jaxml.train.sources import ArraySource, StreamSource
 from jaxml.train.state import TrainState, apply_model, create_state

@@ -35,10 +35,7 @@ kept; ``EarlyStopping(monitor, patience=None)`` keeps the best state without sto
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 import inspect
-import math
 import pathlib
 import time
 from typing import Callable, Mapping, Sequence
@@ -47,125 +44,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.cpu_memory import keep_freed_memory_on_cpu
 from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
 from jaxml.train import parallel
 from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.epoch import eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
 from jaxml.train.errors import NonFiniteLossError
+from jaxml.train.results import EarlyStopping, FitResult, as_key
 from jaxml.train.runs import Runs, unstack
-from jaxml.train.sources import ArraySource, StreamSource, is_device_source, leading_size, num_batches
+from jaxml.train.sources import StreamSource, as_source, check_classifier_data, device_arrays, is_device_source
 from jaxml.train.steps import make_eval_step, make_train_step
 
-__all__ = ["EarlyStopping", "FitResult", "fit", "evaluate", "epochs_for", "as_key"]
-
-
-@dataclasses.dataclass(frozen=True)
-class EarlyStopping:
-    """Stop a run when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; its state at the best epoch is kept. ``patience=None``: keep the best, never stop."""
-
-    monitor: str = "val_accuracy"
-    mode: str = "max"
-    patience: int | None = 5
-    min_delta: float = 0.0
-
-    def __post_init__(self):
-        if self.mode not in ("max", "min"):
-            raise ValueError(f"EarlyStopping.mode must be 'max' or 'min', got {self.mode!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"EarlyStopping.patience must be >= 1 or None, got {self.patience}")
-
-    def stop_epoch(self, values) -> tuple[int, int | None]:
-        """Replay the rule on a recorded curve (values[i] is epoch i + 1): (best_epoch, stop_epoch),
-        stop_epoch None if the rule would not have fired — the decisions ``fit`` makes."""
-        sign = 1.0 if self.mode == "max" else -1.0
-        best, best_epoch, wait = -np.inf, 0, 0
-        for epoch, v in enumerate(np.asarray(values, float), start=1):
-            if sign * v > best + self.min_delta:
-                best, best_epoch, wait = sign * v, epoch, 0
-            else:
-                wait += 1
-                if self.patience is not None and wait >= self.patience:
-                    return best_epoch, epoch
-        return best_epoch, None
-
-
-@dataclasses.dataclass
-class FitResult:
-    """What ``fit`` returns. States keep the leading runs axis when several runs were trained."""
-
-    state: object
-    best_state: object         # each run's state at its best monitored epoch (final state without monitor)
-    history: list              # one dict per run per epoch (also in metrics.jsonl)
-    best_epoch: np.ndarray     # (R,)
-    stopped_epoch: np.ndarray  # (R,) last epoch each run trained
-    updates: np.ndarray        # (R,) optimizer steps each run took
-    train_seconds: float       # wall time of the epochs and evaluations in this call (compilation excluded)
-    compile_seconds: float
-    epoch_seconds: float = 0.0  # of which the training epochs alone (no evaluation)
-    run_info: list = dataclasses.field(default_factory=list)
-    resumed_from: int | None = None
-    step_loss: np.ndarray | None = None  # (R, epochs, steps) mean loss per step, with step_log=True
-
-    @property
-    def num_runs(self) -> int:
-        return len(self.best_epoch)
-
-    @property
-    def eval_seconds(self) -> float:
-        """Wall time of the evaluations (and probes, measures) in this call."""
-        return self.train_seconds - self.epoch_seconds
-
-    @property
-    def diverged(self) -> np.ndarray:
-        """(R,) bool: the runs stopped by a non-finite metric (``on_nonfinite="stop_run"``)."""
-        out = np.zeros(self.num_runs, bool)
-        for h in self.history:
-            if h.get("diverged"):
-                out[h["run"]] = True
-        return out
-
-    def run_history(self, run: int = 0) -> list:
-        return [h for h in self.history if h["run"] == run]
-
-    def curve_epochs(self, metric: str) -> np.ndarray:
-        """The epochs (ascending) at which ``metric`` was logged for some run."""
-        return np.array(sorted({h["epoch"] for h in self.history if metric in h}), int)
-
-    def curve(self, metric: str, run: int | None = None):
-        """``(R, E)`` values of ``metric`` (column j is epoch ``curve_epochs(metric)[j]``; NaN after a
-        run stopped). With ``run``: that run's ``(epochs, values)``."""
-        if not any(metric in h for h in self.history):
-            logged = sorted({k for h in self.history for k in h})
-            raise KeyError(f"metric {metric!r} was not logged; logged: {logged}")
-        if run is not None:
-            rows = [h for h in self.run_history(run) if metric in h]
-            return np.array([h["epoch"] for h in rows]), np.array([h[metric] for h in rows], dtype=float)
-        epochs = self.curve_epochs(metric)
-        col = {e: j for j, e in enumerate(epochs)}
-        out = np.full((self.num_runs, len(epochs)), np.nan)
-        for h in self.history:
-            if metric in h:
-                out[h["run"], col[h["epoch"]]] = h[metric]
-        return out
-
-    def final(self, metric: str) -> np.ndarray:
-        """(R,) each run's last logged value of ``metric``."""
-        c = self.curve(metric)
-        return np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.nan for row in c])
-
-
-def as_key(key):
-    """A typed key (array): typed keys pass through; raw uint32 keys (..., 2) are wrapped."""
-    key = key if isinstance(key, jax.Array) else jnp.asarray(key)
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
-        raise ValueError(f"key must be a typed key (jax.random.key) or a raw uint32 key of shape (..., 2), "
-                         f"got {key.dtype} {key.shape}")
-    return jax.random.wrap_key_data(key)
+__all__ = ["fit"]
 
 
 def _select(mask_R, new, old):
@@ -178,43 +68,6 @@ def _select(mask_R, new, old):
 _select_jit = jax.jit(_select)
 _fold_in = jax.jit(jax.random.fold_in)
 _fold_in_runs = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
-
-
-def _as_source(data, batch_size, shuffle, name, *, eval_batch_size=None):
-    if is_device_source(data) or isinstance(data, StreamSource):
-        if batch_size is not None and getattr(data, "batch_size", batch_size) != batch_size:
-            raise ValueError(f"{name}: batch_size={batch_size} differs from the source's {data.batch_size}; "
-                             "leave batch_size out when passing a source")
-        return data
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{name} must be a dict of arrays or a batch source, got {type(data).__name__}")
-    if eval_batch_size is not None:
-        n = leading_size(data, name)
-        return ArraySource(data, max(1, min(eval_batch_size, n)), shuffle=False, name=name)
-    if batch_size is None:
-        raise ValueError(f"{name} is a dict of arrays: pass batch_size")
-    n = leading_size(data, name)
-    if isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > n > 0:
-        raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples")
-    return ArraySource(data, batch_size, shuffle=shuffle, name=name)
-
-
-def _check_classifier_data(name, source, reference=None):
-    """The default steps read ``batch["x"]`` and ``batch["y"]``: check a batch of ``source`` has them."""
-    fields = set(source.example())
-    if "x" not in fields or "y" not in fields:
-        raise ValueError(f"{name} must be a mapping with arrays 'x' and 'y' for the default (loss=...) steps, "
-                         f"got fields {sorted(fields - {'mask'})}; pass train_step/eval_step for other data")
-    arrays, ref = getattr(source, "arrays", None), getattr(reference, "arrays", None)
-    if arrays is not None and ref is not None and "x" in arrays and "x" in ref \
-            and np.shape(arrays["x"])[1:] != np.shape(ref["x"])[1:]:
-        raise ValueError(f"{name}['x'] has example shape {np.shape(arrays['x'])[1:]}, "
-                         f"expected {np.shape(ref['x'])[1:]} like the training data")
-
-
-def _device_arrays(source, sharding):
-    arrays = {k: jnp.asarray(v) for k, v in dict(source.arrays).items()}
-    return jax.device_put(arrays, sharding) if sharding is not None else arrays
 
 
 def _wants_state(callback) -> bool:
@@ -262,7 +115,6 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     faster for ResNets on XLA:CPU) or "auto" ("host" on CPU). Stream sources always loop on the host.
     ``num_runs``: optional check of the number of runs the key implies.
     """
-    keep_freed_memory_on_cpu()
     if isinstance(state, Runs):
         runs = state
         state, key = runs.state, runs.keys if key is None else key
@@ -300,22 +152,22 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         raise ValueError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
     loop = resolve_epoch_loop(epoch_loop)
 
-    source = _as_source(train_data, batch_size, shuffle, "train_data")
+    source = as_source(train_data, batch_size, shuffle, "train_data")
     eval_sets = dict(eval_sets or {})
     for name in eval_sets:
         if name == "train":
             raise ValueError("eval set name 'train' is reserved for the running training metrics; use 'train_eval'")
-    evals = {name: _as_source(d, None, False, f"eval_sets[{name!r}]", eval_batch_size=eval_batch_size)
+    evals = {name: as_source(d, None, False, f"eval_sets[{name!r}]", eval_batch_size=eval_batch_size)
              for name, d in eval_sets.items()}
     for name, s in evals.items():
         if not is_device_source(s):
             raise ValueError(f"eval_sets[{name!r}]: evaluation needs a dict of arrays or a device source")
     if train_step is None:
-        _check_classifier_data("train_data", source)
+        check_classifier_data("train_data", source)
         train_step = make_train_step(loss)
     if eval_step is None:
         for name, s in evals.items():
-            _check_classifier_data(f"eval_sets[{name!r}]", s, source)
+            check_classifier_data(f"eval_sets[{name!r}]", s, source)
         eval_step = make_eval_step(loss)
     streaming = isinstance(source, StreamSource)
 
@@ -329,8 +181,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, "data"))
     # The compiled epoch donates its state: work on a copy so the caller's state stays usable.
     state = jax.tree_util.tree_map(jnp.copy, state)
-    train_dev = None if streaming else _device_arrays(source, data_sharding)
-    evals_dev = {name: _device_arrays(s, data_sharding) for name, s in evals.items()}
+    train_dev = None if streaming else device_arrays(source, data_sharding)
+    evals_dev = {name: device_arrays(s, data_sharding) for name, s in evals.items()}
 
     # Metric names, from the steps' output structure (nothing runs).
     one_state = jax.eval_shape(lambda s: unstack(s, 0), state) if batched else state
@@ -603,34 +455,3 @@ def _fit_one_by_one(state, train_data, *, key, run_info, workdir, desc, **kwargs
                      resumed_from=min(resumed) if resumed else None, step_loss=step_loss)
 
 
-_EVAL_CACHE: dict = {}
-
-
-def evaluate(state, data, *, loss="cross_entropy", eval_step: Callable | None = None, batch_size: int = 1000,
-             num_runs: int | None = None) -> dict:
-    """Means of ``eval_step``'s metrics (default: loss and accuracy for ``loss``) of ``state`` on
-    ``data`` (dict of arrays or a device source), one compiled pass; per run when ``num_runs`` is set
-    (the state then carries a leading runs axis). The compiled pass is reused by later calls with
-    the same step, batch layout and shapes (e.g. several test sets of one size)."""
-    source = _as_source(data, None, False, "data", eval_batch_size=batch_size)
-    if eval_step is None:
-        _check_classifier_data("data", source)
-        eval_step = make_eval_step(loss)
-    key = (eval_step, type(source), source.steps, source.batch_size, num_runs is not None)
-    fn = _EVAL_CACHE.get(key) if isinstance(source, ArraySource) else None
-    if fn is None:
-        layout = copy.copy(source)
-        layout.arrays = None  # the compiled pass needs the batch layout only: keep no data alive
-        fn = eval_pass(eval_step, layout)
-        fn = jax.jit(jax.vmap(fn, in_axes=(0, None)) if num_runs is not None else fn)
-        if isinstance(source, ArraySource):
-            if len(_EVAL_CACHE) > 64:
-                _EVAL_CACHE.clear()
-            _EVAL_CACHE[key] = fn
-    sums = jax.device_get(fn(state, _device_arrays(source, None)))
-    return means(sums)
-
-
-def epochs_for(n_examples: int, batch_size: int, updates: int) -> int:
-    """Epochs needed for at least ``updates`` optimizer steps."""
-    return math.ceil(updates / num_batches(n_examples, batch_size))

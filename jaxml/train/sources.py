@@ -36,7 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["ArraySource", "StreamSource", "num_batches", "batch_plan", "is_device_source", "leading_size"]
+__all__ = ["ArraySource", "StreamSource", "num_batches", "batch_plan", "is_device_source", "leading_size", "as_source",
+           "check_classifier_data", "device_arrays"]
 
 
 def num_batches(num_examples: int, batch_size: int) -> int:
@@ -208,3 +209,43 @@ class StreamSource:
                     pending.append(pool.submit(make, nxt))
                     nxt += 1
                 yield batch
+
+
+def as_source(data, batch_size, shuffle, name, *, eval_batch_size=None):
+    """``data`` as a batch source: a source passes through; a dict of arrays becomes an
+    :class:`ArraySource` of ``batch_size`` (or, for evaluation, of ``min(eval_batch_size, N)`` in order)."""
+    if is_device_source(data) or isinstance(data, StreamSource):
+        if batch_size is not None and getattr(data, "batch_size", batch_size) != batch_size:
+            raise ValueError(f"{name}: batch_size={batch_size} differs from the source's {data.batch_size}; "
+                             "leave batch_size out when passing a source")
+        return data
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{name} must be a dict of arrays or a batch source, got {type(data).__name__}")
+    if eval_batch_size is not None:
+        n = leading_size(data, name)
+        return ArraySource(data, max(1, min(eval_batch_size, n)), shuffle=False, name=name)
+    if batch_size is None:
+        raise ValueError(f"{name} is a dict of arrays: pass batch_size")
+    n = leading_size(data, name)
+    if isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size > n > 0:
+        raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples")
+    return ArraySource(data, batch_size, shuffle=shuffle, name=name)
+
+
+def check_classifier_data(name, source, reference=None):
+    """The default steps read ``batch["x"]`` and ``batch["y"]``: check a batch of ``source`` has them."""
+    fields = set(source.example())
+    if "x" not in fields or "y" not in fields:
+        raise ValueError(f"{name} must be a mapping with arrays 'x' and 'y' for the default (loss=...) steps, "
+                         f"got fields {sorted(fields - {'mask'})}; pass train_step/eval_step for other data")
+    arrays, ref = getattr(source, "arrays", None), getattr(reference, "arrays", None)
+    if arrays is not None and ref is not None and "x" in arrays and "x" in ref \
+            and np.shape(arrays["x"])[1:] != np.shape(ref["x"])[1:]:
+        raise ValueError(f"{name}['x'] has example shape {np.shape(arrays['x'])[1:]}, "
+                         f"expected {np.shape(ref['x'])[1:]} like the training data")
+
+
+def device_arrays(source, sharding):
+    """A device source's arrays on the device (replicated over ``sharding`` when given)."""
+    arrays = {k: jnp.asarray(v) for k, v in dict(source.arrays).items()}
+    return jax.device_put(arrays, sharding) if sharding is not None else arrays

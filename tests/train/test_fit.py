@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxml.train import EarlyStopping, NonFiniteLossError, evaluate, fit, make_runs
-from jaxml.train.fit import epochs_for
+from jaxml.train.evaluate import epochs_for
 from jaxml.train.losses import cross_entropy
 
 BATCH = 32  # 240 training examples -> 8 steps per epoch (the last one partial: 240 = 7 * 32 + 16)
