@@ -135,16 +135,15 @@ def runs():
 
 def test_vmapped_seeds_equal_separate_runs(runs):
     separate, together = runs
-    # A vmapped matmul rounds differently from an unbatched one; in this chaotic loop (argmax actions,
-    # a replay buffer) the float32 differences can flip an action late in the run (seen on our CPU
-    # after ~2,500 of 2,900 updates). The first half of every run must agree: same actions, same
-    # episodes, same losses.
-    half_iters, half_updates = TINY.num_iterations // 2, TINY.num_updates // 2
+    # A vmapped matmul rounds differently from an unbatched one, and Adam turns rounding noise in
+    # near-zero gradients into full-size steps: in run 1 (lr 3e-3) the losses drift apart by 1e-4
+    # (relative) after ~45 updates and an action flips after ~320 iterations (measured on our CPU,
+    # tests' XLA flags). A mixed-up key or hyperparameter shows at once, so the check is the first
+    # period (25 updates, relative 1e-5) and the episodes of the first 250 iterations (100 warm-up).
     for i, single in enumerate(separate):
-        np.testing.assert_array_equal(together["episode_returns"][i][:half_iters],
-                                      single["episode_returns"][:half_iters])  # NaNs alike
-        np.testing.assert_allclose(together["loss"][i][:half_updates], single["loss"][:half_updates],
-                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(together["episode_returns"][i][:250],
+                                      single["episode_returns"][:250])  # NaNs alike
+        np.testing.assert_allclose(together["loss"][i][:25], single["loss"][:25], rtol=1e-5)
     # Different γ and η really gave different runs.
     assert not np.allclose(separate[0]["loss"], separate[1]["loss"])
 
