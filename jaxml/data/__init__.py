@@ -29,13 +29,16 @@ Where data comes from (see :mod:`jaxml.data.sources`): ``<data dir>/<name>/`` in
 upstream format, where ``<data dir>`` is the ``data_dir=`` argument, else
 ``$JAXML_DATA_DIR``, else ``~/.cache/jaxml/data`` (:func:`data_dir`); then
 tensorflow_datasets (mnist, fashion_mnist, cifar10, imdb) if it is installed and has a
-prepared copy; nothing is downloaded and no other dataset is ever substituted.
+prepared copy; then a verified download from upstream (:mod:`jaxml.data.download`; mnist,
+fashion_mnist, cifar10, imdb, tiny shakespeare; off with ``JAXML_OFFLINE=1``;
+``python -m jaxml.data download NAME`` fetches up front). No other dataset is ever substituted.
 
 Errors (all subclasses of :class:`DataError`; see :mod:`jaxml.data.errors`):
 
 - :class:`DatasetNotFoundError` (also ``FileNotFoundError``): files missing; the message
   names the dataset, the folder searched, the expected files, where to download them
-  and ``JAXML_DATA_DIR``.
+  and ``JAXML_DATA_DIR``. Its subclass :class:`DownloadError`: a download failed (each
+  URL and its cause, the pinned size and hash, the manual route).
 - :class:`CorruptDataError` (also ``ValueError``): a file's content contradicts its
   format (e.g. truncated IDX: file, expected and actual byte counts; bad magic number).
 - :class:`UnknownDatasetError` (also ``ValueError``): unknown name; lists known names.
@@ -56,6 +59,7 @@ from .errors import (
     CorruptDataError,
     DataError,
     DatasetNotFoundError,
+    DownloadError,
     InvalidSplitError,
     UnknownDatasetError,
 )
@@ -76,6 +80,7 @@ __all__ = [
     "trigram_windows",
     "DataError",
     "DatasetNotFoundError",
+    "DownloadError",
     "CorruptDataError",
     "UnknownDatasetError",
     "InvalidSplitError",

@@ -17,6 +17,11 @@ exception a caller would naturally expect, so older ``except`` clauses keep work
     archive or pickle, labels out of range.
 ``UnknownDatasetError(DataError, ValueError)``
     ``load("mnsit")``: the message lists the known names and suggests the closest.
+``DownloadError(DatasetNotFoundError)``
+    A missing dataset could not be downloaded (:mod:`jaxml.data.download`): every URL
+    failed, or a file's size or SHA-256 differed from the pinned value. The message names
+    the dataset, the file, each URL tried with its cause, the expected size and hash, and
+    the manual fallback (where to put the file by hand). Nothing partial is left behind.
 ``InvalidSplitError(DataError, ValueError)``
     ``load("shakespeare", "test")``: the message names the dataset, the split given
     and the splits allowed.
@@ -30,6 +35,7 @@ __all__ = [
     "DataError",
     "DatasetNotFoundError",
     "CorruptDataError",
+    "DownloadError",
     "UnknownDatasetError",
     "InvalidSplitError",
 ]
@@ -41,6 +47,10 @@ class DataError(Exception):
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
     """The dataset is neither in the local data folder nor obtainable from tfds."""
+
+
+class DownloadError(DatasetNotFoundError):
+    """A missing dataset could not be downloaded and verified (see the message)."""
 
 
 class CorruptDataError(DataError, ValueError):

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import cifar, idx, imdb, tabular, text
-from .errors import InvalidSplitError, UnknownDatasetError
+from .errors import DatasetNotFoundError, DownloadError, InvalidSplitError, UnknownDatasetError
 from .sources import resolve_root
+from .upstream import MANUAL, UPSTREAM
 
 __all__ = ["DatasetSpec", "REGISTRY", "IMAGE_DATASETS", "load", "catalog", "get_spec"]
 
@@ -156,6 +157,12 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
     the dataset's keyword options (e.g. ``num_words``/``maxlen`` for imdb, ``source`` for
     shakespeare, ``test_fraction``/``seed`` for tabular sets, ``tfds_data_dir`` for the
     tfds fallback); ``catalog()`` and the reader modules document them.
+
+    When neither the data folder nor tensorflow_datasets has the files, a dataset of
+    :data:`jaxml.data.upstream.UPSTREAM` is downloaded into ``<data dir>/<folder>/`` and
+    verified (:mod:`jaxml.data.download`; imdb's ``source="aclImdb"`` fetches the raw
+    archive, shakespeare's default and ``source="tiny"`` the tiny file), then read. With
+    ``JAXML_OFFLINE=1`` nothing is downloaded and ``DatasetNotFoundError`` says how to.
     """
     spec = get_spec(name)
     if split not in spec.splits:
@@ -167,13 +174,61 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
             f"load({name!r}): unknown option(s) {', '.join(unknown)}; "
             f"{name!r} accepts: {', '.join(allowed) if allowed else 'no options'}"
         )
-    return spec.reader(split, resolve_root(data_dir), **options)
+    root = resolve_root(data_dir)
+    try:
+        return spec.reader(split, root, **options)
+    except DownloadError:
+        raise
+    except DatasetNotFoundError as err:
+        bundle = _download_bundle(name, options.get("source"))
+        if bundle is None:
+            raise
+        from . import download as dl  # urllib and tarfile only when a download may happen
+
+        if dl.offline():
+            raise DatasetNotFoundError(
+                f"{err}\n  Automatic download is off (JAXML_OFFLINE=1). {download_hint(name, bundle.variant)}"
+            ) from None
+        dl.download(name, root, bundle=bundle)
+    return spec.reader(split, root, **options)
+
+
+def _download_bundle(name: str, source: str | None):
+    """The bundle ``load`` downloads for ``name`` read with option ``source`` (None: the default);
+    None when nothing downloadable serves that source (e.g. shakespeare's complete_works)."""
+    bundles = UPSTREAM.get(name, ())
+    if source is None:
+        return bundles[0] if bundles else None
+    return next((b for b in bundles if b.variant == source), None)
+
+
+def download_hint(name: str, variant: str | None = None) -> str:
+    """One line saying how to fetch ``name`` (or why it cannot be fetched)."""
+    if name in MANUAL:
+        return f"Not downloadable: {MANUAL[name]}."
+    bundles = UPSTREAM.get(name, ())
+    if not bundles:
+        return f"{name!r} is bundled with a package; nothing to download."
+    bundle = next((b for b in bundles if b.variant == variant), bundles[0])
+    arg = name if bundle is bundles[0] else f"{name}:{bundle.variant}"
+    urls = ", ".join(f.urls[0] for f in bundle.files)
+    return (f"To fetch it (from {urls}, verified by SHA-256): "
+            f"`python -m jaxml.data download {arg}` or `make data`, with JAXML_OFFLINE unset.")
+
+
+def _download_kind(spec: DatasetSpec) -> str:
+    bundles = UPSTREAM.get(spec.name, ())
+    if bundles:
+        size = bundles[0].total_size
+        return "yes" + (f" ({size / 1e6:.0f} MB)" if size is not None else "")
+    return "manual" if spec.name in MANUAL else "bundled"
 
 
 def catalog(data_dir: str | os.PathLike | None = None) -> list[dict]:
     """One dict per dataset: name, description, returns, shapes, splits, options,
-    source (folder searched), files, tfds name, and ``available`` (files present
-    locally; for scikit-learn sets: scikit-learn importable)."""
+    source (folder searched), files, tfds name, ``download`` ("yes" when ``load`` and
+    ``python -m jaxml.data download`` can fetch it, "manual", "bundled") and ``available``
+    (files present locally; for scikit-learn sets: scikit-learn importable)."""
     root = resolve_root(data_dir)
     rows = []
     for spec in REGISTRY.values():
@@ -188,6 +243,7 @@ def catalog(data_dir: str | os.PathLike | None = None) -> list[dict]:
                 "source": str(root / spec.folder) if spec.folder else "scikit-learn",
                 "files": spec.files,
                 "tfds": spec.tfds_name,
+                "download": _download_kind(spec),
                 "available": bool(spec.is_available(root)),
             }
         )

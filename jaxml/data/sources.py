@@ -9,9 +9,10 @@ Order of sources for a dataset ``name`` (DESIGN.md §3):
    already prepared ``array_record`` copy that does not need TensorFlow. Its folder is
    the ``tfds_data_dir=`` option, else ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets``.
    Nothing is ever downloaded.
-3. Otherwise :class:`~jaxml.data.errors.DatasetNotFoundError`, naming the dataset, the
-   folder searched, the expected files and how to obtain them. Another dataset is never
-   substituted.
+3. Otherwise the reader raises :class:`~jaxml.data.errors.DatasetNotFoundError`, naming the
+   dataset, the folder searched, the expected files and how to obtain them; ``load`` then
+   downloads the upstream files into 1. when it can (:mod:`jaxml.data.download`, off with
+   ``JAXML_OFFLINE=1``). Another dataset is never substituted.
 
 ``tensorflow_datasets`` is imported only inside :func:`tfds_source`.
 """
