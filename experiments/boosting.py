@@ -74,7 +74,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"datasets": DATASETS, "criteria": adaboost.CRITERIA},
-                 counts=("n_estimators", "gb_max_depths"), positive=("learning_rates",), nonnegative=("n_train",))
+                 counts=("n_estimators", "gb_max_depths"), positive=("learning_rates",),
+                 nonnegative=("n_train", "random_state"))
 
 
 def ours(c, xtr, ytr, xte, yte, k: int, criterion: str) -> dict:

@@ -73,6 +73,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"datasets": TOY_SETS, "laplacians": spectral.LAPLACIANS},
                  nonempty=("seeds",), counts=("n_init",), positive=("deltas",), nonnegative=("noise",),
+                 fractions=("factor",),
                  ranges={"n_points": (10, None), "n_neighbors": (0, c.n_points - 1), "heatmap_cells": (2, None)})
     check_choice(c, "scatter_laplacian", c.laplacians)  # after 'laplacians' itself is checked
 

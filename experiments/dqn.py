@@ -98,7 +98,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS},
-                 nonempty=("seeds", "sweep_seeds", "lunarlander_seeds"), counts=("eval_episodes",),
+                 nonempty=("seeds", "sweep_seeds", "lunarlander_seeds"),
+                 counts=("eval_episodes", "lunarlander_log_every"),
                  positive=("sweep_learning_rates",), ranges={"curve_points": (2, None), "sweep_gammas": (0, 1)},
                  nested=dict.fromkeys(("cartpole", "sweep", "lunarlander"),
                                       lambda d: dqn.DQNConfig.from_mapping(d).validate()))

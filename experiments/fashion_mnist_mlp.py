@@ -92,9 +92,10 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 def check(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS}, nonempty=("seeds",),
-                 positive=("learning_rate", "init_std"), fractions=("momenta",),
+                 positive=("learning_rate", "init_std", "grad_eps"), fractions=("momenta",),
                  counts=("patience", "n_train", "n_val", "n_test", "max_epochs", "es_epochs", "momentum_epochs",
-                         "grad_batch", "batch_sizes", "grad_big_batch"),
+                         "grad_batch", "batch_sizes", "grad_big_batch", "hidden", "checkpoint_every",
+                         "es_batch_size", "momentum_batch_size", "eval_batch_size"),
                  ranges={"batch_sizes": (1, c.n_train), "grad_big_batch": (1, c.n_train)})
 
 

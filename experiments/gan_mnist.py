@@ -48,7 +48,7 @@ from jaxml.models.gan import interpolate, make_gan
 from jaxml.recipes.gan import create_gan_state, gan_step, generate
 from jaxml.report import bar_plot, line_plot, markdown_table, write_results
 from jaxml.report.mosaic import mosaic_png
-from jaxml.study.config import ConfigError, check_choice, check_range
+from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, resolve_epoch_loop, seed_keys
 
@@ -93,6 +93,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
+    check_config(c, positive=("classifier_learning_rate",))  # and every *seed key (check_config's rule)
     check_choice(c, "preset", PRESETS)
     check_choice(c, "model", MODELS)
     check_choice(c, "epoch_loop", EPOCH_LOOPS)

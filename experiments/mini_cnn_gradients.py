@@ -39,7 +39,7 @@ import numpy as np
 from jaxml.models.mini_cnn import MiniCNN, mini_cnn_params, mini_cnn_weights
 from jaxml.report import line_plot, markdown_table, mean_band, mean_std, scatter_plot
 from jaxml.report.metrics_log import write_metrics
-from jaxml.study.config import ConfigError, check_config
+from jaxml.study.config import ConfigError, check_config, check_range
 from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.train import fit, make_optimizer, make_runs, unstack
 from jaxml.train.epoch import batch_mask
@@ -82,6 +82,7 @@ def check(c) -> None:
     for key in ("teacher_w", "teacher_v"):
         if len(c[key]) != 2:
             raise ConfigError(f"config key {key!r} must have 2 entries, got {c[key]!r}")
+        check_range(c, key)  # any finite numbers: the teacher's weights may be negative
 
 
 # ---------------------------------------------------------------------------------------------

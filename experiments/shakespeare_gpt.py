@@ -58,7 +58,7 @@ from jaxml.models import count_params
 from jaxml.models.transformer import GPT, make_generate
 from jaxml.recipes.lm import BlockSource, next_token_loss
 from jaxml.report import line_plot, markdown_table
-from jaxml.study.config import ConfigError, check_choice, check_range
+from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment, run_parts
 from jaxml.train import EarlyStopping, create_state, fit, make_eval_step, make_optimizer, make_train_step
 
@@ -139,6 +139,8 @@ def validate(c) -> None:
     check_range(c, "dropout", 0, 1, high_inclusive=False)
     check_range(c, "sample_temperature", 0, low_inclusive=False)
     check_range(c, "end_factor", 0, 1)
+    check_config(c, nonnegative=("clip_norm", "weight_decay", "warmup_iterations", "sample_top_k"),
+                 ranges={"b2": (0, 1)})  # and every *seed key (check_config's rule)
     for key, every in (("iterations", "eval_interval"), ("sweep_iterations", "sweep_eval_interval")):
         if c[key] % c[every]:
             raise ConfigError(f"config key {key!r} = {c[key]} must be a multiple of {every!r} = {c[every]}")

@@ -92,7 +92,7 @@ def check(c) -> None:
                  counts=("vocab_size", "batch_size", "max_epochs", "patience", "n_examples", "top_k",
                          "eval_batch_size", "checkpoint_every"),
                  positive=("learning_rate", "init_std"), fractions=("momentum",), nonnegative=("max_words",))
-    if len(c.fractions) != 3 or abs(sum(c.fractions) - 1.0) > 1e-6 or min(c.fractions) <= 0:
+    if len(c.fractions) != 3 or not all(0 < f < 1 for f in c.fractions) or abs(sum(c.fractions) - 1.0) > 1e-6:
         raise ConfigError(f"config key 'fractions' must be three positive numbers summing to 1, got {c.fractions}")
     if not c.sizes or any(len(s) != 2 or min(s) < 1 for s in c.sizes):
         raise ConfigError(f"config key 'sizes' must list (D, P) pairs of positive integers, got {c.sizes}")

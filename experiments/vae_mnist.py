@@ -47,7 +47,7 @@ from jaxml.models.vae import VAE, decode, encode, negative_elbo, reconstruct, sa
 from jaxml.recipes.vae import create_latent_state, make_latent_eval_step, make_latent_train_step
 from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, scatter_plot, write_results
 from jaxml.report.mosaic import mosaic_png
-from jaxml.study.config import ConfigError, check_choice, check_range
+from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, seed_keys, unstack
 
@@ -95,6 +95,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def validate(c) -> None:
+    check_config(c, positive=("classifier_learning_rate",))  # and every *seed key (check_config's rule)
     check_choice(c, "preset", PRESETS)
     check_choice(c, "binarize", BINARIZE)
     check_choice(c, "epoch_loop", EPOCH_LOOPS)

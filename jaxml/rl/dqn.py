@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxml.models.rl_heads import COURSEWORK_Q_HIDDEN, DEFAULT_Q_HIDDEN, q_network
-from jaxml.rl.common import apply_hparams, check_hparams
+from jaxml.rl.common import apply_hparams, check_hparams, check_optimizer_fields
 from jaxml.rl.envs import JaxEnv, resolve_backend
 from jaxml.rl.evaluate import evaluate_jax
 from jaxml.rl.replay import Transition, replay_add, replay_init, replay_sample
@@ -132,6 +132,7 @@ class DQNConfig:
             raise ConfigError(f"DQN config key 'loss' = {self.loss!r}; expected one of {list(LOSSES)}")
         if not self.hidden_sizes or min(self.hidden_sizes) < 1:
             raise ConfigError(f"DQN config key 'hidden_sizes' must list positive widths, got {self.hidden_sizes}")
+        check_optimizer_fields("DQN", self.optimizer, self.max_grad_norm)
         return self
 
     # Derived sizes of the compiled loop.

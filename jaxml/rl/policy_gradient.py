@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxml.models.activations import NAMES as ACTIVATION_NAMES
 from jaxml.models.rl_heads import make_policy
-from jaxml.rl.common import apply_hparams, check_hparams
+from jaxml.rl.common import apply_hparams, check_hparams, check_optimizer_fields
 from jaxml.rl.envs import HostEnv, JaxEnv, resolve_backend
 from jaxml.train.errors import ConfigError
 from jaxml.train.optimizers import make_optimizer
@@ -88,6 +89,12 @@ class ReinforceConfig:
             raise ConfigError(f"REINFORCE config key 'baseline' = {self.baseline!r}; expected one of {list(BASELINES)}")
         if self.policy not in POLICIES:
             raise ConfigError(f"REINFORCE config key 'policy' = {self.policy!r}; expected one of {list(POLICIES)}")
+        if self.activation not in ACTIVATION_NAMES:
+            raise ConfigError(f"REINFORCE config key 'activation' = {self.activation!r}; "
+                              f"expected one of {list(ACTIVATION_NAMES)}")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ConfigError(f"REINFORCE config key 'hidden_sizes' must list positive widths, got {self.hidden_sizes}")
+        check_optimizer_fields("REINFORCE", self.optimizer, self.max_grad_norm)
         return self
 
 

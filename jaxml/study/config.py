@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 from typing import Callable, Iterable, Mapping, Sequence
 
 import ml_collections
@@ -105,8 +106,11 @@ def check_range(cfg, key: str, low=None, high=None, *, low_inclusive=True, high_
     value = _get(cfg, key)
     values = value if isinstance(value, (tuple, list)) else (value,)
     for v in values:
-        bad = (low is not None and (v < low if low_inclusive else v <= low)) or \
-              (high is not None and (v > high if high_inclusive else v >= high))
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"config key {key!r} = {value!r} must be a number (or a sequence of numbers)")
+        bad = not math.isfinite(v) or \
+            (low is not None and (v < low if low_inclusive else v <= low)) or \
+            (high is not None and (v > high if high_inclusive else v >= high))
         if bad:
             lo = "-inf" if low is None else low
             hi = "inf" if high is None else high
@@ -207,7 +211,26 @@ def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets:
     ``nested``: ``{key: check}`` for sub-configs with their own validation (e.g.
     ``lambda d: DQNConfig.from_mapping(d).validate()``): ``check(cfg.<key> as a dict)``, its
     ConfigError re-raised with the key in front.
+
+    Always checked: every key named ``seed``/``*_seed`` (an integer >= 0) or ``seeds``/``*_seeds``
+    (a non-empty sequence of them, or a number of seeds >= 1). NaN and infinities fail every range check.
     """
+    for key in _flat_keys(cfg):
+        last = key.rsplit(".", 1)[-1]
+        if isinstance(_get(cfg, key), bool) or _get(cfg, key) is None:
+            continue  # a switch (e.g. vmap_seeds), not a seed
+        if last == "seed" or last.endswith("_seed"):
+            _check_seeds(key, _get(cfg, key), (_get(cfg, key),))
+        elif last == "seeds" or last.endswith("_seeds"):
+            value = _get(cfg, key)
+            if isinstance(value, int):  # a number of seeds (0, 1, ..., n - 1)
+                if value < 1:
+                    raise ConfigError(f"config key {key!r} = {value!r}: a number of seeds must be >= 1")
+                continue
+            if not isinstance(value, (tuple, list)) or not value:
+                raise ConfigError(f"config key {key!r} must list at least one entry (integer seeds >= 0), "
+                                  f"got {value!r}")
+            _check_seeds(key, value, value)
     for key, allowed in (choices or {}).items():
         check_choice(cfg, key, allowed)
     for key, allowed in (subsets or {}).items():
@@ -235,3 +258,9 @@ def check_config(cfg, *, choices: Mapping[str, Iterable] | None = None, subsets:
             check(to_dict(_get(cfg, key)))
         except ConfigError as e:
             raise ConfigError(f"config key {key!r}: {e}") from None
+
+
+def _check_seeds(key, value, seeds) -> None:
+    for v in seeds:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"config key {key!r} = {value!r}: seeds must be integers >= 0")

@@ -32,10 +32,15 @@ injected base learning rate, so schedules and learning-rate sweeps combine.
 """
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
 from typing import Any, Mapping
 
 import jax.numpy as jnp
 import optax
+
+from jaxml.train.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "warmup_cosine", "constant_then_exponential")
@@ -52,7 +57,7 @@ def optimizer_config(**overrides) -> dict:
     """The default optimizer fields with ``overrides`` applied (unknown fields rejected)."""
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
-        raise ValueError(f"unknown optimizer field(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        raise ConfigError(f"unknown optimizer field(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     return {**DEFAULTS, **overrides}
 
 
@@ -67,19 +72,19 @@ def lr_factor_schedule(cfg: Mapping[str, Any], steps_per_epoch: int) -> optax.Sc
     """Multiplier of the base learning rate as a function of the update count."""
     schedule = _get(cfg, "schedule")
     if schedule not in SCHEDULES:
-        raise ValueError(f"optimizer.schedule={schedule!r} is not one of {list(SCHEDULES)}")
+        raise ConfigError(f"optimizer.schedule={schedule!r} is not one of {list(SCHEDULES)}")
     if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+        raise ConfigError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
     if schedule == "constant":
         return optax.constant_schedule(1.0)
     if schedule in ("step", "exponential"):
         epochs = int(_get(cfg, "decay_epochs"))
         if epochs < 1:
-            raise ValueError(f"optimizer.decay_epochs must be >= 1 for schedule {schedule!r}, got {epochs}")
+            raise ConfigError(f"optimizer.decay_epochs must be >= 1 for schedule {schedule!r}, got {epochs}")
         rate = float(_get(cfg, "decay_rate"))
         if not rate > 0:
             # optax.exponential_decay silently turns decay_rate=0 into a constant schedule.
-            raise ValueError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
+            raise ConfigError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
         return optax.exponential_decay(
             1.0, transition_steps=epochs * steps_per_epoch, decay_rate=rate,
             staircase=(schedule == "step"))
@@ -87,9 +92,9 @@ def lr_factor_schedule(cfg: Mapping[str, Any], steps_per_epoch: int) -> optax.Sc
         after = int(_get(cfg, "decay_after_epochs"))
         rate = float(_get(cfg, "decay_rate"))
         if after < 0:
-            raise ValueError(f"optimizer.decay_after_epochs must be >= 0, got {after}")
+            raise ConfigError(f"optimizer.decay_after_epochs must be >= 0, got {after}")
         if not rate > 0:
-            raise ValueError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
+            raise ConfigError(f"optimizer.decay_rate must be > 0 for schedule {schedule!r}, got {rate}")
 
         def constant_then_exponential(count):
             epoch = count // steps_per_epoch
@@ -99,28 +104,58 @@ def lr_factor_schedule(cfg: Mapping[str, Any], steps_per_epoch: int) -> optax.Sc
     total = int(_get(cfg, "total_epochs"))
     warmup = int(_get(cfg, "warmup_epochs"))
     if total <= warmup:
-        raise ValueError(
+        raise ConfigError(
             f"warmup_cosine needs optimizer.total_epochs > optimizer.warmup_epochs, got {total} and {warmup}")
     end = float(_get(cfg, "end_factor"))
     if not 0.0 <= end <= 1.0:
-        raise ValueError(f"optimizer.end_factor must be in [0, 1], got {end}")
+        raise ConfigError(f"optimizer.end_factor must be in [0, 1], got {end}")
     return optax.warmup_cosine_decay_schedule(
         0.0, 1.0, warmup_steps=warmup * steps_per_epoch, decay_steps=total * steps_per_epoch, end_value=end)
 
 
+def check_optimizer_keys(cfg: Mapping[str, Any]) -> None:
+    """ConfigError naming any key of ``cfg`` that is not an optimizer field (with the closest
+    known one), and any numeric field that is not a finite number: a misspelled ``momentun``
+    must not silently train plain SGD."""
+    try:
+        keys = list(cfg.keys())
+    except AttributeError:
+        raise ConfigError(f"optimizer config must be a mapping of fields, got {type(cfg).__name__}") from None
+    for key in keys:
+        if key not in DEFAULTS:
+            close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown optimizer field {key!r}.{hint} Known fields: {sorted(DEFAULTS)}")
+        default, value = DEFAULTS[key], cfg[key]
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ConfigError(f"optimizer.{key}={value!r}: expected a finite number")
+            if isinstance(default, int) and not isinstance(default, bool) and int(value) != value:
+                raise ConfigError(f"optimizer.{key}={value!r}: expected a whole number (epochs are counted)")
+
+
 def make_optimizer(cfg: Mapping[str, Any], steps_per_epoch: int = 1) -> optax.GradientTransformation:
-    """An optax transformation (with injected hyperparameters) described by ``cfg``."""
+    """An optax transformation (with injected hyperparameters) described by ``cfg``; unknown
+    fields and out-of-range values raise :class:`~jaxml.train.errors.ConfigError` naming them."""
+    check_optimizer_keys(cfg)
     name = _get(cfg, "name")
     if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer.name={name!r} is not one of {list(OPTIMIZERS)}")
+        raise ConfigError(f"optimizer.name={name!r} is not one of {list(OPTIMIZERS)}")
     lr = float(_get(cfg, "learning_rate"))
     if not lr > 0:
-        raise ValueError(f"optimizer.learning_rate must be > 0, got {lr}")
+        raise ConfigError(f"optimizer.learning_rate must be > 0, got {lr}")
     momentum = float(_get(cfg, "momentum"))
     if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"optimizer.momentum must be in [0, 1), got {momentum}")
+        raise ConfigError(f"optimizer.momentum must be in [0, 1), got {momentum}")
     weight_decay = float(_get(cfg, "weight_decay"))
     clip = float(_get(cfg, "clip_norm") or 0.0)
+    for key, value in (("weight_decay", weight_decay), ("clip_norm", clip),
+                       ("warmup_epochs", _get(cfg, "warmup_epochs")), ("eps", _get(cfg, "eps"))):
+        if value < 0:
+            raise ConfigError(f"optimizer.{key} must be >= 0, got {value}")
+    for key in ("b1", "b2", "rms_decay"):
+        if not 0.0 <= float(_get(cfg, key)) < 1.0:
+            raise ConfigError(f"optimizer.{key} must be in [0, 1), got {_get(cfg, key)}")
     b1, b2, eps = float(_get(cfg, "b1")), float(_get(cfg, "b2")), float(_get(cfg, "eps"))
     rms_decay = float(_get(cfg, "rms_decay"))
     factor = lr_factor_schedule(cfg, steps_per_epoch)
@@ -160,10 +195,10 @@ def set_hyperparams(opt_state, **values):
     """
     hyper = getattr(opt_state, "hyperparams", None)
     if hyper is None:
-        raise ValueError("optimizer state has no injected hyperparameters; build it with make_optimizer")
+        raise ConfigError("optimizer state has no injected hyperparameters; build it with make_optimizer")
     for key in values:
         if key not in hyper:
-            raise ValueError(
+            raise ConfigError(
                 f"cannot set hyperparameter {key!r}: this optimizer has {sorted(hyper)}. "
                 "(momentum exists for name='momentum'/'nesterov' or momentum > 0; weight_decay for "
                 "weight_decay > 0 or adamw)")

@@ -211,3 +211,18 @@ def test_optimizer_config():
     assert cfg["name"] == "adam" and cfg["learning_rate"] == 0.001 and cfg["momentum"] == 0.0
     with pytest.raises(ValueError, match=r"unknown optimizer field\(s\) \['lr'\]"):
         optimizer_config(lr=0.1)
+
+
+@pytest.mark.parametrize("cfg,match", [
+    ({"name": "sgd", "learning_rate": 0.1, "momentun": 0.9}, "unknown optimizer field 'momentun'. Did you mean 'momentum'"),
+    ({"name": "sgd", "learning_rate": float("nan")}, "learning_rate=nan: expected a finite number"),
+    ({"name": "adam", "learning_rate": 0.1, "b2": 1.5}, "b2 must be in \\[0, 1\\)"),
+    ({"name": "adamw", "learning_rate": 0.1, "weight_decay": -0.1}, "weight_decay must be >= 0"),
+    ({"name": "sgd", "learning_rate": 0.1, "decay_epochs": 2.5}, "decay_epochs=2.5: expected a whole number"),
+    ({"name": "sgd", "learning_rate": "fast"}, "learning_rate='fast': expected a finite number"),
+])
+def test_bad_fields_are_refused_by_name(cfg, match):
+    from jaxml.train.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        make_optimizer(cfg)
