@@ -19,7 +19,17 @@ from jaxml.train.fit import fit
 from jaxml.train.losses import get_loss
 from jaxml.train.optimizers import make_optimizer, optimizer_config, set_hyperparams
 from jaxml.train.results import EarlyStopping, FitResult, as_key
-from jaxml.train.runs import Runs, init_params, make_runs, runs_from_params, seed_keys, unstack
+from jaxml.train.runs import (
+    Runs,
+    concat_runs,
+    init_params,
+    make_random_runs,
+    make_runs,
+    runs_from_params,
+    sample_space,
+    seed_keys,
+    unstack,
+)
 from jaxml.train.sources import ArraySource, StreamSource
 from jaxml.train.state import TrainState, apply_model, create_state
 from jaxml.train.steps import make_eval_step, make_train_step
@@ -27,7 +37,8 @@ from jaxml.train.steps import make_eval_step, make_train_step
 __all__ = [
     "EPOCH_LOOPS", "make_epoch_fn", "make_eval_fn", "means", "num_batches", "resolve_epoch_loop", "ConfigError",
     "NonFiniteLossError", "EarlyStopping", "FitResult", "as_key", "evaluate", "fit", "get_loss", "make_optimizer",
-    "optimizer_config", "set_hyperparams", "Runs", "init_params", "make_runs", "runs_from_params", "seed_keys",
+    "optimizer_config", "set_hyperparams", "Runs", "init_params", "make_runs", "make_random_runs", "sample_space",
+    "concat_runs", "runs_from_params", "seed_keys",
     "unstack", "ArraySource", "StreamSource", "TrainState", "apply_model", "create_state", "make_eval_step",
     "make_train_step",
 ]

@@ -12,6 +12,15 @@ Run order: the grid axes in the order given (first slowest), seeds fastest. Each
 from :func:`seed_keys` — ``jax.random.key(seed)`` split into (init, train) — so runs with the same
 seed start from the same weights whatever their grid point (common random numbers).
 
+Random search: ``make_random_runs(model, tx, example_x, seeds=..., space={"learning_rate":
+("log_uniform", 1e-4, 1.0), "momentum": ("uniform", 0.0, 0.99)}, trials=T, search_seed=0)`` draws
+T points from ``space`` (:func:`sample_space`, a function of ``search_seed`` only) and stacks one run
+per (trial, seed), trial-major, as ONE vmapped init; the sampled values are traced like grid values,
+so a search is one compiled program. ``info`` has ``"trial"`` (0..T-1), each sampled value and
+``"seed"``; ``axes == {"trial": (0, ..., T-1)}`` so ``reshape`` gives (T, seeds, ...).
+:func:`concat_runs` joins runs of the same model and optimizer (several searches and grids) into one
+program.
+
 :func:`runs_from_params` makes runs from parameters built elsewhere (initialisers that differ only in
 ``init``, or the same start trained by different optimizers); :func:`init_params` makes them.
 ``fit(runs, train_data, ...)`` trains every run of a :class:`Runs` at once.
@@ -29,10 +38,11 @@ import numpy as np
 from jaxml.train.optimizers import set_hyperparams
 from jaxml.train.state import TrainState, create_state
 
-__all__ = ["Runs", "make_runs", "runs_from_params", "init_params", "seed_keys", "scale_kernels", "unstack",
-           "WEIGHT_SCALE"]
+__all__ = ["Runs", "make_runs", "make_random_runs", "sample_space", "concat_runs", "runs_from_params", "init_params",
+           "seed_keys", "scale_kernels", "unstack", "WEIGHT_SCALE", "DISTRIBUTIONS"]
 
 WEIGHT_SCALE = "weight_scale"
+DISTRIBUTIONS = ("uniform", "log_uniform")
 
 
 def seed_keys(seeds):
@@ -131,8 +141,13 @@ def make_runs(model, tx, example_x, seeds: Sequence[int] = (0,), grid: Mapping[s
             raise ValueError("make_runs: pass grid or sweep, not both")
         grid = sweep
     seeds, axes, info = _grid_info(seeds, grid)
+    return _init_runs(model, tx, example_x, seeds, axes, info, list(axes))
+
+
+def _init_runs(model, tx, example_x, seeds, axes, info, names) -> Runs:
+    """One train state per ``info`` entry (its seed's init key, its values of ``names``): one vmapped init."""
     init_keys, train_keys = seed_keys([rec["seed"] for rec in info])
-    values = {n: jnp.asarray(np.array([rec[n] for rec in info], np.float32)) for n in axes}
+    values = {n: jnp.asarray(np.array([rec[n] for rec in info], np.float32)) for n in names}
     example_x = jnp.asarray(example_x)
 
     def init_one(key, vals):
@@ -147,6 +162,77 @@ def make_runs(model, tx, example_x, seeds: Sequence[int] = (0,), grid: Mapping[s
 
     state = jax.jit(jax.vmap(init_one))(init_keys, values)
     return Runs(state=state, keys=train_keys, info=info, seeds=seeds, axes=axes)
+
+
+def _check_space(space) -> dict:
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError(f"space must be a non-empty mapping {{name: (distribution, low, high)}}, got {space!r}")
+    out = {}
+    for name, spec in space.items():
+        if not isinstance(spec, (tuple, list)) or len(spec) != 3 or spec[0] not in DISTRIBUTIONS:
+            raise ValueError(f"space[{name!r}] must be (distribution, low, high) with distribution one of "
+                             f"{list(DISTRIBUTIONS)}, got {spec!r}")
+        dist, low, high = spec[0], float(spec[1]), float(spec[2])
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ValueError(f"space[{name!r}]: need finite low < high, got low={spec[1]!r}, high={spec[2]!r}")
+        if dist == "log_uniform" and low <= 0:
+            raise ValueError(f"space[{name!r}]: log_uniform needs low > 0, got low={spec[1]!r}")
+        out[str(name)] = (dist, low, high)
+    return out
+
+
+def sample_space(space: Mapping[str, tuple], trials: int, seed: int = 0) -> dict:
+    """``{name: (trials,) float64}`` drawn independently per name from ``space``:
+    ``("uniform", low, high)`` uniform on [low, high); ``("log_uniform", low, high)``
+    ``exp(uniform(log low, log high))``. A function of ``seed`` (``numpy.random.default_rng``) and the
+    names in the order given; the first ``n`` of ``trials`` draws are the draws for ``trials = n``."""
+    space = _check_space(space)
+    if not isinstance(trials, (int, np.integer)) or isinstance(trials, bool) or trials < 1:
+        raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
+    rng = np.random.default_rng(seed)
+    u = rng.random((int(trials), len(space)))       # row i = trial i: prefixes are stable
+    out = {}
+    for j, (name, (dist, low, high)) in enumerate(space.items()):
+        if dist == "uniform":
+            out[name] = low + (high - low) * u[:, j]
+        else:
+            out[name] = np.exp(np.log(low) + (np.log(high) - np.log(low)) * u[:, j])
+    return out
+
+
+def make_random_runs(model, tx, example_x, seeds: Sequence[int] = (0,), space: Mapping[str, tuple] | None = None,
+                     trials: int = 1, *, search_seed: int = 0) -> Runs:
+    """Stacked train states for ``trials`` random points of ``space`` x ``seeds`` (see the module
+    docstring): the counterpart of ``make_runs(..., grid=...)``; the names are what a grid may sweep
+    (injected optimizer hyperparameters and ``weight_scale``)."""
+    points = sample_space(space, trials, search_seed)
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("make_random_runs needs at least one seed")
+    info = [{"trial": t, **{n: float(v[t]) for n, v in points.items()}, "seed": s}
+            for t in range(int(trials)) for s in seeds]
+    return _init_runs(model, tx, example_x, seeds, {"trial": tuple(range(int(trials)))}, info, list(points))
+
+
+def concat_runs(runs: Sequence[Runs], tags: Sequence[Mapping] | None = None) -> Runs:
+    """The runs of several :class:`Runs` (same model, optimizer and parameter shapes) as one, in
+    order, for ONE ``fit``. ``tags``: per input, entries added to each of its runs' ``info``
+    (e.g. ``{"search": "random", "repeat": 0}``). The result has ``axes == {}`` (use ``group``)."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("concat_runs needs at least one Runs")
+    tags = [dict(t) for t in tags] if tags is not None else [{} for _ in runs]
+    if len(tags) != len(runs):
+        raise ValueError(f"concat_runs: {len(tags)} tags for {len(runs)} Runs")
+    structs = {jax.tree_util.tree_structure(r.state) for r in runs}
+    if len(structs) > 1:
+        raise ValueError("concat_runs: the runs differ in model, optimizer or state structure; build them with "
+                         "the same model and the same tx object")
+    state = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *[r.state for r in runs])
+    keys = jnp.concatenate([r.keys for r in runs])
+    info = [{**rec, **tag} for r, tag in zip(runs, tags) for rec in r.info]
+    seeds = tuple(dict.fromkeys(s for r in runs for s in r.seeds))
+    return Runs(state=state, keys=keys, info=info, seeds=seeds, axes={})
 
 
 def init_params(model, example_x, seeds: Sequence[int]):
