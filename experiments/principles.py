@@ -8,6 +8,13 @@ Coursework questions:
     weights every hidden pre-activation is 0, ReLU'(0) = 0 in JAX, so every kernel and hidden
     bias gets an exactly zero gradient forever; only the output bias can move, which cannot
     make the output depend on x. The study also prints the largest gradient at zero init.
+    Next to the ReLU nets, a *sigmoid* net started at zero (``zero_sigmoid``): sigmoid(0) = 1/2
+    and sigmoid'(0) = 1/4, so gradients do flow (the output kernel moves first, then the layers
+    below), but every unit of a layer receives the same gradient and stays identical to its
+    neighbours forever, so the net behaves like one unit per layer (2-1-1-2), which cannot
+    represent XOR. Reported: iterations until the moving-average training loss falls below
+    ``loss_threshold`` for the three nets, and the largest difference between two units' incoming
+    weights at the end (0 = the symmetry never broke).
 (b) ``activation``: sigmoid vs ReLU hidden units (same initializer, optimizer and data):
     iterations until the training loss (moving average over one epoch of per-step losses)
     falls below ``loss_threshold``, and the decision boundaries.
@@ -64,6 +71,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.epochs = 100
     # (a) initialisation.
     c.random_init = "he_normal"
+    c.zero_sigmoid = True         # also train a sigmoid net from all-zero weights
     # (b) activation.
     c.activations = ("sigmoid", "relu")
     c.activation_init = "xavier_uniform"
@@ -189,6 +197,30 @@ def initial_params(c) -> dict:
     return {name: params[inits.index(init)] for name, init in names.items()}
 
 
+def unit_spread(params) -> np.ndarray:
+    """Per run, the largest ``|w[:, i] - w[:, j]|`` between the incoming weights (kernel column and
+    bias) of two units of the same hidden layer; ``params`` stacked over runs."""
+    out = 0.0
+    for name, layer in params.items():
+        if not name.startswith("hidden_"):
+            continue
+        w = np.concatenate([np.asarray(layer["kernel"]), np.asarray(layer["bias"])[:, None, :]], axis=1)
+        out = np.maximum(out, (w.max(axis=2) - w.min(axis=2)).max(axis=1))
+    return np.asarray(out)
+
+
+def zero_sigmoid_runs(c, data, bank, tx, workdir: pathlib.Path):
+    """The sigmoid net from all-zero weights, seeds vmapped: per-step losses (R, T), unit spread (R,),
+    final test accuracy (R,) and the largest |weight| of the first hidden kernel (R,)."""
+    runs = runs_from_params(mlp(c, "sigmoid", "zeros"), tx, bank["zeros"], [{"seed": s} for s in c.seeds])
+    res = fit(runs, data["train"], epochs=c.epochs, batch_size=c.batch_size, eval_sets={"test": data["test"]},
+              progress=c.progress, step_log=True, desc="zero-init sigmoid")
+    write_metrics(workdir / "metrics_zero_sigmoid.jsonl", res.history)
+    moved = np.abs(np.asarray(res.state.params["hidden_0"]["kernel"])).max(axis=(1, 2))
+    return (res.step_loss.reshape(runs.num_runs, -1), unit_spread(res.state.params), res.final("test_accuracy"),
+            moved)
+
+
 def init_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
     inits = {"zeros": "zeros", "random": c.random_init}
     x_dev = jnp.asarray(data["train"]["x"])
@@ -207,8 +239,9 @@ def init_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
     grads = zero_init_gradients(c, data["train"])
     its = np.arange(1, step_loss.shape[1] + 1)
     loss_curves, dead_curves, bands, rows = {}, {}, {}, []
+    names = {label: f"ReLU, {'zero' if label == 'zeros' else c.random_init} init" for label in inits}
     for label in inits:
-        loss_curves[label], bands[label] = mean_band(runs.group(step_loss, "init")[label], its)
+        loss_curves[names[label]], bands[names[label]] = mean_band(runs.group(step_loss, "init")[label], its)
         dead_curves[label] = mean_band(runs.group(dead, "init")[label], epochs)[0]
         g_dead = runs.group(dead, "init")[label]
         rows.append({"init": label if label == "zeros" else f"random ({c.random_init})",
@@ -218,12 +251,46 @@ def init_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
                      "dead units at init": mean_std(g_dead[:, 0]),
                      "dead units at end": mean_std(g_dead[:, -1]),
                      "test accuracy": mean_std(runs.group(test_acc, "init")[label])})
-    line_plot(workdir / "init_loss.png", loss_curves, bands=bands, logy=True,
-              title=f"ReLU MLP {list(c.hidden)}: zero vs random init ({len(c.seeds)} seeds)",
-              xlabel="iteration", ylabel="training loss (minibatch cross-entropy)")
     line_plot(workdir / "init_dead_units.png", dead_curves,
               title="Fraction of dead ReLU units (mean over seeds)",
               xlabel="epoch", ylabel="units with pre-activation <= 0 on every training point")
+    steps = step_loss.shape[1] // c.epochs
+    spread_all = unit_spread(res.state.params)
+    threshold = {names[k]: runs.group(step_loss, "init")[k] for k in inits}
+    spread = {names[k]: runs.group(spread_all, "init")[k] for k in inits}
+    accuracy = {names[k]: runs.group(test_acc, "init")[k] for k in inits}
+    sig_text, sig_result = "", {}
+    if c.zero_sigmoid:
+        label = "sigmoid, zero init"
+        sig_loss, spread[label], accuracy[label], moved = zero_sigmoid_runs(c, data, bank, tx, workdir)
+        threshold[label] = sig_loss
+        loss_curves[label], bands[label] = mean_band(sig_loss, its)
+        sig_result = {"test_accuracy": accuracy[label].tolist(), "unit_spread": spread[label].tolist(),
+                      "hidden_0_kernel_max_abs": moved.tolist(),
+                      "loss_first_epoch": sig_loss[:, :steps].mean(1).tolist(),
+                      "loss_last_epoch": sig_loss[:, -steps:].mean(1).tolist()}
+    hits, trows = {}, []
+    for label, loss in threshold.items():
+        hits[label] = first_below(moving_average(loss, steps), c.loss_threshold)
+        reached = [h for h in hits[label] if h is not None]
+        trows.append({"net": label,
+                      f"iterations to loss <= {c.loss_threshold}": (mean_std(reached).format(".0f") if reached
+                                                                     else "never"),
+                      "runs that reached it": f"{len(reached)}/{len(hits[label])}",
+                      "train loss, last epoch": mean_std(loss[:, -steps:].mean(1)),
+                      "largest difference between two units' incoming weights, end": mean_std(spread[label]),
+                      "test accuracy": mean_std(accuracy[label])})
+    if c.zero_sigmoid:
+        sig_text = (f"\n\n**Zero-initialised sigmoid net** next to the ReLU nets (same data, sizes, optimizer and "
+                    f"epochs; seeds vmapped; only the activation differs from the zero ReLU net). \"Iterations to "
+                    f"loss\" as in (b): the first iteration at which the moving average of the per-step loss over one "
+                    f"epoch ({steps} steps) is <= {c.loss_threshold}. The weight-difference column is the largest "
+                    f"|w[:, i] - w[:, j]| over the units i, j of any hidden layer (0: every unit of a layer is "
+                    f"still identical). Largest |weight| of the sigmoid net's first hidden kernel at the end: "
+                    f"{mean_std(moved).format('.2g')} (it moves, but all units together).\n\n" + markdown_table(trows))
+    line_plot(workdir / "init_loss.png", loss_curves, bands=bands, logy=True,
+              title=f"MLP {list(c.hidden)}: zero vs random init ({len(c.seeds)} seeds)",
+              xlabel="iteration", ylabel="training loss (minibatch cross-entropy)")
     grad_rows = [{"parameter": k, "max |∂L/∂θ| at zero init": f"{v:.3g}"} for k, v in grads.items()]
     text = (f"Noisy XOR, {c.n_train} train / {c.n_test} test points (noise {c.noise}); "
             f"MLP 2-{'-'.join(map(str, c.hidden))}-2 "
@@ -231,9 +298,10 @@ def init_study(c, data, bank, workdir: pathlib.Path) -> tuple[str, dict]:
             f"{list(c.seeds)}; both inits x all seeds trained as one vmapped program.\n\n" + markdown_table(rows)
             + "\n\nGradient of the mean cross-entropy over the whole (balanced) training set at all-zero "
               "weights:\n\n" + markdown_table(grad_rows)
-            + "\n\n![loss](init/init_loss.png) ![dead units](init/init_dead_units.png)")
+            + sig_text + "\n\n![loss](init/init_loss.png) ![dead units](init/init_dead_units.png)")
     return text, {"zero_init_max_grad": grads, "dead": dead.tolist(), "test_accuracy": test_acc.tolist(),
-                  "runs": runs.info}
+                  "runs": runs.info, "iterations_to_threshold": hits, "zero_sigmoid": sig_result,
+                  "unit_spread": {k: v.tolist() for k, v in spread.items()}}
 
 
 # ---------------------------------------------------------------------------------------------

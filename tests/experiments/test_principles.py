@@ -52,6 +52,13 @@ def test_tiny_preset_end_to_end(run_tiny):
     assert g["hidden_0/kernel"] == 0.0 and g["hidden_0/bias"] == 0.0 and g["output/kernel"] == 0.0
     assert g["output/bias"] < 1e-6     # balanced training set: zero up to rounding
     assert summary["xor"]["hand_exact"] is True
+    # Zero-initialised sigmoid net: the first layer's weights have moved, but every unit of a layer
+    # is still identical to its neighbours; random ReLU units differ.
+    sig = init["zero_sigmoid"]
+    assert min(sig["hidden_0_kernel_max_abs"]) > 0.0
+    assert max(sig["unit_spread"]) <= 1e-6
+    assert min(init["unit_spread"][f"ReLU, {study.get_config('tiny').random_init} init"]) > 0.1
+    assert set(init["iterations_to_threshold"]) == {"ReLU, zero init", "ReLU, he_normal init", "sigmoid, zero init"}
     assert {"sigmoid", "relu"} <= set(summary["activation"])
     assert {"sorted", "shuffled"} <= set(summary["order"])
     for name in ("results.md", "summary.json", "init/init_loss.png", "init/init_dead_units.png",
