@@ -13,16 +13,32 @@ Pure functions first, then one Flax module built from them.
   bias (H, d_h); ``out``: kernel (H, d_h, D_out), bias (D_out,)), so the two give the same output
   for the same weights (tested).
 
+- :class:`KVCache` / :func:`init_cache`: keys and values of the tokens seen so far, (B, H, S, d_h)
+  buffers of S slots and the number of slots written; ``MultiHeadSelfAttention(..., cache=c)``
+  writes the new tokens' keys/values at slot ``c.index`` and attends over the buffer (query at slot
+  ``c.index + t`` sees slots ``<= c.index + t`` when causal), returning ``(out, new cache)``:
+  prefill a prompt once, then one token per step (GPT-2 and the char GPT's samplers).
+- :func:`padding_mask`: an attention mask (B, S) of 1 = real token, 0 = padding, as the (B, 1, 1, S)
+  bool mask the functions above take (no query attends to a padded key).
+
+The whole path of one attention layer, for GPT-2 (:mod:`jaxml.models.gpt2`) and BERT
+(:mod:`jaxml.models.bert`) alike: projections ``_DenseHeads`` -> (cache write) -> scores
+``Q Kᵀ / sqrt(d_k)`` -> masks (causal, padding) -> softmax over keys -> ``A V`` -> heads
+concatenated and multiplied by W_O in ``_OutHeads`` (see docs/attention.md).
+
 Shapes: B batch, T sequence length, D model width, H heads, d_h = qkv_features / H per head.
-Masked scores are set to the most negative float32 (not -inf), so a row with every key masked
-gives a uniform row instead of NaN.
+Masked scores are set to the most negative float of their dtype (not -inf), so a row with every key masked
+gives a uniform row instead of NaN. Scores and softmax are computed in at least float32 (bf16
+inputs are upcast there and the weights cast back).
 """
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import chex
 import flax.linen as nn
+import flax.struct
 import jax
 import jax.numpy as jnp
 
@@ -32,6 +48,9 @@ __all__ = [
     "scaled_dot_product_attention",
     "multi_head_self_attention",
     "MultiHeadSelfAttention",
+    "KVCache",
+    "init_cache",
+    "padding_mask",
 ]
 
 
@@ -67,7 +86,9 @@ def scaled_dot_product_attention(q_TqxK, k_TkxK, v_TkxV, *, causal: bool = False
     if k_TkxK.shape[-2] != v_TkxV.shape[-2]:
         raise ValueError(f"attention: keys and values need the same length, got {k_TkxK.shape} and {v_TkxV.shape}")
     d_k = q_TqxK.shape[-1]
+    # Scaling by 1/sqrt(d_k); scores in at least float32 (bf16 inputs upcast for the softmax).
     scores_TqxTk = jnp.einsum("...qd,...kd->...qk", q_TqxK, k_TkxK) / jnp.sqrt(jnp.asarray(d_k, q_TqxK.dtype))
+    scores_TqxTk = scores_TqxTk.astype(jnp.promote_types(scores_TqxTk.dtype, jnp.float32))
     allowed = None
     if causal:
         allowed = causal_mask(q_TqxK.shape[-2], k_TkxK.shape[-2])
@@ -76,8 +97,8 @@ def scaled_dot_product_attention(q_TqxK, k_TkxK, v_TkxV, *, causal: bool = False
     if allowed is not None:
         allowed = _lead(jnp.asarray(allowed), scores_TqxTk.ndim)
         scores_TqxTk = jnp.where(allowed, scores_TqxTk, jnp.finfo(scores_TqxTk.dtype).min)
-    a_TqxTk = jax.nn.softmax(scores_TqxTk, axis=-1)
-    weights = a_TqxTk
+    a_TqxTk = jax.nn.softmax(scores_TqxTk, axis=-1)  # over the keys
+    weights = a_TqxTk.astype(v_TkxV.dtype)
     if dropout_rate > 0.0 and dropout_rng is not None:
         keep = jax.random.bernoulli(dropout_rng, 1.0 - dropout_rate, weights.shape)
         weights = jnp.where(keep, weights / (1.0 - dropout_rate), 0.0)
@@ -107,14 +128,41 @@ def multi_head_self_attention(x_TxD, Wq_DxHxK, Wk_DxHxK, Wv_DxHxK, Wo_HxKxO, *, 
     return (out if bo_O is None else out + _lead(bo_O, out.ndim)), a_HxTxT
 
 
+@flax.struct.dataclass
+class KVCache:
+    """Keys and values of one attention layer: ``k``/``v`` (B, H, S, d_h); ``index`` int32 (): slots
+    ``[0, index)`` are written (the next tokens go to ``index``)."""
+
+    k_BxHxSxK: jax.Array
+    v_BxHxSxK: jax.Array
+    index: jax.Array
+
+
+def init_cache(batch: int, num_heads: int, max_length: int, head_dim: int, dtype=jnp.float32) -> KVCache:
+    """An empty :class:`KVCache` of ``max_length`` slots."""
+    zeros = jnp.zeros((batch, num_heads, max_length, head_dim), dtype)
+    return KVCache(zeros, zeros, jnp.zeros((), jnp.int32))
+
+
+def padding_mask(attention_mask_BxS):
+    """(B, S) with 1 = real token, 0 = padding -> bool (B, 1, 1, S): no query sees a padded key."""
+    if attention_mask_BxS.ndim != 2:
+        raise ValueError(f"padding_mask expects an attention mask of shape (B, S), got {attention_mask_BxS.shape}")
+    return (attention_mask_BxS != 0)[:, None, None, :]
+
+
 class MultiHeadSelfAttention(nn.Module):
     """Multi-head self-attention over x (B, T, D) -> (B, T, out_features or D).
 
     Parameters as in ``flax.linen.MultiHeadDotProductAttention`` (see module docstring).
     ``causal``: each position attends to itself and earlier positions only.
     ``dropout_rate``: dropout on the attention weights when ``train=True`` (rng ``dropout``).
-    ``mask``: extra bool mask broadcastable to (B, H, T, T), True = may attend.
+    ``mask``: extra bool mask broadcastable to (B, H, T, T) (or (B, H, T, S) with a cache),
+    True = may attend, e.g. :func:`padding_mask`.
     ``return_weights=True`` returns ``(out, A (B, H, T, T))``.
+    ``cache``: a :class:`KVCache` of S slots; the call then returns ``(out, new_cache)`` (and the
+    weights (B, H, T, S) last when asked): see the module docstring.
+    ``dtype``: computation dtype (None: from the inputs and params); ``param_dtype``: the params'.
     """
 
     num_heads: int
@@ -125,9 +173,12 @@ class MultiHeadSelfAttention(nn.Module):
     dropout_rate: float = 0.0
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     out_kernel_init: nn.initializers.Initializer | None = None
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x_BxTxD, train: bool = False, mask=None, return_weights: bool = False):
+    def __call__(self, x_BxTxD, train: bool = False, mask=None, return_weights: bool = False,
+                 cache: KVCache | None = None):
         if x_BxTxD.ndim != 3:
             raise ValueError(f"MultiHeadSelfAttention expects x of shape (B, T, D), got {x_BxTxD.shape}")
         b, t, d = x_BxTxD.shape
@@ -139,34 +190,57 @@ class MultiHeadSelfAttention(nn.Module):
 
         def proj(name):
             # Parameter tree {name: {"kernel", "bias"}} as flax's DenseGeneral lays it out.
-            return _DenseHeads(self.num_heads, head_dim, self.use_bias, self.kernel_init, name=name)(x_BxTxD)
+            return _DenseHeads(self.num_heads, head_dim, self.use_bias, self.kernel_init, self.dtype,
+                               self.param_dtype, name=name)(x_BxTxD)
 
         q_BxHxTxK, k_BxHxTxK, v_BxHxTxK = proj("query"), proj("key"), proj("value")
+        causal = self.causal
+        if cache is not None:
+            chex.assert_shape([cache.k_BxHxSxK, cache.v_BxHxSxK], (b, self.num_heads, None, head_dim))
+            # Write the T new keys/values at slots [index, index + T); attend over all S slots.
+            slot = (0, 0, cache.index, 0)
+            k_BxHxSxK = jax.lax.dynamic_update_slice(cache.k_BxHxSxK, k_BxHxTxK.astype(cache.k_BxHxSxK.dtype), slot)
+            v_BxHxSxK = jax.lax.dynamic_update_slice(cache.v_BxHxSxK, v_BxHxTxK.astype(cache.v_BxHxSxK.dtype), slot)
+            q_pos_T = cache.index + jnp.arange(t)
+            k_pos_S = jnp.arange(k_BxHxSxK.shape[2])
+            # Causal by absolute slot; slots not yet written (>= index + T) are hidden either way.
+            limit_T = q_pos_T if self.causal else jnp.full((t,), cache.index + t - 1)
+            written_TxS = k_pos_S[None, :] <= limit_T[:, None]
+            mask = written_TxS if mask is None else jnp.logical_and(_lead(written_TxS, 4), mask)
+            k_BxHxTxK, v_BxHxTxK, causal = k_BxHxSxK, v_BxHxSxK, False
+            cache = KVCache(k_BxHxSxK, v_BxHxSxK, cache.index + t)
         rng = self.make_rng("dropout") if (train and self.dropout_rate > 0.0) else None
         z_BxHxTxK, a_BxHxTxT = scaled_dot_product_attention(
-            q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=self.causal, mask=mask,
+            q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=causal, mask=mask,
             dropout_rate=self.dropout_rate if train else 0.0, dropout_rng=rng)
-        out = _OutHeads(out_dim, self.use_bias, self.out_kernel_init or self.kernel_init, name="out")(z_BxHxTxK)
+        out = _OutHeads(out_dim, self.use_bias, self.out_kernel_init or self.kernel_init, self.dtype,
+                        self.param_dtype, name="out")(z_BxHxTxK)
         chex.assert_shape(out, (b, t, out_dim))
-        return (out, a_BxHxTxT) if return_weights else out
+        result = (out,) if cache is None else (out, cache)
+        result = result + (a_BxHxTxT,) if return_weights else result
+        return result[0] if len(result) == 1 else result
 
 
 class _DenseHeads(nn.Module):
-    """x (B, T, D) -> (B, H, T, d_h) with kernel (D, H, d_h) and bias (H, d_h)."""
+    """x (B, T, D) -> (B, H, T, d_h) with kernel (D, H, d_h) and bias (H, d_h): the Q, K or V projection."""
 
     num_heads: int
     head_dim: int
     use_bias: bool
     kernel_init: nn.initializers.Initializer
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x_BxTxD):
         d = x_BxTxD.shape[-1]
-        kernel = self.param("kernel", _fan_in_2d(self.kernel_init, d), (d, self.num_heads, self.head_dim))
+        kernel = self.param("kernel", _fan_in_2d(self.kernel_init, d), (d, self.num_heads, self.head_dim),
+                            self.param_dtype)
+        bias = (self.param("bias", nn.initializers.zeros, (self.num_heads, self.head_dim), self.param_dtype)
+                if self.use_bias else None)
+        x_BxTxD, kernel, bias = nn.dtypes.promote_dtype(x_BxTxD, kernel, bias, dtype=self.dtype)
         y = jnp.einsum("btd,dhk->bhtk", x_BxTxD, kernel)
-        if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.num_heads, self.head_dim))[None, :, None, :]
-        return y
+        return y if bias is None else y + bias[None, :, None, :]
 
 
 class _OutHeads(nn.Module):
@@ -175,15 +249,18 @@ class _OutHeads(nn.Module):
     features: int
     use_bias: bool
     kernel_init: nn.initializers.Initializer
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, z_BxHxTxK):
         _, h, _, k = z_BxHxTxK.shape
-        kernel = self.param("kernel", _fan_in_2d(self.kernel_init, h * k), (h, k, self.features))
+        kernel = self.param("kernel", _fan_in_2d(self.kernel_init, h * k), (h, k, self.features), self.param_dtype)
+        bias = self.param("bias", nn.initializers.zeros, (self.features,), self.param_dtype) if self.use_bias else None
+        z_BxHxTxK, kernel, bias = nn.dtypes.promote_dtype(z_BxHxTxK, kernel, bias, dtype=self.dtype)
+        # Head concatenation and W_O in one contraction over (h, k) = the H * d_h features.
         y = jnp.einsum("bhtk,hko->bto", z_BxHxTxK, kernel)
-        if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,))[None, None, :]
-        return y
+        return y if bias is None else y + bias[None, None, :]
 
 
 def _lead(a, ndim: int):

@@ -9,13 +9,22 @@ Weights N(0, 0.02), residual output projections N(0, 0.02/sqrt(2·num_layers)), 
 
 :func:`make_generate` returns ``generate(params, rng, prompt, max_new_tokens, temperature=1.0,
 top_k=0)``: autoregressive sampling of ``max_new_tokens`` tokens after ``prompt`` (int (B, P) or
-(P,)). The whole loop is one jitted ``lax.fori_loop`` over a fixed buffer of
-``max(P + max_new_tokens, block_size)`` tokens: each step reads the last ``block_size`` tokens
-written so far (a ``dynamic_slice``; positions past the written part are hidden by the causal
-mask), samples from ``softmax(logits / temperature)`` restricted to the ``top_k`` most likely
-tokens (0 = all), and writes the token. ``temperature`` and ``top_k`` are traced, so new values,
-prompts of the same length and new keys reuse the compiled program (one compile per
+(P,)), from ``softmax(logits / temperature)`` restricted to the ``top_k`` most likely tokens (0 = all),
+token at position ``pos`` drawn with ``fold_in(rng, pos)``. The whole loop is one jitted program
+over a fixed buffer of ``max(P + max_new_tokens, block_size)`` tokens:
+
+- while the context fits the block (positions <= block_size), with a key/value cache
+  (:class:`jaxml.models.attention.KVCache`, ``GPT(..., cache=...)``): the prompt is run once
+  (prefill), then each step runs the block on the one new token;
+- past block_size the learned positions shift with the window, so cached keys go stale: each
+  further step re-runs the model on the last ``block_size`` tokens (a ``dynamic_slice``).
+
+``make_generate(model, use_cache=False)`` re-runs the window for every token (the reference the
+cached sampler equals token for token, tested). ``temperature`` and ``top_k`` are traced, so new
+values, prompts of the same length and new keys reuse the compiled program (one compile per
 (B, P, max_new_tokens)); ``generate.cache_size()`` reports the number of compiled programs.
+Prompt tokens outside [0, vocab_size) raise :class:`jaxml.models.sampling.TokenIdError`, ``top_k < 0``
+:class:`~jaxml.models.sampling.SamplingConfigError` (both ValueErrors) before anything runs.
 """
 from __future__ import annotations
 
@@ -26,7 +35,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxml.models.attention import MultiHeadSelfAttention
+from jaxml.models.attention import MultiHeadSelfAttention, init_cache
+from jaxml.models.sampling import check_sampling, check_token_ids, filter_top_k
 
 __all__ = ["GPT", "Block", "make_generate"]
 
@@ -40,23 +50,32 @@ class Block(nn.Module):
     mlp_ratio: int = 4
 
     @nn.compact
-    def __call__(self, x_BxTxD, train: bool = False):
+    def __call__(self, x_BxTxD, train: bool = False, cache=None):
+        """x (B, T, D) -> (B, T, D); with a :class:`~jaxml.models.attention.KVCache`: ``(x, new_cache)``."""
         d = x_BxTxD.shape[-1]
         init = nn.initializers.normal(0.02)
         proj_init = nn.initializers.normal(0.02 / math.sqrt(2 * self.num_layers))
         drop = nn.Dropout(self.dropout_rate, deterministic=not train)
         h = nn.LayerNorm(name="ln_1")(x_BxTxD)
         h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate,
-                                   kernel_init=init, out_kernel_init=proj_init, name="attn")(h, train=train)
+                                   kernel_init=init, out_kernel_init=proj_init, name="attn")(h, train=train,
+                                                                                             cache=cache)
+        if cache is not None:
+            h, cache = h
         x_BxTxD = x_BxTxD + drop(h)
         h = nn.LayerNorm(name="ln_2")(x_BxTxD)
         h = nn.gelu(nn.Dense(self.mlp_ratio * d, kernel_init=init, name="mlp_fc")(h))
         h = nn.Dense(d, kernel_init=proj_init, name="mlp_proj")(h)
-        return x_BxTxD + drop(h)
+        x_BxTxD = x_BxTxD + drop(h)
+        return x_BxTxD if cache is None else (x_BxTxD, cache)
 
 
 class GPT(nn.Module):
-    """tokens (B, T), T <= block_size -> logits (B, T, vocab_size)."""
+    """tokens (B, T), T <= block_size -> logits (B, T, vocab_size).
+
+    ``cache``: a tuple of one :class:`~jaxml.models.attention.KVCache` per block (``init_cache(B,
+    num_heads, block_size, embed_dim // num_heads)`` each); the tokens then sit at positions
+    ``cache.index + t`` and the call returns ``(logits, new_cache)``."""
 
     vocab_size: int
     block_size: int
@@ -66,7 +85,7 @@ class GPT(nn.Module):
     dropout_rate: float = 0.0
 
     @nn.compact
-    def __call__(self, idx_BxT, train: bool = False):
+    def __call__(self, idx_BxT, train: bool = False, cache=None):
         if idx_BxT.ndim != 2 or not jnp.issubdtype(idx_BxT.dtype, jnp.integer):
             raise ValueError(f"GPT expects integer tokens of shape (B, T), got {idx_BxT.dtype} {idx_BxT.shape}")
         b, t = idx_BxT.shape
@@ -77,32 +96,34 @@ class GPT(nn.Module):
         init = nn.initializers.normal(0.02)
         tok_VxD = self.param("wte", init, (self.vocab_size, self.embed_dim))
         pos_TxD = self.param("wpe", init, (self.block_size, self.embed_dim))
-        x = jnp.take(tok_VxD, idx_BxT, axis=0) + pos_TxD[None, :t]
+        if cache is None:
+            pos_BxTxD = pos_TxD[None, :t]
+        else:
+            pos_BxTxD = jax.lax.dynamic_slice_in_dim(pos_TxD, cache[0].index, t, axis=0)[None]
+        x = jnp.take(tok_VxD, idx_BxT, axis=0) + pos_BxTxD
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+        new_cache = []
         for i in range(self.num_layers):
-            x = Block(self.num_heads, self.num_layers, self.dropout_rate, name=f"block_{i}")(x, train=train)
+            block = Block(self.num_heads, self.num_layers, self.dropout_rate, name=f"block_{i}")
+            if cache is None:
+                x = block(x, train=train)
+            else:
+                x, layer_cache = block(x, train=train, cache=cache[i])
+                new_cache.append(layer_cache)
         x = nn.LayerNorm(name="ln_f")(x)
         logits = nn.Dense(self.vocab_size, kernel_init=init, name="lm_head")(x)
         chex.assert_shape(logits, (b, t, self.vocab_size))
-        return logits
+        return logits if cache is None else (logits, tuple(new_cache))
 
 
-def _filter_top_k(logits_BxV, k):
-    """Logits outside each row's k largest set to -inf; k <= 0 or k >= V keeps all (k traced)."""
-    v = logits_BxV.shape[-1]
-    k = jnp.where((k <= 0) | (k > v), v, k)
-    kth = jnp.take_along_axis(jnp.sort(logits_BxV, axis=-1), jnp.broadcast_to(v - k, logits_BxV.shape[:-1] + (1,)),
-                              axis=-1)
-    return jnp.where(logits_BxV < kth, -jnp.inf, logits_BxV)
-
-
-def make_generate(model: GPT):
+def make_generate(model: GPT, use_cache: bool = True):
     """``generate(params, rng, prompt, max_new_tokens, temperature=1.0, top_k=0) -> tokens``.
 
     ``prompt``: int (B, P) or (P,) with 1 <= P; returns int32 (B, P + max_new_tokens) (or 1-D for a
     1-D prompt): the prompt followed by the sampled tokens. See the module docstring.
     """
     block = model.block_size
+    head_dim = model.embed_dim // model.num_heads
 
     def core(params, rng, prompt_BxP, temperature, top_k, max_new_tokens):
         b, p = prompt_BxP.shape
@@ -110,16 +131,35 @@ def make_generate(model: GPT):
         size = max(total, block)
         buf_BxL = jnp.zeros((b, size), jnp.int32).at[:, :p].set(prompt_BxP.astype(jnp.int32))
 
-        def body(pos, buf_BxL):
-            start = jnp.clip(pos - block, 0, size - block)
-            window_BxT = jax.lax.dynamic_slice(buf_BxL, (0, start), (b, block))
-            logits_BxTxV = model.apply({"params": params}, window_BxT, train=False)
-            last_BxV = jax.lax.dynamic_index_in_dim(logits_BxTxV, pos - 1 - start, axis=1, keepdims=False)
-            last_BxV = _filter_top_k(last_BxV / temperature, top_k)
+        def write(buf_BxL, pos, last_BxV):
+            last_BxV = filter_top_k(last_BxV / temperature, top_k)
             token_B = jax.random.categorical(jax.random.fold_in(rng, pos), last_BxV, axis=-1)
             return jax.lax.dynamic_update_slice(buf_BxL, token_B[:, None].astype(jnp.int32), (0, pos))
 
-        buf_BxL = jax.lax.fori_loop(p, total, body, buf_BxL)
+        def window_body(pos, buf_BxL):
+            start = jnp.clip(pos - block, 0, size - block)
+            window_BxT = jax.lax.dynamic_slice(buf_BxL, (0, start), (b, block))
+            logits_BxTxV = model.apply({"params": params}, window_BxT, train=False)
+            return write(buf_BxL, pos, jax.lax.dynamic_index_in_dim(logits_BxTxV, pos - 1 - start, axis=1,
+                                                                    keepdims=False))
+
+        first_window = p
+        if use_cache and p <= block:
+            # Positions p .. min(total - 1, block) see the whole prefix: prefill once, then one token a step.
+            cache = tuple(init_cache(b, model.num_heads, block, head_dim) for _ in range(model.num_layers))
+            logits_BxPxV, cache = model.apply({"params": params}, prompt_BxP.astype(jnp.int32), cache=cache)
+            buf_BxL = write(buf_BxL, p, logits_BxPxV[:, -1])
+            last_cached = min(total - 1, block)
+
+            def cached_body(pos, carry):
+                buf_BxL, cache = carry
+                prev_Bx1 = jax.lax.dynamic_slice(buf_BxL, (0, pos - 1), (b, 1))
+                logits_Bx1xV, cache = model.apply({"params": params}, prev_Bx1, cache=cache)
+                return write(buf_BxL, pos, logits_Bx1xV[:, 0]), cache
+
+            buf_BxL, _ = jax.lax.fori_loop(p + 1, last_cached + 1, cached_body, (buf_BxL, cache))
+            first_window = last_cached + 1
+        buf_BxL = jax.lax.fori_loop(first_window, total, window_body, buf_BxL)
         return buf_BxL[:, :total]
 
     jitted = jax.jit(core, static_argnames=("max_new_tokens",))
@@ -131,10 +171,10 @@ def make_generate(model: GPT):
         if prompt_BxP.ndim != 2 or prompt_BxP.shape[1] < 1 or not jnp.issubdtype(prompt_BxP.dtype, jnp.integer):
             raise ValueError(f"generate: prompt must be integer tokens (P,) or (B, P) with P >= 1, got "
                              f"{prompt.dtype} {prompt.shape}")
+        check_token_ids(prompt_BxP, model.vocab_size, name="prompt")
         if int(max_new_tokens) < 1:
             raise ValueError(f"generate: max_new_tokens must be >= 1, got {max_new_tokens}")
-        if not float(temperature) > 0:
-            raise ValueError(f"generate: temperature must be > 0, got {temperature}")
+        check_sampling(temperature=temperature, top_k=top_k or 0)
         out = jitted(params, rng, prompt_BxP, jnp.float32(temperature), jnp.int32(top_k or 0),
                      max_new_tokens=int(max_new_tokens))
         return out[0] if squeeze else out
