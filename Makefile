@@ -13,7 +13,7 @@ ifeq ($(origin JAXML_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: demo test lint venv bench catalog clean
+.PHONY: demo test lint venv bench catalog data clean
 
 venv: $(STAMP)
 
@@ -24,9 +24,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# The demo's data first: downloaded and verified when missing; with JAXML_OFFLINE=1, one message.
 demo: $(STAMP)
+	@$(PY) -m jaxml.data download fashion_mnist
 	$(PY) -m experiments.fashion_mnist_mlp --config=experiments/fashion_mnist_mlp.py:demo
 
+# Tests never download (they serve their own files from 127.0.0.1).
+test: export JAXML_OFFLINE := 1
 test: $(STAMP) lint
 	$(PY) -m pytest -q -n $(JOBS) --durations=15
 
@@ -35,6 +39,11 @@ lint: $(STAMP)
 
 catalog: $(STAMP)
 	$(PY) -m jaxml.data
+
+# Download datasets up front into $JAXML_DATA_DIR (make data DATASETS="mnist cifar10"; default all).
+DATASETS ?= all
+data: $(STAMP)
+	$(PY) -m jaxml.data download $(DATASETS)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"

@@ -137,8 +137,13 @@ def mnist_root(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _isolated_tfds(tmp_path_factory, monkeypatch):
-    """Point the tfds fallback at an empty folder so tests never read ~/tensorflow_datasets."""
+    """Point the tfds fallback at an empty folder so tests never read ~/tensorflow_datasets,
+    and turn automatic downloads off (JAXML_OFFLINE=1) so a missing dataset is never fetched
+    from the internet; tests/data/test_download*.py serve their files from 127.0.0.1."""
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path_factory.getbasetemp() / "tfds-empty"))
+    monkeypatch.setenv("JAXML_OFFLINE", "1")
+    monkeypatch.delenv("JAXML_DATA_MIRROR", raising=False)
+    monkeypatch.delenv("JAXML_DATA_SHA256SUMS", raising=False)
 
 
 def real_data_dir(name_or_path: str) -> Path:
