@@ -211,7 +211,9 @@ def download_hint(name: str, variant: str | None = None) -> str:
         return f"{name!r} is bundled with a package; nothing to download."
     bundle = next((b for b in bundles if b.variant == variant), bundles[0])
     arg = name if bundle is bundles[0] else f"{name}:{bundle.variant}"
-    urls = ", ".join(f.urls[0] for f in bundle.files)
+    firsts = [f.urls[0] for f in bundle.files]
+    folders = {u.rsplit("/", 1)[0] + "/" for u in firsts}
+    urls = f"{folders.pop()} ({len(firsts)} files)" if len(firsts) > 1 and len(folders) == 1 else ", ".join(firsts)
     return (f"To fetch it (from {urls}, verified by SHA-256): "
             f"`python -m jaxml.data download {arg}` or `make data`, with JAXML_OFFLINE unset.")
 
