@@ -91,11 +91,11 @@ def scaled_dot_product_attention(q_TqxK, k_TkxK, v_TkxV, *, causal: bool = False
     scores_TqxTk = scores_TqxTk.astype(jnp.promote_types(scores_TqxTk.dtype, jnp.float32))
     allowed = None
     if causal:
-        allowed = causal_mask(q_TqxK.shape[-2], k_TkxK.shape[-2])
+        allowed = _lead(causal_mask(q_TqxK.shape[-2], k_TkxK.shape[-2]), scores_TqxTk.ndim)
     if mask is not None:
+        mask = _lead(jnp.asarray(mask), scores_TqxTk.ndim)
         allowed = mask if allowed is None else jnp.logical_and(allowed, mask)
     if allowed is not None:
-        allowed = _lead(jnp.asarray(allowed), scores_TqxTk.ndim)
         scores_TqxTk = jnp.where(allowed, scores_TqxTk, jnp.finfo(scores_TqxTk.dtype).min)
     a_TqxTk = jax.nn.softmax(scores_TqxTk, axis=-1)  # over the keys
     weights = a_TqxTk.astype(v_TkxV.dtype)
