@@ -46,16 +46,29 @@ import numpy as np
 
 from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
-from jaxml.train import parallel
+from jaxml.train import health, parallel
 from jaxml.train.checkpoint import Checkpointer
+from jaxml.train.checks import check_classifier_arrays
 from jaxml.train.epoch import eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
-from jaxml.train.errors import NonFiniteLossError
+from jaxml.train.errors import ConfigError, DivergenceError
 from jaxml.train.results import EarlyStopping, FitResult, as_key
 from jaxml.train.runs import Runs, unstack
 from jaxml.train.sources import StreamSource, as_source, check_classifier_data, device_arrays, is_device_source
 from jaxml.train.steps import make_eval_step, make_train_step
 
 __all__ = ["fit"]
+
+
+def check_count(name: str, value, minimum: int = 1) -> None:
+    """ConfigError unless ``value`` is an integer >= ``minimum`` (not a bool, not 2.5)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _arrays_of(source):
+    """The arrays to check: a device source's, or one example batch of a stream (its first)."""
+    arrays = getattr(source, "arrays", None)
+    return arrays if arrays is not None else source.example()
 
 
 def _select(mask_R, new, old):
@@ -96,13 +109,20 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         callbacks: Sequence[Callable] = (), log_name: str = "metrics.jsonl", desc: str = "",
         shuffle: bool = True, step_log: bool = False, probes: Mapping[str, Callable] | None = None,
         epoch_loop: str = "scan", eval_before: bool = False, vmap_runs: bool = True,
-        measure: Callable | None = None) -> FitResult:
+        measure: Callable | None = None, divergence_factor: float | None = 100.0,
+        allow_uint8: bool = False) -> FitResult:
     """Train ``state`` (or every run of a ``Runs``) on ``train_data`` for up to ``epochs`` epochs.
 
     ``train_step``/``eval_step``: the objective (see the module docstring); default: the classifier
     steps for ``loss`` (a name from ``jaxml.train.losses`` or a per-example loss function).
     ``workdir``: where ``metrics.jsonl`` and ``checkpoints/`` go; an existing one is resumed.
-    ``on_nonfinite``: "raise" (``NonFiniteLossError``) or "stop_run" (that run stops, others go on).
+    ``on_nonfinite``: what to do with a run that has a NaN/inf training or evaluation metric, or whose
+    step loss exceeds ``divergence_factor`` x its first step's loss (``None``: no such check): "raise"
+    (``NonFiniteLossError`` / ``DivergenceError`` naming the metric, set, epoch, step and last good
+    checkpoint) or "stop_run" (that run stops, the others go on; the record says ``diverged``).
+    ``allow_uint8``: the default steps refuse uint8 inputs (raw pixels the model would see unscaled)
+    unless True. Data for the default steps is checked once, on the host, before anything compiles:
+    example shape against the parameters, labels against the model's outputs (``InputError``).
     ``callbacks``: ``cb(epoch, records)`` or ``cb(epoch, records, state)`` after each epoch's bookkeeping
     (``state``: the current train state, runs axis included; sample from it, measure it, plot it).
     ``shuffle``: False keeps the stored example order in every epoch.
@@ -145,11 +165,18 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                                progress=progress, eval_batch_size=eval_batch_size, data_parallel=data_parallel,
                                on_nonfinite=on_nonfinite, callbacks=callbacks, log_name=log_name, shuffle=shuffle,
                                step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before,
-                               measure=measure)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+                               measure=measure, divergence_factor=divergence_factor, allow_uint8=allow_uint8)
+    check_count("epochs", epochs)
+    check_count("checkpoint_every", checkpoint_every)
+    check_count("keep_checkpoints", keep_checkpoints)
+    check_count("eval_batch_size", eval_batch_size)
+    if batch_size is not None:
+        check_count("batch_size", batch_size)
     if on_nonfinite not in ("raise", "stop_run"):
-        raise ValueError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
+        raise ConfigError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
+    if divergence_factor is not None and not (isinstance(divergence_factor, (int, float))
+                                              and divergence_factor > 1 and np.isfinite(divergence_factor)):
+        raise ConfigError(f"divergence_factor must be a finite number > 1 or None, got {divergence_factor!r}")
     loop = resolve_epoch_loop(epoch_loop)
 
     source = as_source(train_data, batch_size, shuffle, "train_data")
@@ -162,12 +189,15 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     for name, s in evals.items():
         if not is_device_source(s):
             raise ValueError(f"eval_sets[{name!r}]: evaluation needs a dict of arrays or a device source")
+    one_state = jax.eval_shape(lambda s: unstack(s, 0), state) if batched else state
     if train_step is None:
         check_classifier_data("train_data", source)
+        check_classifier_arrays("train_data", _arrays_of(source), one_state, loss, allow_uint8=allow_uint8)
         train_step = make_train_step(loss)
     if eval_step is None:
         for name, s in evals.items():
             check_classifier_data(f"eval_sets[{name!r}]", s, source)
+            check_classifier_arrays(f"eval_sets[{name!r}]", s.arrays, one_state, loss, allow_uint8=allow_uint8)
         eval_step = make_eval_step(loss)
     streaming = isinstance(source, StreamSource)
 
@@ -234,6 +264,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     active = np.ones(R, bool)
     stopped_epoch = np.zeros(R, int)
     updates = np.zeros(R, int)
+    first_loss = np.full(R, np.nan)  # each run's first step loss (the divergence check's reference)
     history: list[dict] = []
     step_losses: list[np.ndarray] = []
     best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
@@ -255,6 +286,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 best_epoch, wait = np.array(meta["best_epoch"]), np.array(meta["wait"])
                 active, stopped_epoch = np.array(meta["active"], bool), np.array(meta["stopped_epoch"])
                 updates = np.array(meta["updates"])
+                first_loss = np.array([np.nan if v is None else v for v in meta.get("first_loss", [None] * R)])
             else:  # a checkpoint without the bookkeeping (written by other code): every run goes on
                 stopped_epoch[:] = last
                 updates[:] = last * source.steps
@@ -339,21 +371,25 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             train_summary = means({k: v.sum(axis=1) for k, v in per_step.items()}, "train_")
             updates = updates + was_active * steps_per_epoch
 
-            finite_RxS = np.all([np.isfinite(v) for v in per_step.values()], axis=0)
-            diverged = was_active & ~finite_RxS.all(axis=1)
+            first_loss = health.first_losses(per_step, first_loss)
+            verdict = health.Verdict(R)
+            verdict.add(*health.nonfinite_steps(per_step, was_active))
+            verdict.add(*health.diverged_steps(per_step, first_loss, divergence_factor, was_active),
+                        error=DivergenceError)
+            verdict.add(*health.nonfinite_evals(eval_summary, was_active))
+            diverged = verdict.bad
             if diverged.any():
-                r = int(np.flatnonzero(diverged)[0])
-                step = int(np.flatnonzero(~finite_RxS[r])[0]) + 1
-                bad = sorted(k for k, v in per_step.items() if not np.isfinite(v[r, step - 1]))
+                r = verdict.first()
                 where = (f"last good checkpoint: {ckpt.path(last_saved)} (epoch {last_saved})"
                          if ckpt is not None and last_saved is not None else
                          "no checkpoint was saved yet" + ("" if ckpt else " (no workdir given)"))
-                message = (f"non-finite training metric ({', '.join(bad)}) at epoch {epoch}, step {step} of "
-                           f"{steps_per_epoch}{f' (run {r})' if batched else ''}; {where}")
+                text, step, error = verdict.reasons[r]
+                message = (f"{text} at epoch {epoch}{f', step {step} of {steps_per_epoch}' if step else ''}"
+                           f"{f' (run {r})' if batched else ''}; {where}")
                 if log is not None:
                     log.log(event="nonfinite_loss", epoch=epoch, run=r, step=step, message=message)
                 if on_nonfinite == "raise":
-                    raise NonFiniteLossError(message)
+                    raise error(message)
                 active &= ~diverged
                 stopped_epoch[diverged] = epoch
 
@@ -411,6 +447,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 meta = {"epoch": epoch, "best_value": [None if not np.isfinite(v) else float(v) for v in best_value],
                         "best_epoch": best_epoch.tolist(), "wait": wait.tolist(), "active": active.tolist(),
                         "stopped_epoch": stopped_epoch.tolist(), "updates": updates.tolist(),
+                        "first_loss": [None if not np.isfinite(v) else float(v) for v in first_loss],
                         "data_position": {"epoch": epoch, "step": steps_per_epoch}, "history": history}
                 ckpt.save(epoch, state, best_state, meta)
                 last_saved = epoch

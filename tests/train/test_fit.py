@@ -220,7 +220,7 @@ def test_fit_rejects_bad_arguments(small_state, blobs):
             early_stopping=EarlyStopping(monitor="val_acc"), progress=False)
     with pytest.raises(ValueError, match=r"monitor='val_accuracy' is not one of \['train_accuracy', 'train_loss'\]"):
         fit(state, train, key=key, epochs=1, batch_size=BATCH, early_stopping=EarlyStopping(), progress=False)
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
         fit(state, train, key=key, epochs=0, batch_size=BATCH, progress=False)
     with pytest.raises(ValueError, match="on_nonfinite"):
         fit(state, train, key=key, epochs=1, batch_size=BATCH, on_nonfinite="ignore", progress=False)

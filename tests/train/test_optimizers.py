@@ -214,7 +214,8 @@ def test_optimizer_config():
 
 
 @pytest.mark.parametrize("cfg,match", [
-    ({"name": "sgd", "learning_rate": 0.1, "momentun": 0.9}, "unknown optimizer field 'momentun'. Did you mean 'momentum'"),
+    ({"name": "sgd", "learning_rate": 0.1, "momentun": 0.9},
+     "unknown optimizer field 'momentun'. Did you mean 'momentum'"),
     ({"name": "sgd", "learning_rate": float("nan")}, "learning_rate=nan: expected a finite number"),
     ({"name": "adam", "learning_rate": 0.1, "b2": 1.5}, "b2 must be in \\[0, 1\\)"),
     ({"name": "adamw", "learning_rate": 0.1, "weight_decay": -0.1}, "weight_decay must be >= 0"),
