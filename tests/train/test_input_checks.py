@@ -26,7 +26,8 @@ def _with(data, **fields):
 @pytest.mark.parametrize("label, match", [
     (-1, r"train_data\['y'\] has labels in \[-1, 2\] \(first bad: example 5, label -1\), "
          r"but the model has 3 outputs"),
-    (3, r"train_data\['y'\] has labels in \[0, 3\] \(first bad: example 5, label 3\).*expected integer labels in \[0, 2\]"),
+    (3, r"train_data\['y'\] has labels in \[0, 3\] \(first bad: example 5, label 3\)"
+        r".*expected integer labels in \[0, 2\]"),
 ])
 def test_labels_outside_the_models_classes(setup, label, match):
     state, key, (train, _) = setup
