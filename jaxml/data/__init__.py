@@ -51,6 +51,11 @@ unknown options to ``load``, wrong ranks in ``transforms``).
 Image splits as model inputs: :func:`unit_arrays` (pixels / 255), :func:`standardised_arrays`
 (per channel with the training set's statistics); ``IMAGE_DATASETS`` names the image sets.
 Word helpers: :func:`build_vocab`, :func:`trigram_windows` (:mod:`jaxml.data.text`).
+Tables with named numeric and categorical columns and missing values: :func:`read_csv_table` (any CSV
+with a label column), :func:`load_penguins` (the table ``palmerpenguins`` ships) ->
+:class:`RawTable`; :class:`TabularEncoder` (median imputation + missing indicators, standardisation,
+one-hot with a "missing" category, all fitted on the training rows), :func:`stratified_split`,
+:func:`class_weights`, :func:`encode_splits` (:mod:`jaxml.data.tabular_csv`, :mod:`jaxml.data.tabular_prep`).
 Transforms: :mod:`jaxml.data.transforms` (the only module that imports JAX; it is
 imported on first use, so ``import jaxml.data`` loads numpy only).
 """
@@ -66,6 +71,8 @@ from .errors import (
 from .registry import IMAGE_DATASETS, catalog, load
 from .sources import data_dir
 from .splits import standardised_arrays, train_val_test, unit_arrays
+from .tabular_csv import RawTable, load_penguins, read_csv_table
+from .tabular_prep import TabularEncoder, class_weights, encode_splits, stratified_split
 from .text import build_vocab, trigram_windows
 
 __all__ = [
@@ -89,6 +96,13 @@ __all__ = [
     "WordStream",
     "SequenceDataset",
     "TabularDataset",
+    "RawTable",
+    "read_csv_table",
+    "load_penguins",
+    "TabularEncoder",
+    "stratified_split",
+    "class_weights",
+    "encode_splits",
     "transforms",
 ]
 
