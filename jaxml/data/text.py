@@ -70,9 +70,20 @@ _KJV_REF_RE = re.compile(r"^[ \t]*[0-9]?[A-Za-z]+[0-9]+:[0-9]+[ \t]*", re.MULTIL
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
         raise CorruptDataError(f"{path}: not UTF-8 text ({err})") from err
+    if not text.strip():
+        raise CorruptDataError(f"{path}: the file is empty ({len(text)} characters, no text); expected a UTF-8 "
+                               "text corpus")
+    return text
+
+
+def _check_split(path: Path, part_size: int, total: int, split: str, unit: str) -> None:
+    if part_size == 0:
+        raise CorruptDataError(f"{path}: {total} {unit} leave the {split!r} split empty "
+                               f"({TRAIN_FRACTION:.0%} train / {1 - TRAIN_FRACTION:.0%} validation); "
+                               "expected a longer text")
 
 
 def _split_point(n: int) -> int:
@@ -109,6 +120,7 @@ def load_shakespeare(split: str, root: Path, *, source: str | None = None) -> Te
     ids = ids.astype(np.int32).reshape(-1)
     cut = _split_point(ids.shape[0])
     part = ids[:cut] if split == "train" else ids[cut:]
+    _check_split(path, part.shape[0], ids.shape[0], split, "characters")
     return TextDataset(np.ascontiguousarray(part), vocab)
 
 
@@ -134,11 +146,13 @@ def load_words(name: str, split: str, root: Path) -> WordStream:
     if name == "kjv":
         text = strip_kjv_references(text)
     words = tokenize_words(text)
-    cut = _split_point(len(words))
+    total = len(words)
+    cut = _split_point(total)
     if split == "train":
         words = words[:cut]
     elif split == "validation":
         words = words[cut:]
+    _check_split(path, len(words), total, split, "words")
     return WordStream(tuple(words), name)
 
 

@@ -123,3 +123,23 @@ def test_trigram_windows_by_hand():
     assert x.dtype == np.int32 and y.dtype == np.int32 and x.shape == (4, 3)
     x0, y0 = trigram_windows(["the", "cat"], vocab)
     assert x0.shape == (0, 3) and y0.shape == (0,)
+
+
+@pytest.mark.parametrize("rel, name", [("shakespeare/complete_works.txt", "shakespeare"),
+                                       ("text/austen.txt", "austen"), ("text/kjv.txt", "kjv")])
+def test_an_empty_corpus_is_refused_naming_the_file(tmp_path, rel, name):
+    from jaxml.data import CorruptDataError
+
+    path = _write(tmp_path, rel, "\n \n")
+    with pytest.raises(CorruptDataError, match=f"{path}: the file is empty"):
+        load(name, "train", data_dir=tmp_path)
+
+
+def test_a_corpus_too_short_for_its_split_names_the_file(tmp_path):
+    from jaxml.data import CorruptDataError
+
+    path = _write(tmp_path, "text/austen.txt", "Emma Woodhouse handsome clever")  # 4 words: 3 train, 1 val
+    assert len(load("austen", "validation", data_dir=tmp_path).words) == 1
+    _write(tmp_path, "text/austen.txt", "Emma")
+    with pytest.raises(CorruptDataError, match=rf"{path}: 1 words leave the 'train' split empty"):
+        load("austen", "train", data_dir=tmp_path)
