@@ -164,6 +164,12 @@ def _fetch_to(url: str, part: Path, sha256: str, size: int | None, timeout: floa
         raise _Rejected(f"SHA-256 mismatch: got {digest.hexdigest()}, expected {sha256}")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -206,6 +212,7 @@ def fetch_file(
             if show:
                 sys.stderr.write(f"Downloading {url}\n")
             _fetch_to(url, part, sha256, size, timeout, _Progress(f"{bundle.folder}/{remote.name}", size, show))
+            os.chmod(part, 0o666 & ~_umask())  # mkstemp makes 0600; give the file a normal mode
             if remote.extract:
                 _unpack(part, folder, remote.extract)
             else:

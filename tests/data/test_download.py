@@ -124,6 +124,9 @@ def test_load_downloads_verifies_then_never_again(tmp_path, writers, server, onl
     assert train.x.shape == (20, 32, 32, 3) and train.y.shape == (20,)
     assert leftovers(root / "cifar10") == ["cifar-10-python.tar.gz"]  # no .part file
     assert (root / "cifar10" / "cifar-10-python.tar.gz").read_bytes() == body
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (root / "cifar10" / "cifar-10-python.tar.gz").stat().st_mode & 0o777 == 0o666 & ~umask
     assert server.requests == ["/kriz/cifar-10-python.tar.gz"]
 
     assert load("cifar10", "test", data_dir=root).x.shape == (4, 32, 32, 3)
