@@ -90,6 +90,22 @@ def make_env(env_id: str, backend: str = "auto", num_envs: int = 1):
     return HostEnv(env_id, num_envs)
 
 
+class MissingExtraError(ImportError):
+    """An optional package is not installed; the message names the package and the extra to install."""
+
+
+def optional_import(module: str, env_id: str):
+    """``importlib.import_module(module)``, or MissingExtraError naming the ``rl`` extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtraError(
+            f"environment {env_id!r} needs the package {module!r}, which could not be imported ({e}); install "
+            "jaxml's RL extra: pip install 'jaxml[rl]' (gymnax, gymnasium[box2d], six)") from e
+
+
 class JaxEnv:
     """``num_envs`` gymnax environments stepped together by ``jax.vmap`` (pure, jittable)."""
 
@@ -97,7 +113,7 @@ class JaxEnv:
 
     def __init__(self, env_id: str, num_envs: int = 1):
         resolve_backend(env_id, "jax")
-        import gymnax
+        gymnax = optional_import("gymnax", env_id)
 
         self.env, self.params = gymnax.make(env_id)
         self.num_envs = int(num_envs)
@@ -128,7 +144,7 @@ class HostEnv:
 
     def __init__(self, env_id: str, num_envs: int = 1):
         resolve_backend(env_id, "host")
-        import gymnasium as gym
+        gym = optional_import("gymnasium", env_id)
 
         try:
             self.vec = gym.make_vec(env_id, num_envs=int(num_envs), vectorization_mode="sync",

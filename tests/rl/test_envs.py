@@ -80,3 +80,15 @@ def test_termination_and_truncation_semantics(jax_cartpole):
     np.testing.assert_allclose(hs.final_obs[0], [0.0, 0.195122, 0.0, -0.292683], atol=1e-5)
     assert not np.allclose(hs.final_obs, hs.obs)
     host.close()
+
+
+@pytest.mark.parametrize("module, env", [("gymnax", "CartPole-v1"), ("gymnasium", "LunarLander-v3")])
+def test_a_missing_package_names_the_extra_to_install(monkeypatch, module, env):
+    import sys
+
+    from jaxml.rl.envs import HostEnv, JaxEnv, MissingExtraError
+
+    monkeypatch.setitem(sys.modules, module, None)  # what Python does for a package that is not installed
+    factory = JaxEnv if module == "gymnax" else HostEnv
+    with pytest.raises(MissingExtraError, match=rf"{env!r} needs the package {module!r}.*pip install 'jaxml\[rl\]'"):
+        factory(env)
