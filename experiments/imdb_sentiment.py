@@ -24,7 +24,9 @@ best-validation-loss weights) and wall time. Seeds (``seeds``) are vmapped withi
 Parts run through ``run_parts`` (folder ``part_<x>/`` each: metrics.jsonl, checkpoints), then
 ``comparison`` (the table of every part and the curves per epoch).
 
-Data (``--config.dataset=``): ``imdb`` (default; ``<data dir>/imdb/imdb.npz`` or ``aclImdb/``) or
+Data (``--config.dataset=``): ``imdb`` (default; ``<data dir>/imdb/imdb.npz`` or ``aclImdb/``; when
+neither is there, Keras' ``imdb.npz`` is downloaded and SHA-256 verified on first use unless
+``JAXML_OFFLINE=1``, or up front with ``python -m jaxml.data download imdb``) or
 ``austen_vs_shakespeare``, the offline stand-in of :mod:`jaxml.data.austen_vs_shakespeare`
 (200-word passages of Austen (0) vs Shakespeare (1), same tokenisation, top-10,000-word ids and
 padding), used on machines without IMDB.

@@ -6,7 +6,8 @@ squared error between the network's outputs and one-hot targets instead of cross
 
 Data: CIFAR-10, the 50,000 training images and the 10,000 test images (``train_val_test`` with
 ``n_val=0``; ``n_train``/``n_test`` take deterministic subsets), pixels scaled to [0, 1] and
-standardised per channel with the training set's mean and std; no augmentation.
+standardised per channel with the training set's mean and std; no augmentation. A missing
+``<data dir>/cifar10/`` is downloaded (SHA-256 verified) on first use unless ``JAXML_OFFLINE=1``.
 ``--config.dataset=fashion_mnist`` (or ``mnist``) runs on 28x28x1 images: the ResNet's first
 conv takes any channel count and the CIFAR stem keeps the size (28 -> 28, then 14, 7, 4).
 

@@ -104,3 +104,14 @@ def test_invalid_config_values_are_named(fake_cifar_dir, run_tiny):
         run_tiny(study, "--config.activations=(relu,swish)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="1 to 3 entries"):
         run_tiny(study, "--config.channel_variants=((4,8,16,32),)", data_dir=fake_cifar_dir)
+
+
+def test_runs_on_cifar10_by_default_and_offline_says_how_to_download(tmp_path, run_tiny, monkeypatch):
+    """Every preset reads CIFAR-10 (the stand-ins are --config.dataset=...); on a fresh machine with
+    JAXML_OFFLINE=1 the study stops with the not-found message naming the download command."""
+    assert {study.get_config(p).dataset for p in study.PRESETS} == {"cifar10"}
+    monkeypatch.setenv("JAXML_OFFLINE", "1")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "no-tfds"))
+    with pytest.raises(jdata.DatasetNotFoundError, match="python -m jaxml.data download cifar10"):
+        run_tiny(study, data_dir=tmp_path / "empty")
+    assert not (tmp_path / "empty").exists()

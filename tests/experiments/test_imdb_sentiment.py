@@ -84,3 +84,15 @@ def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch, run_tiny):
         run_tiny(study, "--config.parts=('a','f')", data_dir=data_dir)
     with pytest.raises(ConfigError, match="recurrent_dropout"):
         run_tiny(study, "--config.recurrent_dropout=1.0", data_dir=data_dir)
+
+
+def test_runs_on_imdb_by_default_and_offline_says_how_to_download(tmp_path, run_tiny, monkeypatch):
+    """Every preset reads IMDB (the stand-in is --config.dataset=austen_vs_shakespeare); offline on a
+    fresh machine the study stops with the not-found message naming the download command."""
+    from jaxml import data as jdata
+
+    assert {study.get_config(p).dataset for p in study.PRESETS} == {"imdb"}
+    monkeypatch.setenv("JAXML_OFFLINE", "1")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "no-tfds"))
+    with pytest.raises(jdata.DatasetNotFoundError, match="python -m jaxml.data download imdb"):
+        run_tiny(study, data_dir=tmp_path / "empty")

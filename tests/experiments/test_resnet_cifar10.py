@@ -76,3 +76,15 @@ def test_invalid_config_values_are_named(fake_cifar_dir, run_tiny):
         run_tiny(study, "--config.models=(resnet20,)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="warmup_epochs"):
         run_tiny(study, "--config.warmup_epochs=5", data_dir=fake_cifar_dir)
+
+
+def test_runs_on_cifar10_by_default_and_offline_says_how_to_download(tmp_path, run_tiny, monkeypatch):
+    """Every preset reads CIFAR-10 (fashion_mnist/mnist by config); offline on a fresh machine the
+    study stops with the not-found message naming the download command."""
+    from jaxml import data as jdata
+
+    assert {study.get_config(p).dataset for p in study.PRESETS} == {"cifar10"}
+    monkeypatch.setenv("JAXML_OFFLINE", "1")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "no-tfds"))
+    with pytest.raises(jdata.DatasetNotFoundError, match="python -m jaxml.data download cifar10"):
+        run_tiny(study, data_dir=tmp_path / "empty")
