@@ -65,3 +65,30 @@ def test_bad_inputs_are_named(gpt):
         generate(params, jax.random.PRNGKey(0), jnp.array([1.0]), 3)
     with pytest.raises(ValueError, match="not divisible by num_heads"):
         jax.eval_shape(GPT(V, BLOCK, 1, 3, D).init, jax.random.PRNGKey(0), jnp.zeros((1, 2), jnp.int32))
+
+
+@pytest.mark.parametrize("n_new", [3, 6])  # 7 + 3: cache then one windowed step; 2 + 6: cache only
+def test_cached_sampler_equals_the_windowed_sampler_token_for_token(gpt, n_new):
+    model, params, _ = gpt
+    cached, windowed = make_generate(model), make_generate(model, use_cache=False)
+    prompt = jnp.array([[1, 2, 3, 4, 5, 6, 7], [4, 5, 6, 7, 8, 9, 10]], jnp.int32)[:, :7 if n_new == 3 else 2]
+    for kwargs in (dict(top_k=1), dict(temperature=1.5, top_k=0), dict(temperature=0.8, top_k=4)):
+        a = cached(params, jax.random.PRNGKey(5), prompt, n_new, **kwargs)
+        b = windowed(params, jax.random.PRNGKey(5), prompt, n_new, **kwargs)
+        np.testing.assert_array_equal(a, b)
+    assert cached.cache_size() == 1
+
+
+def test_sampler_rejects_out_of_vocab_prompts_and_negative_top_k(gpt):
+    from jaxml.models.sampling import SamplingConfigError, TokenIdError
+
+    model, params, _ = gpt
+    generate = make_generate(model)
+    with pytest.raises(TokenIdError, match=rf"prompt must lie in \[0, {V}\).*got {V} at index \(0, 1\)"):
+        generate(params, jax.random.PRNGKey(0), jnp.array([1, V, 2]), 3)
+    with pytest.raises(TokenIdError, match="got -1"):
+        generate(params, jax.random.PRNGKey(0), jnp.array([[1, -1]]), 3)
+    with pytest.raises(SamplingConfigError, match="top_k must be an integer >= 0.*got -2"):
+        generate(params, jax.random.PRNGKey(0), jnp.array([1, 2]), 3, top_k=-2)
+    assert issubclass(TokenIdError, ValueError) and issubclass(SamplingConfigError, ValueError)
+    assert generate.cache_size() == 0  # nothing compiled for bad input
