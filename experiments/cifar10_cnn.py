@@ -10,7 +10,7 @@ images with their predicted classes.
 Data: CIFAR-10, all 50,000 training images and the 10,000 test images (``train_val_test`` with
 ``n_val=0``), pixels scaled to [0, 1] then standardised per channel with the training set's mean
 and std. When ``<data dir>/cifar10/`` is missing, ``jaxml.data`` downloads the python-version archive
-(170 MB, SHA-256 verified) on first use; ``JAXML_OFFLINE=1`` turns that off and
+(SHA-256 verified) on first use; ``JAXML_OFFLINE=1`` turns that off and
 ``python -m jaxml.data download cifar10`` does it up front.
 ``--config.dataset=fashion_mnist`` (or ``mnist``) runs the same study on 28x28x1 images:
 the network takes the data's channel count, and 5x5 VALID convs fit (28 -> 24 -> 12 -> 8 -> 4).
