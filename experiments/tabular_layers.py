@@ -188,7 +188,7 @@ def layers_study(c, ds, workdir: pathlib.Path) -> tuple[str, dict]:
         entry["first_layer_norm"] = {col: v.tolist() for col, v in per_column.items()}
         if not model.hidden_sizes:
             heatmap(workdir / "softmax_weights.png", kernel.mean(0), enc.feature_names, names,
-                    title=f"1-layer net: weights per encoded feature and class (mean of {len(c.seeds)} seeds)",
+                    title=f"1-layer net weights (mean of {len(c.seeds)} seeds)",
                     xlabel="class", ylabel="encoded input feature", fmt=".2f", cmap="RdBu_r",
                     vmin=-float(np.abs(kernel.mean(0)).max()), vmax=float(np.abs(kernel.mean(0)).max()),
                     colorbar_label="weight")
@@ -198,8 +198,8 @@ def layers_study(c, ds, workdir: pathlib.Path) -> tuple[str, dict]:
     bar_plot(workdir / "first_layer_norms.png", columns,
              {label: (np.array([v[col].mean() for col in columns]), np.array([v[col].std() for col in columns]))
               for label, v in norms.items()},
-             title="First-layer weights per input column: ‖W[rows of the column]‖ (mean ± std over seeds)",
-             ylabel="Frobenius norm")
+             title="First-layer weight norm per input column",
+             ylabel="‖W[rows of the column]‖ (mean ± std over seeds)")
     line_plot(workdir / "val_accuracy.png", curves, bands=bands, xlabel="epoch", ylabel="validation accuracy",
               title=f"Validation accuracy (mean ± std over {len(c.seeds)} seeds)")
     text = (f"{len(c.seeds)} seeds {list(c.seeds)} vmapped per net; Adam lr {c.learning_rate}, batch "
@@ -241,9 +241,10 @@ def imbalance_study(c, ds, workdir: pathlib.Path) -> tuple[str, dict]:
                          f"test recall of {names[minority]}": mean_std(s["recall"][:, minority])})
             result[f"{label} / {loss_name}"] = {"accuracy": s["accuracy"].tolist(), "balanced": s["balanced"].tolist(),
                                                 "minority_recall": s["recall"][:, minority].tolist()}
+    shown = dict(zip(names, np.round(weights.astype(np.float64), 3).tolist()))
     text = (f"Training rows of class {names[minority]} thinned from {rows_m.size} to {keep_m.size} "
             f"(`minority_keep` {c.minority_keep}); training counts {dict(zip(names, result['train_counts']))}; "
-            f"class weights N / (K n_k) = {dict(zip(names, np.round(weights.astype(np.float64), 3).tolist()))}. Validation and test "
+            f"class weights N / (K n_k) = {shown}. Validation and test "
             f"sets untouched. Same nets and training as (a); seeds {list(c.seeds)} vmapped per setting.\n\n"
             + markdown_table(rows))
     return text, result
