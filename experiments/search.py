@@ -174,7 +174,8 @@ def search_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
         rows.append({"budget (trials)": b, "grid": f"{k} x {k}",
                      "grid: best val acc": mean_std(np.where(np.isfinite(g_val), g_val, 0.0)),
                      "random: best val acc": mean_std(np.where(np.isfinite(rnd_val), rnd_val, 0.0)),
-                     "random > grid (repeats)": f"{int((rnd_val > g_val).sum())}/{c.repeats}",
+                     "random better / equal / worse (repeats)": f"{int((rnd_val > g_val).sum())} / "
+                     f"{int((rnd_val == g_val).sum())} / {int((rnd_val < g_val).sum())}",
                      "grid: test acc of choice": mean_std(g_test),
                      "random: test acc of choice": mean_std(rnd_test),
                      "distinct learning rates (grid / random)": f"{k} / {b}"})
