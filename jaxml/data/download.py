@@ -35,6 +35,7 @@ Progress: a one-line bar on stderr, shown when stderr is a terminal or ``progres
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import shutil
@@ -153,7 +154,7 @@ def _fetch_to(url: str, part: Path, sha256: str, size: int | None, timeout: floa
         raise _Rejected(f"HTTP {err.code} {err.reason}") from err
     except urllib.error.URLError as err:
         raise _Rejected(f"cannot connect ({err.reason})") from err
-    except (OSError, ValueError) as err:  # dropped connection, IncompleteRead, timeout, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as err:  # dropped connection, timeout, bad URL
         raise _Rejected(f"transfer failed after {done} bytes ({type(err).__name__}: {err})") from err
     bar.update(done, final=True)
     if length is not None and done != length:
