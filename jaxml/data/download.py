@@ -77,8 +77,13 @@ def _operator_sums() -> dict[str, str]:
     path = os.environ.get(SUMS_VAR, "").strip()
     if not path:
         return {}
+    try:
+        text = Path(path).expanduser().read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DownloadError(f"${SUMS_VAR}={path}: cannot read the checksum list ({err}); unset it to use "
+                            f"the pinned hashes") from err
     sums = {}
-    for line in Path(path).expanduser().read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split(maxsplit=1)
         if len(parts) == 2 and re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
             sums[parts[1].strip().lstrip("*").removeprefix("./")] = parts[0].lower()
@@ -198,9 +203,9 @@ def fetch_file(
     final = folder / remote.target
     if final.exists():
         return final
+    sha256, size, source = _expected(bundle, remote)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    sha256, size, source = _expected(bundle, remote)
     bases = mirror_bases() if mirrors is None else tuple(m.rstrip("/") for m in mirrors)
     urls = [f"{b}/{bundle.folder}/{remote.name}" for b in bases] + list(remote.urls)
     show = sys.stderr.isatty() if progress is None else bool(progress)

@@ -301,6 +301,10 @@ def test_cli_downloads_from_a_mirror_with_an_operator_checksum_list(tmp_path, wr
     again = _cli(["download", "fashion_mnist"], env)
     assert again.returncode == 0 and "nothing downloaded" in again.stdout
     assert len(server.requests) == 4
+    monkeypatch.setenv("JAXML_DATA_SHA256SUMS", str(tmp_path / "no-such-list"))
+    with pytest.raises(DownloadError, match="no-such-list: cannot read the checksum list"):
+        download("fashion_mnist", tmp_path / "d2", mirrors=[server.url + "/m"], timeout=TIMEOUT)
+    assert not (tmp_path / "d2").exists()
 
 
 def test_bundles_and_bad_names():
