@@ -5,7 +5,8 @@
 ``--workdir`` is given), on a CPU tells malloc to keep freed memory
 (``jaxml.cpu_memory.keep_freed_memory_on_cpu``), writes ``config.json`` and ``machine.json`` there,
 then calls ``main(config, workdir)`` and returns what it returns. A given existing workdir is
-reused, so runs with checkpoints resume.
+reused, so runs with checkpoints resume. Ctrl-C (SIGINT) ends the run with one line saying how to
+resume and exit status 130 (no traceback).
 """
 from __future__ import annotations
 
@@ -70,7 +71,14 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
     (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
     (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
     print(f"[{name}] work directory: {path}")
-    return main(cfg, path)
+    try:
+        return main(cfg, path)
+    except KeyboardInterrupt:
+        # Ctrl-C / SIGINT: one line, no traceback; checkpoints are written whole or not at all, so the
+        # work directory resumes from its last complete one.
+        print(f"[{name}] interrupted; {path} keeps the last complete checkpoint: rerun with --workdir={path} "
+              "(same config) to resume", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
 
 
 def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: list | None = None,
