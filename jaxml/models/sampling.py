@@ -54,11 +54,18 @@ def filter_top_p(logits_BxV, p):
 
 def next_token(key, logits_BxV, *, greedy, temperature=1.0, top_k=0, top_p=1.0):
     """int32 (B,): argmax when ``greedy`` (traced bool), else a categorical draw from the filtered,
-    tempered logits with ``key``."""
+    tempered logits with ``key``. The filters run only when they filter (``lax.cond``: sorting the
+    vocabulary every step is the most expensive part of a small model's decoding step)."""
     logits_BxV = logits_BxV.astype(jnp.float32)
-    filtered_BxV = filter_top_p(filter_top_k(logits_BxV / temperature, top_k), top_p)
-    drawn_B = jax.random.categorical(key, filtered_BxV, axis=-1)
-    return jnp.where(greedy, jnp.argmax(logits_BxV, axis=-1), drawn_B).astype(jnp.int32)
+    v = logits_BxV.shape[-1]
+
+    def sample():
+        x_BxV = logits_BxV / temperature
+        x_BxV = jax.lax.cond((top_k > 0) & (top_k < v), lambda: filter_top_k(x_BxV, top_k), lambda: x_BxV)
+        x_BxV = jax.lax.cond(top_p < 1.0, lambda: filter_top_p(x_BxV, top_p), lambda: x_BxV)
+        return jax.random.categorical(key, x_BxV, axis=-1).astype(jnp.int32)
+
+    return jax.lax.cond(greedy, lambda: jnp.argmax(logits_BxV, axis=-1).astype(jnp.int32), sample)
 
 
 def check_token_ids(ids, vocab_size: int, name: str = "input_ids", mask=None):
