@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.data.tabular_csv import load_penguins, read_csv_table
+from jaxml.data.tabular_csv import csv_header, load_penguins, penguins_path, read_csv_table
 from jaxml.data.tabular_prep import class_weights, encode_splits, stratified_split
 from jaxml.evaluate.classify import per_class_accuracy, predict
 from jaxml.models.mlp import MLP
@@ -83,7 +83,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     return c
 
 
-def check(c) -> None:
+def check(c):
+    """Every key checked (ConfigError naming it); returns the table (read once the cheap checks pass)."""
     check_config(c, choices={"preset": PRESETS, "dataset": DATASETS}, subsets={"parts": PARTS},
                  nonempty=("seeds", "fractions"), positive=("learning_rate",),
                  counts=("hidden", "epochs", "batch_size"), ranges={"fractions": (0.0, 1.0),
@@ -96,6 +97,25 @@ def check(c) -> None:
     if c.dataset == "csv" and (not c.csv_path or not c.label):
         raise ConfigError("config keys 'csv_path' and 'label' must name the CSV file and its label column when "
                           "dataset='csv'")
+    if c.dataset == "csv" and not pathlib.Path(c.csv_path).is_file():
+        raise ConfigError(f"config key 'csv_path' = {c.csv_path!r}: no such file")
+    if c.dataset != "csv" and c.csv_path:
+        raise ConfigError(f"config key 'csv_path' = {c.csv_path!r} is only used with dataset='csv' (dataset is "
+                          f"{c.dataset!r})")
+    # The checks against the table itself (after the cheap ones above: nothing is read if those fail).
+    columns = csv_header(c.csv_path if c.dataset == "csv" else penguins_path())
+    for key, names in (("label", (c.label,)), ("categorical", tuple(c.categorical)), ("drop", tuple(c.drop))):
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            raise ConfigError(f"config key {key!r}: {unknown} not a column of the {c.dataset} table; columns: "
+                              f"{list(columns)}")
+    if c.label in tuple(c.drop) or c.label in tuple(c.categorical):
+        raise ConfigError(f"config keys 'drop'/'categorical' must not include the label {c.label!r}")
+    table = load_table(c)
+    if c.minority and c.minority not in table.class_names:
+        raise ConfigError(f"config key 'minority' = {c.minority!r} is not a class of {c.label!r}; classes: "
+                          f"{list(table.class_names)}")
+    return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,9 +127,9 @@ def load_table(c):
     return read_csv_table(c.csv_path, c.label, categorical=tuple(c.categorical), drop=tuple(c.drop))
 
 
-def load_data(c) -> dict:
+def load_data(c, table=None) -> dict:
     """{"table", "parts" (row indices), "data" ({train, val, test}: x, y), "encoder", "class_names"}."""
-    table = load_table(c)
+    table = load_table(c) if table is None else table
     train, val, test = stratified_split(table.labels, tuple(c.fractions), seed=c.data_seed)
     data, enc = encode_splits(table, {"train": train, "val": val, "test": test})
     return {"table": table, "parts": {"train": train, "val": val, "test": test}, "data": data, "encoder": enc,
@@ -217,8 +237,6 @@ def imbalance_study(c, ds, workdir: pathlib.Path) -> tuple[str, dict]:
     data, names = ds["data"], ds["class_names"]
     k = len(names)
     counts = np.bincount(data["train"]["y"], minlength=k)
-    if c.minority and c.minority not in names:
-        raise ConfigError(f"config key 'minority' = {c.minority!r} is not a class; classes: {list(names)}")
     minority = names.index(c.minority) if c.minority else int(counts.argmin())
     rows_m = np.flatnonzero(data["train"]["y"] == minority)
     n_keep = max(1, int(round(c.minority_keep * rows_m.size)))
@@ -251,8 +269,7 @@ def imbalance_study(c, ds, workdir: pathlib.Path) -> tuple[str, dict]:
 
 
 def main(c, workdir: pathlib.Path) -> dict:
-    check(c)
-    ds = load_data(c)
+    ds = load_data(c, check(c))
     t, enc, sizes = ds["table"], ds["encoder"], {k: len(v) for k, v in ds["parts"].items()}
     missing = {k: v for k, v in t.missing_counts().items() if v}
     setup = (f"{c.dataset} ({t.source}): {t.num_rows} rows, label `{t.label}` with classes "

@@ -33,8 +33,8 @@ import numpy as np
 
 from .errors import DatasetNotFoundError
 
-__all__ = ["RawTable", "read_csv_table", "load_penguins", "penguins_path", "MISSING_TOKENS", "NUMERIC",
-           "CATEGORICAL"]
+__all__ = ["RawTable", "read_csv_table", "csv_header", "load_penguins", "penguins_path", "MISSING_TOKENS",
+           "NUMERIC", "CATEGORICAL"]
 
 MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "None", "?")
 NUMERIC, CATEGORICAL = "numeric", "categorical"
@@ -102,6 +102,18 @@ def _sort_classes(values: Iterable[str]) -> list:
     if all(n is not None for n in nums):
         return [v for _, v in sorted(zip(nums, values))]
     return values
+
+
+def csv_header(path, delimiter: str = ",") -> tuple:
+    """The column names of the CSV at ``path`` (its first row), without reading the rest."""
+    path = pathlib.Path(os.fspath(path))
+    if not path.is_file():
+        raise FileNotFoundError(f"csv_header: no file at {str(path)!r}")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f, delimiter=delimiter), None)
+    if not header:
+        raise ValueError(f"csv_header: {str(path)!r} is empty (expected a header row)")
+    return tuple(h.strip() for h in header)
 
 
 def read_csv_table(path, label: str, *, categorical: Iterable[str] = (), drop: Iterable[str] = (),

@@ -48,5 +48,10 @@ def test_own_csv_and_errors(run_tiny, tmp_path):
         run_tiny(study, "--config.dataset=csv")
     with pytest.raises(ConfigError, match="fractions"):
         run_tiny(study, "--config.fractions=(0.7,0.4)")
-    with pytest.raises(ValueError, match="'nope'"):
+    with pytest.raises(ConfigError, match="label.*'nope'"):
         run_tiny(study, "--config.dataset=csv", f"--config.csv_path={path}", "--config.label=nope")
+    with pytest.raises(ConfigError, match="csv_path"):
+        run_tiny(study, "--config.dataset=csv", f"--config.csv_path={tmp_path / 'absent.csv'}", "--config.label=y")
+    with pytest.raises(ConfigError, match="minority"):
+        run_tiny(study, "--config.dataset=csv", f"--config.csv_path={path}", "--config.label=label",
+                 "--config.minority=Neg")
