@@ -190,8 +190,8 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
             raise DatasetNotFoundError(
                 f"{err}\n  Automatic download is off (JAXML_OFFLINE=1). {download_hint(name, bundle.variant)}"
             ) from None
-        print(f"jaxml.data: {name!r} is not in {root}; downloading it from upstream "
-              f"(JAXML_OFFLINE=1 turns this off)", file=sys.stderr)
+        print(f"jaxml.data: {name!r} is not in {root}; downloading it ($JAXML_DATA_MIRROR first, then "
+              f"upstream; JAXML_OFFLINE=1 turns this off)", file=sys.stderr)
         dl.download(name, root, bundle=bundle)
     return spec.reader(split, root, **options)
 
