@@ -24,6 +24,8 @@ Switches (environment):
 - ``JAXML_OFFLINE=1`` (also ``true``/``yes``): never download; ``load`` raises
   ``DatasetNotFoundError`` with the commands that would fetch the files. CI sets it.
 - ``JAXML_DATA_MIRROR``: base URLs tried before upstream (see 1.).
+- ``JAXML_DATA_TIMEOUT``: seconds a connection or a read may stall before that URL counts as
+  failed (default 60).
 - ``JAXML_DATA_SHA256SUMS``: a local file in ``sha256sum`` format (``<hex>  ./<folder>/<file>``,
   like ``SHA256SUMS`` of our shared data folder) whose entries replace the pinned hashes of
   the files it names (their sizes are then not checked). Only for a mirror you control that
@@ -53,11 +55,12 @@ from .sources import resolve_root
 from .upstream import Bundle, RemoteFile, get_bundle
 
 __all__ = ["download", "fetch_file", "offline", "mirror_bases", "is_present", "OFFLINE_VAR", "MIRROR_VAR",
-           "SUMS_VAR"]
+           "SUMS_VAR", "TIMEOUT_VAR"]
 
 OFFLINE_VAR = "JAXML_OFFLINE"
 MIRROR_VAR = "JAXML_DATA_MIRROR"
 SUMS_VAR = "JAXML_DATA_SHA256SUMS"
+TIMEOUT_VAR = "JAXML_DATA_TIMEOUT"
 _CHUNK = 1 << 16
 _USER_AGENT = "jaxml-data/1 (python urllib)"
 
@@ -189,14 +192,15 @@ def fetch_file(
     root: str | os.PathLike | None = None,
     *,
     mirrors: Sequence[str] | None = None,
-    timeout: float = 60.0,
+    timeout: float | None = None,
     progress: bool | None = None,
 ) -> Path:
     """Put ``remote`` of ``bundle`` in place under ``root/<folder>/`` (see the module docstring).
 
     Returns the final path (the file, or the unpacked folder). Already present: returned
     without any request. ``mirrors``: base URLs tried first (None: ``$JAXML_DATA_MIRROR``).
-    ``timeout``: seconds a connection or a read may stall. ``progress``: None shows the bar
+    ``timeout``: seconds a connection or a read may stall (None: ``$JAXML_DATA_TIMEOUT``, else 60).
+    ``progress``: None shows the bar
     when stderr is a terminal. Raises :class:`DownloadError` when every URL fails.
     """
     folder = resolve_root(root) / bundle.folder
@@ -204,6 +208,8 @@ def fetch_file(
     if final.exists():
         return final
     sha256, size, source = _expected(bundle, remote)
+    if timeout is None:
+        timeout = float(os.environ.get(TIMEOUT_VAR, "").strip() or 60.0)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     bases = mirror_bases() if mirrors is None else tuple(m.rstrip("/") for m in mirrors)
@@ -276,7 +282,7 @@ def download(
     variant: str | None = None,
     bundle: Bundle | None = None,
     mirrors: Sequence[str] | None = None,
-    timeout: float = 60.0,
+    timeout: float | None = None,
     progress: bool | None = None,
 ) -> Path:
     """Download dataset ``name`` (its default bundle, or ``variant``, or the ``bundle`` given)

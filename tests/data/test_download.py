@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +49,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if mode == "stall":  # a server that stops sending (bounded, so the thread ends)
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            time.sleep(1.5)
+            return
         self.wfile.write(body[: len(body) // 2] if mode == "drop" else body)
         self.close_connection = True
 
@@ -79,8 +85,10 @@ def server():
 
 @pytest.fixture
 def online(monkeypatch):
-    """Downloads allowed (tests/data/conftest.py sets JAXML_OFFLINE=1 for every test)."""
+    """Downloads allowed (tests/data/conftest.py sets JAXML_OFFLINE=1 for every test), each stall
+    bounded by TIMEOUT seconds (also for downloads started by ``load``)."""
     monkeypatch.delenv("JAXML_OFFLINE", raising=False)
+    monkeypatch.setenv("JAXML_DATA_TIMEOUT", str(TIMEOUT))
 
 
 def sha(data: bytes) -> str:
@@ -171,6 +179,18 @@ def test_connection_dropped_mid_file_leaves_nothing(tmp_path, writers, server, o
         download("cifar10", root, bundle=bundle, timeout=TIMEOUT)
     assert re.search(r"connection ended after \d+ of \d+ bytes|transfer failed after", str(info.value))
     assert leftovers(root / "cifar10") == []
+
+
+def test_a_stalled_transfer_times_out_and_leaves_nothing(tmp_path, server, online, monkeypatch):
+    body = os.urandom(5000)
+    url = server.serve("/slow.bin", body, mode="stall")
+    bundle = Bundle("cifar10", "python", "cifar10", (remote("slow.bin", body, [url]),))
+    monkeypatch.setenv("JAXML_DATA_TIMEOUT", "0.3")
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match=r"transfer failed after \d+ bytes \(TimeoutError: timed out\)"):
+        download("cifar10", tmp_path, bundle=bundle)
+    assert time.monotonic() - t0 < 1.4  # the 0.3 s limit, not the server's 1.5 s stall
+    assert leftovers(tmp_path) == []
 
 
 def test_mirrors_in_order_then_upstream(tmp_path, writers, server, online, monkeypatch):
