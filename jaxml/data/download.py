@@ -50,7 +50,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DownloadError
+from .errors import DatasetNotFoundError, DownloadError
 from .sources import resolve_root
 from .upstream import Bundle, RemoteFile, get_bundle
 
@@ -198,15 +198,20 @@ def fetch_file(
     """Put ``remote`` of ``bundle`` in place under ``root/<folder>/`` (see the module docstring).
 
     Returns the final path (the file, or the unpacked folder). Already present: returned
-    without any request. ``mirrors``: base URLs tried first (None: ``$JAXML_DATA_MIRROR``).
-    ``timeout``: seconds a connection or a read may stall (None: ``$JAXML_DATA_TIMEOUT``, else 60).
-    ``progress``: None shows the bar
-    when stderr is a terminal. Raises :class:`DownloadError` when every URL fails.
+    without any request. Missing with ``JAXML_OFFLINE=1``: ``DatasetNotFoundError``, no request.
+    ``mirrors``: base URLs tried first (None: ``$JAXML_DATA_MIRROR``). ``timeout``: seconds a
+    connection or a read may stall (None: ``$JAXML_DATA_TIMEOUT``, else 60). ``progress``: None
+    shows the bar when stderr is a terminal. Raises :class:`DownloadError` when every URL fails.
     """
     folder = resolve_root(root) / bundle.folder
     final = folder / remote.target
     if final.exists():
         return final
+    if offline():
+        raise DatasetNotFoundError(
+            f"Dataset {bundle.dataset!r}: {remote.name} is not in {folder} and {OFFLINE_VAR}=1 forbids "
+            f"downloading it (from {remote.urls[0]}); unset {OFFLINE_VAR} or put the file there by hand."
+        )
     sha256, size, source = _expected(bundle, remote)
     if timeout is None:
         timeout = float(os.environ.get(TIMEOUT_VAR, "").strip() or 60.0)

@@ -258,7 +258,9 @@ def test_offline_never_downloads_and_says_how(tmp_path, writers, server, monkeyp
         load("cifar10", "train", data_dir=tmp_path)
     assert not isinstance(info.value, DownloadError)
     assert "JAXML_OFFLINE=1" in str(info.value) and "python -m jaxml.data download cifar10" in str(info.value)
-    assert server.requests == []
+    with pytest.raises(DatasetNotFoundError, match="JAXML_OFFLINE=1 forbids downloading"):
+        download("cifar10", tmp_path / "d")  # the explicit API call too
+    assert server.requests == [] and not (tmp_path / "d").exists()
 
 
 def test_progress_bar_on_request(tmp_path, server, online, capsys):
@@ -291,7 +293,7 @@ def test_demo_entry_offline_fails_with_one_clear_message(tmp_path):
     assert not (tmp_path / "fresh").exists()
 
 
-def test_cli_downloads_from_a_mirror_with_an_operator_checksum_list(tmp_path, writers, server, monkeypatch):
+def test_cli_downloads_from_a_mirror_with_an_operator_checksum_list(tmp_path, writers, server, online, monkeypatch):
     """The real fashion_mnist bundle: a mirror serving re-packed files is rejected against the pinned
     sizes and hashes, and accepted (by the CLI) only against an operator's local SHA256SUMS list."""
     src = tmp_path / "mirror"
