@@ -38,19 +38,20 @@ def test_cached_decode_equals_uncached_token_for_token(setup, sampling):
 
 
 def test_one_compile_per_bucket_and_lengths(setup):
-    model, params, ids, mask, _, _ = setup
-    generate = make_generate(model, bucket=8)
-    short = generate(params, ids[:1, 2:], mask[:1, 2:], max_new_tokens=5, eos_token_id=-1)
-    long = generate(params, ids[:1], mask[:1], max_new_tokens=5, eos_token_id=-1)
-    assert generate.cache_size() == 1  # prompt lengths 5 and 7 share the 8-token bucket
+    model, params, ids, mask, generate, _ = setup
+    n0 = generate.cache_size()
+    short = generate(params, ids[:1, 2:], mask[:1, 2:], max_new_tokens=12, eos_token_id=-1)
+    long = generate(params, ids[:1], mask[:1], max_new_tokens=12, eos_token_id=-1)
+    assert generate.cache_size() == n0 + 1  # prompt lengths 5 and 7 share the 8-token bucket
     np.testing.assert_array_equal(short[:, 5:], long[:, 7:])  # extra left padding changes nothing
-    full = generate(params, ids, mask, max_new_tokens=5, eos_token_id=-1)
+    full = generate(params, ids, mask, max_length=19, eos_token_id=-1)  # 7 + 12
+    assert full.shape == (2, 19)
     np.testing.assert_array_equal(full[:1], long)  # batched with a longer prompt: the same tokens
-    assert generate(params, ids, mask, max_length=10, eos_token_id=-1).shape == (2, 10)
     # EOS: a row stops and pads; the whole batch stops when every row has stopped.
     first = int(full[1, 7])
-    out = generate(params, ids[1:], mask[1:], max_new_tokens=5, eos_token_id=first, pad_token_id=0)
+    out = generate(params, ids[1:], mask[1:], max_new_tokens=12, eos_token_id=first, pad_token_id=0)
     np.testing.assert_array_equal(out, np.concatenate([ids[1:], [[first]]], axis=1))
+    assert generate.cache_size() <= n0 + 2
 
 
 def test_bad_arguments_are_named(setup):
