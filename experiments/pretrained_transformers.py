@@ -24,8 +24,9 @@ folders ``--config.model_dir`` accepts.
 Then: ``fill_mask(..., "I got a [MASK] in my class.", top_k=5)`` and ``generate_text(..., "Once upon
 a time,", ...)`` (greedy, and sampled with top-k 50 as transformers' default).
 
-Presets: ``cpu`` (4 layers, width 128, 4 heads, sequences of 64 tokens, vocabulary 4,000, batch 32,
-2,000 iterations per model) and ``tiny`` (the smoke test).
+Presets: ``cpu`` (4 layers, width 128, 4 heads, sequences of 64 tokens, vocabulary 4,000, batch 16,
+1,000 iterations per model: minutes on 2 CPU cores; far too little to learn English well) and ``tiny``
+(the smoke test).
 
     python -m experiments.pretrained_transformers                           # cpu preset
     python -m experiments.pretrained_transformers --config.model_dir=/path/to/bert-base-uncased
@@ -71,9 +72,9 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.parts = PARTS
     c.vocab_size = 4000
     c.num_layers, c.num_heads, c.width = 4, 4, 128
-    c.seq_len, c.batch_size = 64, 32
+    c.seq_len, c.batch_size = 64, 16
     c.dropout = 0.1
-    c.iterations, c.eval_interval, c.eval_batches = 2000, 250, 20
+    c.iterations, c.eval_interval, c.eval_batches = 1000, 250, 10
     c.learning_rate, c.weight_decay = 1e-3, 0.01
     c.mask_prompt = "I got a [MASK] in my class."
     c.text_prompt = "Once upon a time,"

@@ -41,7 +41,16 @@ def fill_mask(model, params, tokenizer, text, top_k: int = 5):
     where = np.flatnonzero(ids_T == tokenizer.mask_token_id)
     if where.size == 0:
         raise ValueError(f"fill_mask: no mask token {tokenizer.mask_token!r} in {text!r}")
-    logits_TxV = _apply(model)(params, jnp.asarray(ids_T[None]), jnp.ones((1, ids_T.size), jnp.int32))[0]
+    # Right-pad to a multiple of 8 tokens (masked keys: the same numbers), so texts of similar
+    # lengths share one compiled forward pass.
+    c = model.config
+    limit = c.max_position_embeddings - (c.pad_token_id + 1 if c.model_type == "roberta" else 0)
+    t = max(ids_T.size, min(-(-ids_T.size // 8) * 8, limit))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    padded_1xT = np.full((1, t), pad, np.int32)
+    padded_1xT[0, :ids_T.size] = ids_T
+    mask_1xT = (np.arange(t) < ids_T.size).astype(np.int32)[None]
+    logits_TxV = _apply(model)(params, jnp.asarray(padded_1xT), jnp.asarray(mask_1xT))[0]
     probs_MxV = np.asarray(jax.nn.softmax(logits_TxV[jnp.asarray(where)], axis=-1), np.float64)
     k = min(top_k, probs_MxV.shape[-1])
     single = where.size == 1
