@@ -44,6 +44,7 @@ import numpy as np
 
 from jaxml.data import toy
 from jaxml.evaluate.probes import dead_relu_fraction
+from jaxml.models.initializers import NAMES as INIT_NAMES
 from jaxml.models.mlp import MLP
 from jaxml.report import line_plot, make_scatter_figure, markdown_table, mean_band, mean_std, save_figure
 from jaxml.report.metrics_log import write_metrics
@@ -107,7 +108,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def check(c) -> None:
-    check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS, "activations": ACTIVATIONS},
+    check_config(c, choices={"preset": PRESETS, "random_init": INIT_NAMES, "activation_init": INIT_NAMES},
+                 subsets={"parts": PARTS, "activations": ACTIVATIONS},
                  nonempty=("seeds",),
                  positive=("learning_rate", "order_learning_rate", "xor_learning_rate", "noise", "blob_distance",
                            "loss_threshold", "xor_solved_loss"),

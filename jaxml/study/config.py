@@ -1,22 +1,15 @@
-"""Experiment configs: presets, ``--config.key=value`` overrides, validation.
+"""Experiment configs: validation of a study's ``ml_collections.ConfigDict``.
 
-An experiment module defines ``get_config(preset: str | None) -> ml_collections.ConfigDict``.
-Command lines accept:
-
-  --config=<preset>                       e.g. --config=tiny
-  --config=<path/to/experiment.py>:<preset>   (the ml_collections form; path must be the experiment)
-  --config.<key>[.<sub>]=<value>          override; the value is parsed as the field's type
-  --workdir=<dir>                         where outputs go (default runs/<name>/<timestamp>)
-
-Unknown keys and values outside a field's allowed set raise ``ConfigError`` naming the
-key, what was given and what is allowed.
+An experiment module defines ``get_config(preset: str | None) -> ml_collections.ConfigDict``; the
+command line that builds it is ``jaxml.study.cli`` (absl + ``ml_collections.config_flags``).
+Values outside a field's allowed set raise ``ConfigError`` naming the key, what was given and what
+is allowed (``check_config`` and friends).
 """
 from __future__ import annotations
 
 import ast
-import difflib
 import math
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping
 
 import ml_collections
 
@@ -34,7 +27,8 @@ def _flat_keys(cfg, prefix=""):
     return out
 
 
-def _parse_value(text: str, current):
+def parse_value(text: str, current):
+    """``text`` parsed as the type of ``current`` (bare-word tuples allowed); ValueError otherwise."""
     if isinstance(current, bool):
         low = text.lower()
         if low in ("true", "1", "yes"):
@@ -69,30 +63,6 @@ def _parse_value(text: str, current):
     return ast.literal_eval(text)
 
 
-def set_override(cfg: ml_collections.ConfigDict, dotted: str, text: str) -> None:
-    """Set ``cfg.<dotted> = parse(text)`` with the existing field's type; ConfigError otherwise."""
-    parts = dotted.split(".")
-    node = cfg
-    for i, part in enumerate(parts):
-        if not isinstance(node, (ml_collections.ConfigDict, dict)) or part not in node:
-            known = _flat_keys(cfg)
-            close = difflib.get_close_matches(dotted, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown config key {dotted!r}.{hint} Known keys: {', '.join(known)}")
-        if i < len(parts) - 1:
-            node = node[part]
-    current = node[parts[-1]]
-    try:
-        value = _parse_value(text, current)
-    except (ValueError, SyntaxError) as e:
-        raise ConfigError(f"config key {dotted!r}: cannot use {text!r} "
-                          f"(expected {type(current).__name__}): {e}") from None
-    try:
-        node[parts[-1]] = value
-    except TypeError as e:
-        raise ConfigError(f"config key {dotted!r}: {e}") from None
-
-
 def check_choice(cfg, key: str, allowed: Iterable) -> None:
     """ConfigError unless ``cfg.<key>`` is one of ``allowed``."""
     allowed = list(allowed)
@@ -123,31 +93,6 @@ def _get(cfg, key):
     for part in key.split("."):
         node = node[part]
     return node
-
-
-def parse_command_line(argv: Sequence[str], get_config: Callable[[str | None], ml_collections.ConfigDict],
-                       presets: Sequence[str]) -> tuple[ml_collections.ConfigDict, str | None]:
-    """(config, workdir) from ``argv`` (without the program name)."""
-    preset, overrides, workdir = None, [], None
-    for arg in argv:
-        if not arg.startswith("--") or "=" not in arg:
-            raise ConfigError(f"cannot parse argument {arg!r}; expected --config=<preset>, "
-                              "--config.<key>=<value> or --workdir=<dir>")
-        name, value = arg[2:].split("=", 1)
-        if name == "config":
-            preset = value.rsplit(":", 1)[1] if ":" in value else (None if value.endswith(".py") else value)
-        elif name.startswith("config."):
-            overrides.append((name[len("config."):], value))
-        elif name == "workdir":
-            workdir = value
-        else:
-            raise ConfigError(f"unknown flag --{name}; expected --config, --config.<key> or --workdir")
-    if preset is not None and preset not in presets:
-        raise ConfigError(f"unknown preset {preset!r}; expected one of {list(presets)}")
-    cfg = get_config(preset)
-    for key, value in overrides:
-        set_override(cfg, key, value)
-    return cfg, workdir
 
 
 def to_dict(cfg) -> dict:

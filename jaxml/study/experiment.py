@@ -19,7 +19,10 @@ import sys
 from typing import Callable, Sequence
 
 from jaxml import cpu_memory
-from jaxml.study.config import parse_command_line, to_dict
+from jaxml.data.errors import DataError
+from jaxml.study.cli import help_text, parse_command_line
+from jaxml.study.config import ConfigError, to_dict
+from jaxml.study.resume import WorkdirLock, check_same_config, check_workdir, fingerprint
 
 
 def machine_info() -> dict:
@@ -59,16 +62,40 @@ def make_workdir(name: str, workdir: str | os.PathLike | None = None, root: str 
             i += 1
     else:
         path = pathlib.Path(workdir)
-    path.mkdir(parents=True, exist_ok=True)
+    check_workdir(path)
     return path
 
 
 def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main: Callable,
                    argv: Sequence[str] | None = None):
-    cfg, workdir = parse_command_line(sys.argv[1:] if argv is None else argv, get_config, presets)
-    path = make_workdir(name, workdir)
+    """Parse the command line (``jaxml.study.cli``), prepare the work directory and call
+    ``main(config, workdir)``. From the real command line (``argv=None``) a mistake is one line on
+    stderr and exit status 2, ``--help`` prints the flags and config keys; with ``argv`` given
+    (tests, scripts) ``ConfigError`` is raised and ``--help`` returns the help text."""
+    from_command_line = argv is None
+    try:
+        cfg, options = parse_command_line(sys.argv[1:] if argv is None else argv, get_config, presets)
+        if options.help:
+            text = help_text(name, get_config, presets)
+            if from_command_line:
+                print(text)
+                raise SystemExit(0)
+            return text
+        path = make_workdir(name, options.workdir)
+        with WorkdirLock(path):
+            check_same_config(path, to_dict(cfg), options.allow_config_change)
+            return _run_locked(name, cfg, path, options, main)
+    except (ConfigError, DataError) as e:
+        if not from_command_line:
+            raise
+        print(f"{name}: error: {e}", file=sys.stderr)
+        raise SystemExit(2 if isinstance(e, ConfigError) else 1) from None
+
+
+def _run_locked(name, cfg, path, options, main):
     cpu_memory.keep_freed_memory_on_cpu()  # after the caller's device settings, before any timing
     (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
+    (path / "config.sha256").write_text(fingerprint(to_dict(cfg)) + "\n")
     (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
     print(f"[{name}] work directory: {path}")
     try:

@@ -19,6 +19,8 @@ FREE_FORM = {
     ("vae_mnist", "classifier_cache"): "a folder path for the shared quality classifier",
     ("mini_cnn_gradients", "teacher_w"): "teacher weights: any finite numbers (NaN is still refused)",
     ("mini_cnn_gradients", "teacher_v"): "teacher weights: any finite numbers (NaN is still refused)",
+    ("pretrained_transformers", "mask_prompt"): "free text: the fill-mask prompt",
+    ("pretrained_transformers", "text_prompt"): "free text: the generation prompt",
 }
 
 

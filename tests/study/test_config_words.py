@@ -2,14 +2,19 @@
 import ml_collections
 import pytest
 
-from jaxml.study.config import ConfigError, set_override
+from jaxml.study.cli import parse_command_line
+from jaxml.study.config import ConfigError
 
 
-def cfg():
+def get_config(preset=None):
     c = ml_collections.ConfigDict()
     c.models = ("mlp",)
     c.sizes = (1, 2)
     return c
+
+
+def override(key, text):
+    return parse_command_line([f"--config.{key}={text}"], get_config, ())[0]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -17,17 +22,13 @@ def cfg():
     ("resnet18", ("resnet18",)), ("('a','b')", ("a", "b")), ("cross_entropy,mse", ("cross_entropy", "mse")),
 ])
 def test_bare_words_for_string_tuples(text, expected):
-    c = cfg()
-    set_override(c, "models", text)
-    assert c.models == expected
+    assert override("models", text).models == expected
 
 
 def test_numeric_tuples_still_need_literals():
-    c = cfg()
-    set_override(c, "sizes", "3,4")
-    assert c.sizes == (3, 4)
-    with pytest.raises(ConfigError, match="config key 'sizes': cannot use '3,x'"):
-        set_override(c, "sizes", "3,x")
+    assert override("sizes", "3,4").sizes == (3, 4)
+    with pytest.raises(ConfigError, match="--config.sizes=3,x"):
+        override("sizes", "3,x")
 
 
 def test_dataclass_config_defaults_overrides_and_unknown_field():
