@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import inspect
 import pathlib
+import sys
 import time
 from typing import Callable, Mapping, Sequence
 
@@ -269,15 +270,18 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     step_losses: list[np.ndarray] = []
     best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
+    compile_seconds = train_seconds = epoch_seconds = 0.0  # cumulative over resumed invocations
 
     workdir = pathlib.Path(workdir) if workdir is not None else None
     ckpt = log = None
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
-        last = ckpt.latest_step()
+        warn = lambda text: print(f"{desc + ': ' if desc else ''}{text}", file=sys.stderr, flush=True)  # noqa: E731
+        restored = ckpt.restore_newest(state, state if early_stopping is not None else None, warn=warn)
+        last = restored[0] if restored is not None else None
         if last is not None:
-            state, restored_best, meta = ckpt.restore(last, state, state if early_stopping is not None else None)
+            _, state, restored_best, meta = restored
             if early_stopping is not None and restored_best is not None:
                 best_state = restored_best
             history = list(meta.get("history", []))
@@ -291,11 +295,17 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 stopped_epoch[:] = last
                 updates[:] = last * source.steps
             start_epoch, resumed_from = last + 1, last
+            seconds = meta.get("seconds", {})
+            compile_seconds, train_seconds, epoch_seconds = (float(seconds.get(k, 0.0))
+                                                             for k in ("compile", "train", "epoch"))
             if (workdir / log_name).exists():
                 truncate_after(workdir / log_name, "epoch", last)
-            if progress:
-                print(f"{desc + ': ' if desc else ''}resumed from the checkpoint of epoch {last} in {ckpt.directory}",
-                      flush=True)
+            message = (f"resumed from epoch {last} (step {int(np.max(updates))}) of the checkpoint "
+                       f"{ckpt.path(last)}")
+            print(f"{desc + ': ' if desc else ''}{message}", flush=True)
+            with MetricsLog(workdir / "events.jsonl") as events:
+                events.log(event="resumed", epoch=last, step=int(np.max(updates)), checkpoint=str(ckpt.path(last)),
+                           log=log_name)
         log = MetricsLog(workdir / log_name)
 
     def evaluate_all(state):
@@ -309,7 +319,6 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
 
     bar = EpochProgress(epochs, desc=desc, enabled=progress)
     last_saved = resumed_from
-    compile_seconds = train_seconds = epoch_seconds = 0.0
     compiled = None
     compiled_evals = {}
     try:
@@ -331,7 +340,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                         return (_select(active, new_state, state) if batched else new_state), metrics
                     compiled = jax.jit(masked_epoch, donate_argnums=0).lower(
                         state, train_dev, keys, active_dev).compile()
-                compile_seconds = time.perf_counter() - t0
+                compile_seconds += time.perf_counter() - t0
                 if eval_before and epoch == 1:
                     t0 = time.perf_counter()
                     start_values = evaluate_all(state)
@@ -448,6 +457,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                         "best_epoch": best_epoch.tolist(), "wait": wait.tolist(), "active": active.tolist(),
                         "stopped_epoch": stopped_epoch.tolist(), "updates": updates.tolist(),
                         "first_loss": [None if not np.isfinite(v) else float(v) for v in first_loss],
+                        "seconds": {"compile": compile_seconds, "train": train_seconds, "epoch": epoch_seconds},
                         "data_position": {"epoch": epoch, "step": steps_per_epoch}, "history": history}
                 ckpt.save(epoch, state, best_state, meta)
                 last_saved = epoch

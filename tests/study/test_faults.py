@@ -81,7 +81,7 @@ def test_sigkill_at_a_random_moment_then_resume(reference, tmp_path, seed):
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL and not (tmp_path / "final.npz").exists()
     done = _run(tmp_path)
-    assert "resumed from the checkpoint of epoch" in done.stdout or "epoch 1\n" not in done.stdout
+    assert "resumed from epoch" in done.stdout
     _assert_identical(tmp_path, reference)
 
 
