@@ -17,7 +17,7 @@ def test_save_load_without_torch(tmp_path):
         cfg = BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=32, max_position_embeddings=16)
         model = Bert(cfg)
-        params = model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
+        params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
         save_pretrained(r"{tmp_path}/m", Pretrained("bert", cfg, model, params))
         back = load_pretrained(r"{tmp_path}/m")
         assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(back.params), jax.tree.leaves(params)))
