@@ -160,6 +160,9 @@ def main(argv=None):
     ap.add_argument("--out", default=str(HERE / "results" / "decode"))
     args = ap.parse_args(argv)
     args.shapes, args.batches = list(SHAPES), [1, 8]
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
+
+    keep_freed_memory_on_cpu()  # as the other benchmarks (jaxml.cpu_memory); recorded in machine()
     if args.quick:
         args.shapes, args.new_tokens, args.repeats = ["small"], 16, 1
     load_before = common.load_average()
