@@ -99,7 +99,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.grid_epochs = 2
         c.widths = ()
         c.deep_hidden = (4, 6)
-        c.progress = False
     return c
 
 

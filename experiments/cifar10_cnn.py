@@ -119,7 +119,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.batch_size = 20
         c.epochs = 2
         c.eval_batch_size = 40
-        c.progress = False
     return c
 
 

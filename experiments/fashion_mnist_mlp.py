@@ -86,7 +86,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.momenta = (0.1, 0.9)
         c.momentum_batch_size, c.momentum_epochs = 20, 3
         c.checkpoint_every = 2
-        c.progress = False
     return c
 
 

@@ -80,7 +80,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     # "auto": a host loop of jitted steps on CPU (convolutions inside lax.scan are ~6x slower
     # on XLA:CPU, see jaxml/train/epoch.py), the one-call lax.scan epoch elsewhere.
     c.epoch_loop = "auto"
-    c.progress = not tiny
+    c.progress = True
     # Quality classifier: the same fields and defaults as experiments/vae_mnist.py, so both
     # studies share one cached checkpoint.
     c.classifier_epochs = 1 if tiny else 10

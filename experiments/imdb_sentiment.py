@@ -106,7 +106,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.passage_words = 30
         c.eval_batch_size = 64
         c.checkpoint_every = 100
-        c.progress = False
     return c
 
 

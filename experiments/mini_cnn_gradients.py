@@ -71,7 +71,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.n_train, c.n_test = 60, 100
         c.epochs = 3
         c.gd_steps = 5
-        c.progress = False
     return c
 
 

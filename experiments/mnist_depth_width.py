@@ -75,7 +75,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.batch_size = 50
         c.epochs = 2
         c.eval_batch_size = 50
-        c.progress = False
     return c
 
 

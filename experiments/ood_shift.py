@@ -95,7 +95,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.patience = 1
         c.eval_batch_size = 50
         c.num_examples = 4
-        c.progress = False
     return c
 
 

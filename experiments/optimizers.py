@@ -129,7 +129,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.d_batch_size = 25
         c.d_seeds = (0,)
         c.d_keep = (0.25,)
-        c.progress = False
     return c
 
 

@@ -88,7 +88,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.seq_len, c.batch_size = 16, 4
         c.iterations, c.eval_interval, c.eval_batches = 20, 10, 2
         c.max_new_tokens, c.num_return_sequences = 5, 2
-        c.progress = False
     return c
 
 

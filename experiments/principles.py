@@ -103,7 +103,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.xor_widths = (2,)
         c.xor_seeds = 3
         c.xor_steps = 20
-        c.progress = False
     return c
 
 

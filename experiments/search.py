@@ -76,7 +76,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.batch_size = 20
         c.grid_sizes = (1, 2)
         c.repeats = 2
-        c.progress = False
     return c
 
 

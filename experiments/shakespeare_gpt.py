@@ -120,7 +120,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.sweep_block_sizes = (8,)
         c.sweep_heads = (2,)
         c.sweep_iterations, c.sweep_eval_interval, c.sweep_sample_chars = 20, 20, 20
-        c.progress = False
     return c
 
 

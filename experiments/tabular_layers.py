@@ -79,7 +79,6 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.hidden = 4
         c.epochs = 2
         c.batch_size = 32
-        c.progress = False
     return c
 
 

@@ -89,7 +89,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.sample_seed = 42          # the fixed N(0, I) batch decoded into the sample grid
     c.grid_size = 5 if tiny else 20
     c.n_recon = 10
-    c.progress = not tiny
+    c.progress = True
     classifier_config(c, tiny)
     return c
 

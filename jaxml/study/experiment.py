@@ -43,7 +43,29 @@ def machine_info() -> dict:
         "device_kind": devices[0].device_kind if devices else None,
         "jaxml": jaxml.__version__,
         "malloc_keeps_freed_memory": cpu_memory.status()["applied"],  # jaxml.cpu_memory
+        **git_commit(),
+        "process_index": jax.process_index(),
+        "process_count": jax.process_count(),
     }
+
+
+def git_commit() -> dict:
+    """``{"git_commit": sha, "git_dirty": bool}`` of the checkout jaxml runs from (None when it is
+    not a git checkout, e.g. an installed wheel); dirty = tracked files changed."""
+    import subprocess
+
+    import jaxml
+
+    where = os.path.dirname(os.path.dirname(os.path.abspath(jaxml.__file__)))
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_dirty": None}
+    if sha.returncode != 0:
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": sha.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
 
 
 def machine_summary() -> str:
@@ -98,6 +120,9 @@ def _run_locked(name, cfg, path, options, main):
     (path / "config.sha256").write_text(fingerprint(to_dict(cfg)) + "\n")
     (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
     print(f"[{name}] work directory: {path}")
+    previous = os.environ.get("JAXML_TENSORBOARD")
+    if options.tensorboard:
+        os.environ["JAXML_TENSORBOARD"] = "1"   # read by fit (jaxml.report.tensorboard.enabled)
     try:
         return main(cfg, path)
     except KeyboardInterrupt:
@@ -106,6 +131,11 @@ def _run_locked(name, cfg, path, options, main):
         print(f"[{name}] interrupted; {path} keeps the last complete checkpoint: rerun with --workdir={path} "
               "(same config) to resume", file=sys.stderr, flush=True)
         raise SystemExit(130) from None
+    finally:
+        if previous is None:
+            os.environ.pop("JAXML_TENSORBOARD", None)
+        else:
+            os.environ["JAXML_TENSORBOARD"] = previous
 
 
 def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: list | None = None,

@@ -47,6 +47,8 @@ import numpy as np
 
 from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
+from jaxml.report.tensorboard import TensorBoardLog
+from jaxml.report.tensorboard import enabled as tensorboard_enabled
 from jaxml.train import health, parallel
 from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.checks import check_classifier_arrays
@@ -111,7 +113,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         shuffle: bool = True, step_log: bool = False, probes: Mapping[str, Callable] | None = None,
         epoch_loop: str = "scan", eval_before: bool = False, vmap_runs: bool = True,
         measure: Callable | None = None, divergence_factor: float | None = 100.0,
-        allow_uint8: bool = False) -> FitResult:
+        allow_uint8: bool = False, tensorboard: bool | None = None) -> FitResult:
     """Train ``state`` (or every run of a ``Runs``) on ``train_data`` for up to ``epochs`` epochs.
 
     ``train_step``/``eval_step``: the objective (see the module docstring); default: the classifier
@@ -121,6 +123,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     step loss exceeds ``divergence_factor`` x its first step's loss (``None``: no such check): "raise"
     (``NonFiniteLossError`` / ``DivergenceError`` naming the metric, set, epoch, step and last good
     checkpoint) or "stop_run" (that run stops, the others go on; the record says ``diverged``).
+    ``tensorboard``: also write TensorBoard event files to ``workdir/tensorboard/`` (None: when the
+    study runner's ``--tensorboard`` flag / ``JAXML_TENSORBOARD=1`` asks for it; needs tensorboardX).
     ``allow_uint8``: the default steps refuse uint8 inputs (raw pixels the model would see unscaled)
     unless True. Data for the default steps is checked once, on the host, before anything compiles:
     example shape against the parameters, labels against the model's outputs (``InputError``).
@@ -166,7 +170,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                                progress=progress, eval_batch_size=eval_batch_size, data_parallel=data_parallel,
                                on_nonfinite=on_nonfinite, callbacks=callbacks, log_name=log_name, shuffle=shuffle,
                                step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before,
-                               measure=measure, divergence_factor=divergence_factor, allow_uint8=allow_uint8)
+                               measure=measure, divergence_factor=divergence_factor, allow_uint8=allow_uint8,
+                               tensorboard=tensorboard)
     check_count("epochs", epochs)
     check_count("checkpoint_every", checkpoint_every)
     check_count("keep_checkpoints", keep_checkpoints)
@@ -273,7 +278,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     compile_seconds = train_seconds = epoch_seconds = 0.0  # cumulative over resumed invocations
 
     workdir = pathlib.Path(workdir) if workdir is not None else None
-    ckpt = log = None
+    ckpt = log = board = None
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
@@ -307,6 +312,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 events.log(event="resumed", epoch=last, step=int(np.max(updates)), checkpoint=str(ckpt.path(last)),
                            log=log_name)
         log = MetricsLog(workdir / log_name)
+        if tensorboard if tensorboard is not None else tensorboard_enabled():
+            board = TensorBoardLog(workdir / "tensorboard" / pathlib.Path(log_name).stem, num_runs=R)
 
     def evaluate_all(state):
         out = {}
@@ -445,6 +452,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             if log is not None:
                 for rec in records:
                     log.log(**rec)
+                    if board is not None:
+                        board.log(rec)
             if progress:
                 keys_shown = [f"train_{m}" for m in train_names][:3] + list(eval_summary)[:4]
                 shown = {k: float(np.mean([rec[k] for rec in records])) for k in keys_shown if records}
@@ -467,6 +476,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         bar.close()
         if log is not None:
             log.close()
+        if board is not None:
+            board.close()
         if ckpt is not None:
             ckpt.close()
     if early_stopping is None:

@@ -87,3 +87,33 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_step(tiny, model
     for a, b in zip(*(np.asarray(x).ravel() for x in (resumed.state.params["hidden_0"]["kernel"],
                                                       straight.state.params["hidden_0"]["kernel"]))):
         assert a == b
+
+
+def _scalars(folder):
+    """{tag: [(step, value)]} from the TFRecord event files in ``folder`` (tensorboardX's protos)."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    out = {}
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        data, i = path.read_bytes(), 0
+        while i < len(data):
+            (n,) = struct.unpack("<Q", data[i:i + 8])
+            event = event_pb2.Event.FromString(data[i + 12:i + 12 + n])
+            i += 12 + n + 4
+            for v in event.summary.value:
+                out.setdefault(v.tag, []).append((event.step, v.simple_value))
+    return out
+
+
+def test_tensorboard_events_and_the_git_commit(study, tmp_path, monkeypatch):
+    pytest.importorskip("tensorboardX")
+    monkeypatch.delenv("JAXML_TENSORBOARD", raising=False)
+    result = _run(study, tmp_path, "--tensorboard")
+    scalars = _scalars(tmp_path / "tensorboard")
+    assert [step for step, _ in scalars["train_loss"]] == [1, 2]
+    assert [v for _, v in scalars["train_loss"]] == pytest.approx([h["train_loss"] for h in result.history])
+    machine = json.loads((tmp_path / "machine.json").read_text())
+    assert machine["git_commit"] is None or len(machine["git_commit"]) == 40
+    assert machine["process_count"] == 1
