@@ -22,6 +22,7 @@ import os
 import re
 from typing import Any
 
+import jax
 import numpy as np
 
 from jaxml.models.bert import Bert, BertConfig
@@ -182,7 +183,6 @@ def to_flax(kind: str, config, state_dict: dict, param_dtype=np.float32):
     problems = take.problems + [f"unknown: {k} {tuple(np.shape(sd[k]))}" for k in unknown]
     if problems:
         raise CheckpointError(f"checkpoint does not match {kind} {config}:\n  " + "\n  ".join(problems))
-    import jax
     return jax.tree.map(lambda a: np.asarray(a, param_dtype), params), skipped
 
 
