@@ -184,3 +184,31 @@ def test_pytorch_bin_and_mismatched_checkpoints(folders, tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_pretrained(str(bin_dir))
     assert "missing: h.1.ln_2.weight" in str(err.value) and "unknown: h.0.attn.rotary.weight" in str(err.value)
+
+
+def test_roberta_fill_mask_equals_a_direct_computation_from_transformers(folders):
+    from tokenizers import Tokenizer as Backend
+    from tokenizers import models, pre_tokenizers, processors, trainers
+
+    from jaxml.pretrained.tokenizer import Tokenizer
+
+    folder, hf = folders["roberta"]
+    special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # ids 0..4: <pad> = 1 = RoBERTa's pad_token_id
+    backend = Backend(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.train_from_iterator(TEXT, trainers.BpeTrainer(vocab_size=hf.config.vocab_size, special_tokens=special,
+                                                          show_progress=False))
+    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    tok = Tokenizer(backend)
+    assert tok.vocab_size <= hf.config.vocab_size and tok.mask_token == "<mask>" and tok.pad_token_id == 1
+    pre = load_pretrained(folder)
+    text = "I got a <mask> in my class."
+    ours = fill_mask(pre.model, pre.params, tok, text, top_k=5)
+    ids = tok.encode(text)
+    with torch.no_grad():
+        logits = hf(torch.tensor([ids])).logits[0, ids.index(tok.mask_token_id)]
+    probs = torch.softmax(logits, -1)
+    scores, tokens = probs.topk(5)
+    assert [r["token"] for r in ours] == tokens.tolist()
+    np.testing.assert_allclose([r["score"] for r in ours], scores.numpy(), atol=1e-5, rtol=0)
+    assert ours[0]["sequence"] == tok.decode([t if t != tok.mask_token_id else ours[0]["token"] for t in ids])
