@@ -35,6 +35,7 @@ from jaxml.models.mlp import MLP
 from jaxml.report import line_plot, markdown_table, mean_band, mean_std
 from jaxml.study.config import check_config
 from jaxml.study.experiment import run_experiment, run_parts
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs, seed_keys
 from jaxml.train.gradcheck import central_difference
 
@@ -105,9 +106,20 @@ def load_data(c) -> dict:
             for name, ds in splits.items()}
 
 
+def model_kwargs(c) -> dict:
+    return {"hidden_sizes": (c.hidden,), "output_size": 10, "kernel_init": "normal", "bias_init": "normal",
+            "init_std": c.init_std}
+
+
 def make_model(c) -> MLP:
-    return MLP(hidden_sizes=(c.hidden,), output_size=10, kernel_init="normal", bias_init="normal",
-               init_std=c.init_std)
+    return MLP(**model_kwargs(c))
+
+
+def save_model_spec(c, folder: pathlib.Path) -> None:
+    """``folder/model.json``: what ``python -m jaxml.study.evaluate_checkpoint`` rebuilds."""
+    write_model_spec(folder, "mlp", model_kwargs(c), study=NAME,
+                     data={"dataset": "fashion_mnist", "n_train": c.n_train, "n_val": c.n_val, "n_test": c.n_test,
+                           "data_seed": c.data_seed, "layout": "flat", "image_shape": (28, 28, 1)})
 
 
 def sgd_runs(c, data, cache: dict):
@@ -183,6 +195,7 @@ def batch_size_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[str, 
     runs = sgd_runs(c, data, cache)
     rows, per_bs = [], {}
     for bs in c.batch_sizes:
+        save_model_spec(c, workdir / f"bs{bs}")
         res = fit(runs, data["train"], epochs=c.max_epochs, batch_size=bs, eval_sets={"val": data["validation"]},
                   early_stopping=stop, eval_batch_size=c.eval_batch_size, workdir=workdir / f"bs{bs}",
                   checkpoint_every=c.checkpoint_every, progress=c.progress, desc=f"batch {bs}", vmap_runs=False)
@@ -229,6 +242,7 @@ def batch_size_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[str, 
 
 def early_stopping_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[str, dict]:
     runs = sgd_runs(c, data, cache)
+    save_model_spec(c, workdir)
     res = fit(runs, data["train"], epochs=c.es_epochs, batch_size=c.es_batch_size,
               eval_sets={"train_eval": data["train"], "val": data["validation"], "test": data["test"]},
               workdir=workdir, checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size,
@@ -268,6 +282,7 @@ def early_stopping_study(c, data, cache: dict, workdir: pathlib.Path) -> tuple[s
 def momentum_study(c, data, workdir: pathlib.Path) -> tuple[str, dict]:
     runs = make_runs(make_model(c), sgd(c, momentum=max(c.momenta)), data["train"]["x"][:1],
                      seeds=c.seeds, sweep={"momentum": c.momenta})
+    save_model_spec(c, workdir)
     res = fit(runs, data["train"], epochs=c.momentum_epochs, batch_size=c.momentum_batch_size,
               eval_sets={"test": data["test"]}, workdir=workdir, checkpoint_every=c.checkpoint_every,
               eval_batch_size=c.eval_batch_size, progress=c.progress, on_nonfinite="stop_run", desc="momentum sweep")

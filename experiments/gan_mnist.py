@@ -50,6 +50,7 @@ from jaxml.report import bar_plot, line_plot, markdown_table, write_results
 from jaxml.report.mosaic import mosaic_png
 from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, resolve_epoch_loop, seed_keys
 
 NAME = "gan_mnist"
@@ -143,7 +144,9 @@ def main(c, workdir: pathlib.Path) -> dict:
     meter, clf_info = quality_meter(c, data, workdir)
     clf_seconds = time.perf_counter() - t_clf
 
-    gen, disc = make_gan(c.model, c.latent_dim, features=c.dcgan_features, dropout=c.dropout)
+    gan_kwargs = {"kind": c.model, "latent_dim": c.latent_dim, "features": c.dcgan_features, "dropout": c.dropout}
+    gen, disc = make_gan(**gan_kwargs)
+    write_model_spec(workdir, "gan", gan_kwargs, study=NAME, data={"image_shape": (28, 28, 1)})  # sample_images
     opt = {"name": "adam", "learning_rate": c.learning_rate, "b1": c.b1}
     init_key, train_key = seed_keys(c.seed)
     train_x = data["train"]["images"] * 2.0 - 1.0

@@ -31,6 +31,7 @@ import functools
 import pathlib
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -41,6 +42,7 @@ from jaxml.report import line_plot, markdown_table, mean_band, mean_std
 from jaxml.study.config import check_config
 from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.study.fit_summary import fit_summary
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, make_runs, resolve_epoch_loop
 
 NAME = "mnist_cnn"
@@ -67,6 +69,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     # host loop, identical numbers; see jaxml.train.epoch). "auto"/"host" select the host loop.
     c.epoch_loop = "scan"
     c.progress = True
+    c.half_precision = False  # True: the model computes in bfloat16 (params, logits float32): GPUs/TPUs
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU
         c.seeds = (0, 1)
         c.n_train = 10_000
@@ -133,6 +136,9 @@ def parameters_part(model, x1, part_dir: pathlib.Path) -> tuple[str, dict]:
 
 def training_part(c, model, data: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
     tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
+    write_model_spec(part_dir, "mnist_cnn", {"num_classes": model.num_classes, "dropout": c.dropout}, study=NAME,
+                     data={"dataset": c.dataset, "n_train": c.n_train, "n_val": c.n_val, "n_test": c.n_test,
+                           "data_seed": c.data_seed, "layout": "nhwc", "image_shape": data["train"]["x"].shape[1:]})
     runs = make_runs(model, tx, data["train"]["x"][:1], seeds=c.seeds)
     # The test set is evaluated after every epoch (eval mode) with the validation set; the
     # reported test numbers are the last epoch's, i.e. those of the final weights.
@@ -167,7 +173,8 @@ def training_part(c, model, data: dict, part_dir: pathlib.Path) -> tuple[str, di
 def main(c, workdir: pathlib.Path) -> dict:
     check(c)
     data, class_names = load_data(c)
-    model = mnist_cnn(num_classes=len(class_names), dropout=c.dropout)
+    model = mnist_cnn(num_classes=len(class_names), dropout=c.dropout,
+                      dtype=jnp.bfloat16 if c.half_precision else jnp.float32)
     parts = {"parameters": ("Parameter shapes", functools.partial(parameters_part, model, data["train"]["x"][:1])),
              "training": ("Training and test (final weights)", functools.partial(training_part, c, model, data))}
     setup = (f"{c.dataset} {c.n_train}/{c.n_val}/{c.n_test} (train/validation/test, data seed {c.data_seed}), "

@@ -51,6 +51,7 @@ from jaxml.report import bar_plot, image_grid, markdown_table, mean_std
 from jaxml.study.config import check_config
 from jaxml.study.experiment import run_experiment, run_parts
 from jaxml.study.fit_summary import fit_summary
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EPOCH_LOOPS, EarlyStopping, fit, make_optimizer, make_runs, resolve_epoch_loop
 
 NAME = "ood_shift"
@@ -122,10 +123,12 @@ def ood_test_sets(x, shift: int) -> dict:
             "rotated 270°": np.asarray(transforms.rotate90(x, 3))}
 
 
+def model_kwargs(name: str, num_classes: int) -> dict:
+    return {"hidden_sizes": (128,), "output_size": num_classes} if name == "mlp" else {"num_classes": num_classes}
+
+
 def make_model(name: str, num_classes: int):
-    if name == "mlp":
-        return MLP(hidden_sizes=(128,), output_size=num_classes)
-    return {"cnn2": cnn2, "cnn3": cnn3}[name](num_classes=num_classes)
+    return ({"mlp": MLP, "cnn2": cnn2, "cnn3": cnn3}[name])(**model_kwargs(name, num_classes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,6 +144,9 @@ def model_part(c, data: dict, sets: dict, num_classes: int, trained: dict, name:
     if x1.shape[1:] == (28, 28, 1) and num_classes == 10 and n_params != EXPECTED_PARAMS[name]:
         raise AssertionError(f"{name} should have {EXPECTED_PARAMS[name]} parameters, got {n_params}")
     tx = make_optimizer({"name": c.optimizer, "learning_rate": c.learning_rate})
+    write_model_spec(part_dir, name, model_kwargs(name, num_classes), study=NAME,
+                     data={"dataset": c.dataset, "n_train": c.n_train, "n_val": c.n_val, "n_test": c.n_test,
+                           "data_seed": c.data_seed, "layout": "nhwc", "image_shape": x1.shape[1:]})
     res = fit(make_runs(model, tx, x1, seeds=c.seeds), data["train"], epochs=c.max_epochs, batch_size=c.batch_size,
               eval_sets={"val": data["validation"]}, early_stopping=EarlyStopping("val_accuracy", "max", c.patience),
               workdir=part_dir, checkpoint_every=c.max_epochs, eval_batch_size=c.eval_batch_size,

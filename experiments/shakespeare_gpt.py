@@ -60,6 +60,7 @@ from jaxml.recipes.lm import BlockSource, next_token_loss
 from jaxml.report import line_plot, markdown_table
 from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment, run_parts
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EarlyStopping, create_state, fit, make_eval_step, make_optimizer, make_train_step
 
 NAME = "shakespeare_gpt"
@@ -96,6 +97,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.sweep_eval_interval = 250
     c.sweep_sample_chars = 200
     c.progress = True
+    c.half_precision = False  # True: the model computes in bfloat16 (params, logits float32): GPUs/TPUs
     if preset == "cpu":
         c.embed_dim, c.block_size, c.batch_size = 128, 64, 12
         c.iterations = 2000
@@ -161,8 +163,11 @@ def optimizer(c, iterations: int):
 def train_one(c, data: dict, *, block_size: int, num_heads: int, iterations: int, eval_interval: int,
               sample_chars: int, workdir: pathlib.Path, desc: str) -> dict:
     train, val = data["train"], data["validation"]
-    model = GPT(vocab_size=train.vocab_size, block_size=block_size, num_layers=c.num_layers, num_heads=num_heads,
-                embed_dim=c.embed_dim, dropout_rate=c.dropout)
+    gpt_kwargs = {"vocab_size": train.vocab_size, "block_size": block_size, "num_layers": c.num_layers,
+                  "num_heads": num_heads, "embed_dim": c.embed_dim, "dropout_rate": c.dropout}
+    model = GPT(**gpt_kwargs, dtype=jnp.bfloat16 if c.half_precision else jnp.float32)
+    # For python -m jaxml.study.sample_text: the model and its characters, next to its checkpoints.
+    write_model_spec(workdir, "gpt", gpt_kwargs, study=NAME, data={"vocab": "".join(train.vocab)})
     init_key, train_key, sample_key = jax.random.split(jax.random.PRNGKey(c.seed), 3)
     tx = optimizer(c, iterations)
     # Initialise inside jit: one compiled program instead of hundreds of eager ops.

@@ -49,6 +49,7 @@ from jaxml.report import line_plot, markdown_table, mean_std, mean_std_array, sc
 from jaxml.report.mosaic import mosaic_png
 from jaxml.study.config import ConfigError, check_choice, check_config, check_range
 from jaxml.study.experiment import machine_summary, run_experiment
+from jaxml.study.model_spec import write_model_spec
 from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, seed_keys, unstack
 
 NAME = "vae_mnist"
@@ -146,6 +147,8 @@ def train_latent(c, latent_dim: int, data, workdir: pathlib.Path) -> dict:
     """All seeds of one latent size as one vmapped ``fit`` in ``workdir/z<Z>`` (resumed when its
     checkpoints exist); returns the final states and the (seeds, epochs) curves."""
     model = VAE(latent_dim=latent_dim, hidden=(c.hidden,))
+    write_model_spec(workdir / f"z{latent_dim}", "vae", {"latent_dim": latent_dim, "hidden": (c.hidden,)},
+                     study=NAME, data={"image_shape": (28, 28, 1)})   # for python -m jaxml.study.sample_images
     tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
     init_keys, train_keys = seed_keys(tuple(c.seeds))
     x1 = jnp.asarray(data["train"]["x"][:1])
