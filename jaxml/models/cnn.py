@@ -31,12 +31,17 @@ averages) and with the running averages when ``train=False``. The running averag
 updated as ``avg = momentum * avg + (1 - momentum) * batch_stat`` with ``bn_momentum=0.9``
 by default (flax's default is 0.99, as Keras'; torch's momentum=0.1 is our 0.9); the batch
 variance is the biased one.
+
+Precision: ``dtype`` is the computation dtype (``jnp.bfloat16`` runs the convolutions, dense
+layers and batch norm in bfloat16; flax computes batch-norm statistics in float32), ``param_dtype``
+the parameters' (float32 by default; the running averages stay float32 too). The logits are cast
+to float32 at the end of ``CNN.__call__`` (the output layer), since a loss follows.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -127,6 +132,8 @@ class CNN(nn.Module):
     formulation for the backend and shape; "xla" is plain ``lax.conv_general_dilated``).
     pool_impl: "slices" (``jaxml.models.pooling``, fast gradient on CPU) or "reduce_window"
     (flax's pools). Neither changes the parameters; outputs agree to float32 rounding.
+    dtype / param_dtype: computation and parameter dtypes (module docstring: Precision); the
+    logits are float32 whatever ``dtype``.
     """
 
     blocks: Sequence[ConvBlock]
@@ -143,6 +150,8 @@ class CNN(nn.Module):
     input_channels: int | None = None
     conv_impl: str = "auto"
     pool_impl: str = "slices"
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         for i, block in enumerate(self.blocks):
@@ -192,11 +201,13 @@ class CNN(nn.Module):
             pad = spec.padding if isinstance(spec.padding, str) else ((spec.padding,) * 2,) * 2
             x = nn.Conv(spec.features, (spec.kernel, spec.kernel), strides=spec.stride, padding=pad,
                         use_bias=spec.use_bias, kernel_init=k_init, bias_init=b_init,
-                        conv_general_dilated=conv_fn(self.conv_impl), name=f"conv_{i}")(x)
+                        conv_general_dilated=conv_fn(self.conv_impl), dtype=self.dtype,
+                        param_dtype=self.param_dtype, name=f"conv_{i}")(x)
             chex.assert_shape(x, (n, conv_h, conv_w, spec.features))
             act = get_activation(spec.activation, self.negative_slope)
             norm = (nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                                 epsilon=self.bn_epsilon, name=f"bn_{i}")
+                                 epsilon=self.bn_epsilon, dtype=self.dtype, param_dtype=self.param_dtype,
+                                 name=f"bn_{i}")
                     if spec.batch_norm else (lambda y: y))
             x = act(norm(x)) if spec.norm_before_activation else norm(act(x))
             if spec.pool is not None:
@@ -209,14 +220,16 @@ class CNN(nn.Module):
         x = jnp.reshape(x, (n, -1))
         act = get_activation(self.dense_activation, self.negative_slope)
         for i, width in enumerate(self.dense):
-            x = nn.Dense(width, kernel_init=k_init, bias_init=b_init, name=f"dense_{i}")(x)
+            x = nn.Dense(width, kernel_init=k_init, bias_init=b_init, dtype=self.dtype,
+                         param_dtype=self.param_dtype, name=f"dense_{i}")(x)
             x = act(x)
             if self.dense_dropout > 0:
                 x = nn.Dropout(self.dense_dropout, deterministic=not train, name=f"dense_dropout_{i}")(x)
             chex.assert_shape(x, (n, width))
-        logits = nn.Dense(self.num_classes, kernel_init=k_init, bias_init=b_init, name="output")(x)
+        logits = nn.Dense(self.num_classes, kernel_init=k_init, bias_init=b_init, dtype=self.dtype,
+                          param_dtype=self.param_dtype, name="output")(x)
         chex.assert_shape(logits, (n, self.num_classes))
-        return logits
+        return logits.astype(jnp.float32)
 
 
 # ---------------------------------------------------------------------------------------------

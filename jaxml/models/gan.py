@@ -36,10 +36,15 @@ entries: size (n - 1) s + 1) padded with k - 1 - p zeros on each side, with stri
 takes that *dilated-input* padding, so a PyTorch-style padding p is passed to it as
 ``k - 1 - p`` (see ``_transpose_padding``). The modules compute these sizes with
 ``conv_output_size`` / ``conv_transpose_output_size`` and assert them with chex.
+
+Precision: every module takes ``dtype`` (computation, e.g. ``jnp.bfloat16``) and ``param_dtype``
+(parameters, float32 by default; batch-norm statistics stay float32). Generators cast their
+images to float32 after the final tanh, discriminators their logits after the output layer (the
+BCE loss follows), so the two players can differ in dtype. ``make_gan(..., dtype=...)`` sets both.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -106,16 +111,19 @@ class Generator(nn.Module):
 
     latent_dim: int = 100
     hidden: Sequence[int] = (256, 512, 1024)
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, z, train: bool = False):
         del train
         _check_noise(z, self.latent_dim, "Generator")
         n = z.shape[0]
-        h = z.astype(jnp.float32)
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = z.astype(self.dtype)
         for i, width in enumerate(self.hidden):
-            h = leaky_relu(nn.Dense(width, name=f"hidden_{i}")(h))
-        x = jnp.tanh(nn.Dense(784, name="output")(h))
+            h = leaky_relu(nn.Dense(width, name=f"hidden_{i}", **kw)(h))
+        x = jnp.tanh(nn.Dense(784, name="output", **kw)(h)).astype(jnp.float32)
         x = jnp.reshape(x, (n,) + IMAGE_SHAPE)
         chex.assert_shape(x, (n,) + IMAGE_SHAPE)
         return x
@@ -126,6 +134,8 @@ class Discriminator(nn.Module):
 
     hidden: Sequence[int] = (1024, 512, 256)
     dropout: float = 0.3
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         _check_rate(self.dropout, "Discriminator.dropout")
@@ -135,12 +145,13 @@ class Discriminator(nn.Module):
     def __call__(self, x, train: bool = False):
         x = _images(x, "Discriminator")
         n = x.shape[0]
-        h = jnp.reshape(x, (n, -1))
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = jnp.reshape(x, (n, -1)).astype(self.dtype)
         for i, width in enumerate(self.hidden):
-            h = leaky_relu(nn.Dense(width, name=f"hidden_{i}")(h))
+            h = leaky_relu(nn.Dense(width, name=f"hidden_{i}", **kw)(h))
             if self.dropout > 0:
                 h = nn.Dropout(self.dropout, deterministic=not train)(h)
-        logits = nn.Dense(1, name="output")(h)[:, 0]
+        logits = nn.Dense(1, name="output", **kw)(h)[:, 0].astype(jnp.float32)
         chex.assert_shape(logits, (n,))
         return logits
 
@@ -157,6 +168,8 @@ class DCGenerator(nn.Module):
     latent_dim: int = 100
     features: int = 64
     bn_momentum: float = 0.9
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         _positive_int(self.features, "DCGenerator.features")
@@ -166,9 +179,10 @@ class DCGenerator(nn.Module):
     def __call__(self, z, train: bool = False):
         _check_noise(z, self.latent_dim, "DCGenerator")
         n, f = z.shape[0], self.features
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         bn = lambda name: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,  # noqa: E731
-                                       name=name)
-        h = nn.Dense(7 * 7 * 2 * f, use_bias=False, name="project")(z.astype(jnp.float32))
+                                       name=name, **kw)
+        h = nn.Dense(7 * 7 * 2 * f, use_bias=False, name="project", **kw)(z.astype(self.dtype))
         h = nn.relu(bn("bn_0")(h))
         h = jnp.reshape(h, (n, 7, 7, 2 * f))
         size = 7
@@ -176,9 +190,9 @@ class DCGenerator(nn.Module):
             size = conv_transpose_output_size(size, KERNEL, STRIDE, PADDING)
             h = nn.ConvTranspose(out_features, (KERNEL, KERNEL), strides=(STRIDE, STRIDE),
                                  padding=_transpose_padding(KERNEL, PADDING), use_bias=last,
-                                 name=f"deconv_{i}")(h)
+                                 name=f"deconv_{i}", **kw)(h)
             chex.assert_shape(h, (n, size, size, out_features))
-            h = jnp.tanh(h) if last else nn.relu(bn(f"bn_{i + 1}")(h))
+            h = jnp.tanh(h).astype(jnp.float32) if last else nn.relu(bn(f"bn_{i + 1}")(h))
         chex.assert_shape(h, (n,) + IMAGE_SHAPE)
         return h
 
@@ -188,6 +202,8 @@ class DCDiscriminator(nn.Module):
 
     features: int = 64
     dropout: float = 0.3
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         _positive_int(self.features, "DCDiscriminator.features")
@@ -198,28 +214,32 @@ class DCDiscriminator(nn.Module):
     def __call__(self, x, train: bool = False):
         x = _images(x, "DCDiscriminator")
         n, size = x.shape[0], IMAGE_SHAPE[0]
-        h = x
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = x.astype(self.dtype)
         for i, out_features in enumerate((self.features, 2 * self.features)):
             size = conv_output_size(size, KERNEL, STRIDE, PADDING)
             h = nn.Conv(out_features, (KERNEL, KERNEL), strides=(STRIDE, STRIDE),
-                        padding=((PADDING, PADDING), (PADDING, PADDING)), name=f"conv_{i}")(h)
+                        padding=((PADDING, PADDING), (PADDING, PADDING)), name=f"conv_{i}", **kw)(h)
             chex.assert_shape(h, (n, size, size, out_features))
             h = leaky_relu(h)
             if self.dropout > 0:
                 h = nn.Dropout(self.dropout, deterministic=not train)(h)
-        logits = nn.Dense(1, name="output")(jnp.reshape(h, (n, -1)))[:, 0]
+        logits = nn.Dense(1, name="output", **kw)(jnp.reshape(h, (n, -1)))[:, 0].astype(jnp.float32)
         chex.assert_shape(logits, (n,))
         return logits
 
 
-def make_gan(kind: str = "gan", latent_dim: int = 100, *, features: int = 64, dropout: float = 0.3):
+def make_gan(kind: str = "gan", latent_dim: int = 100, *, features: int = 64, dropout: float = 0.3,
+             dtype: Any = jnp.float32, param_dtype: Any = jnp.float32):
     """(generator, discriminator) for ``kind`` "gan" (MLP) or "dcgan" (``features`` = F of the
-    DCGAN; ignored by the MLP GAN). ``dropout`` is the discriminator's rate."""
+    DCGAN; ignored by the MLP GAN). ``dropout`` is the discriminator's rate; ``dtype`` /
+    ``param_dtype`` go to both players (module docstring: Precision)."""
+    kw = dict(dtype=dtype, param_dtype=param_dtype)
     if kind == "gan":
-        return Generator(latent_dim=latent_dim), Discriminator(dropout=dropout)
+        return Generator(latent_dim=latent_dim, **kw), Discriminator(dropout=dropout, **kw)
     if kind == "dcgan":
-        return (DCGenerator(latent_dim=latent_dim, features=features),
-                DCDiscriminator(features=features, dropout=dropout))
+        return (DCGenerator(latent_dim=latent_dim, features=features, **kw),
+                DCDiscriminator(features=features, dropout=dropout, **kw))
     raise ValueError(f"unknown GAN kind {kind!r}; expected 'gan' or 'dcgan'")
 
 

@@ -11,8 +11,12 @@ It is written with flax's ``nn.Conv`` (kernel (2, 1, 1), cross-correlation as ab
 ``nn.Dense`` (kernel (2, 1)), so the convolution is the library's, not a hand-written one.
 Input ``x`` float (N, 3); output ``ŷ`` float (N,). ``mini_cnn_params(w, v)`` builds the
 parameter tree from the two weight vectors and ``mini_cnn_weights(params)`` reads them back.
+``dtype`` (computation) and ``param_dtype`` (parameters, float32 by default) as flax's layers;
+``ŷ`` is cast to float32 after the read-out, since a loss follows.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import chex
 import flax.linen as nn
@@ -25,17 +29,21 @@ __all__ = ["MiniCNN", "mini_cnn_params", "mini_cnn_weights"]
 class MiniCNN(nn.Module):
     """x (N, 3) -> ŷ (N,), see the module docstring. ``train`` is accepted and ignored."""
 
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
     @nn.compact
     def __call__(self, x, train: bool = False):
         if x.ndim != 2 or x.shape[1] != 3:
             raise ValueError(f"MiniCNN expects inputs of shape (N, 3), got shape {tuple(x.shape)}")
         n = x.shape[0]
-        a_Nx2x1 = nn.Conv(1, kernel_size=(2,), padding="VALID", use_bias=False, name="conv")(x[..., None])
+        a_Nx2x1 = nn.Conv(1, kernel_size=(2,), padding="VALID", use_bias=False, dtype=self.dtype,
+                          param_dtype=self.param_dtype, name="conv")(x[..., None])
         o_Nx2 = jax.nn.relu(a_Nx2x1[..., 0])
         chex.assert_shape(o_Nx2, (n, 2))
-        y_N = nn.Dense(1, use_bias=False, name="out")(o_Nx2)[:, 0]
+        y_N = nn.Dense(1, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(o_Nx2)[:, 0]
         chex.assert_shape(y_N, (n,))
-        return y_N
+        return y_N.astype(jnp.float32)
 
 
 def mini_cnn_params(w, v) -> dict:

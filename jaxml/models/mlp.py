@@ -3,10 +3,14 @@
 Input ``x`` of shape (N, ...) (flattened to (N, D)); output logits (N, output_size).
 Dropout is inverted dropout with rate ``dropout_rate`` (keep probability 1 - rate),
 active only when ``train=True`` and fed a ``dropout`` rng.
+
+``dtype``: the computation dtype (e.g. ``jnp.bfloat16``: inputs, activations and matmuls in it);
+``param_dtype``: the parameters' dtype (float32 by default, also with a bfloat16 ``dtype``). The
+output layer's result is cast to float32 (after ``output_activation``), since a loss follows it.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -25,6 +29,8 @@ class MLP(nn.Module):
     kernel_init: str = "lecun_normal"
     bias_init: str = "zeros"
     init_std: float | None = None
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = False):
@@ -33,19 +39,21 @@ class MLP(nn.Module):
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}")
         n = x.shape[0]
-        x_NxD = jnp.reshape(x, (n, -1)).astype(jnp.float32)
+        x_NxD = jnp.reshape(x, (n, -1)).astype(self.dtype)
         act = get_activation(self.activation)
         k_init = initializer(self.kernel_init, self.init_std)
         b_init = bias_initializer(self.bias_init, self.init_std)
         h = x_NxD
         for i, width in enumerate(self.hidden_sizes):
-            h = nn.Dense(width, kernel_init=k_init, bias_init=b_init, name=f"hidden_{i}")(h)
+            h = nn.Dense(width, kernel_init=k_init, bias_init=b_init, dtype=self.dtype,
+                         param_dtype=self.param_dtype, name=f"hidden_{i}")(h)
             h = act(h)
             if self.dropout_rate > 0:
                 h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
             chex.assert_shape(h, (n, width))
-        out = nn.Dense(self.output_size, kernel_init=k_init, bias_init=b_init, name="output")(h)
+        out = nn.Dense(self.output_size, kernel_init=k_init, bias_init=b_init, dtype=self.dtype,
+                       param_dtype=self.param_dtype, name="output")(h)
         chex.assert_shape(out, (n, self.output_size))
-        return get_activation(self.output_activation)(out)
+        return get_activation(self.output_activation)(out).astype(jnp.float32)
 
 

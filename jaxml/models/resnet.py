@@ -29,7 +29,10 @@ Parameter counts with the ImageNet stem and 1000 classes equal torchvision's: Re
 11,689,512; -34 21,797,672; -50 25,557,032; -101 44,549,160; -152 60,192,808 (``params`` only;
 the running means/variances are in ``batch_stats``).
 
-``dtype`` is the computation dtype (e.g. ``jnp.bfloat16``); parameters stay float32.
+``dtype`` is the computation dtype (e.g. ``jnp.bfloat16``); ``param_dtype`` the parameters'
+(float32 by default, so they stay float32 under a bfloat16 ``dtype``; the batch-norm running
+averages are float32 too). The head's logits are cast to float32 (end of ``ResNet.__call__``),
+since a loss follows.
 ``conv_impl`` picks how the convolutions are computed (``jaxml.models.conv_impl``; "auto" is the
 fast formulation for the backend, "xla" plain ``lax.conv_general_dilated``); it changes no
 parameter and the outputs agree to float32 rounding.
@@ -70,13 +73,14 @@ class _Block(nn.Module):
     zero_init_residual: bool = False
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool):
         conv = functools.partial(nn.Conv, use_bias=False, kernel_init=conv_init, dtype=self.dtype,
-                                 conv_general_dilated=conv_fn(self.conv_impl))
+                                 param_dtype=self.param_dtype, conv_general_dilated=conv_fn(self.conv_impl))
         norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum,
-                                 epsilon=self.bn_epsilon, dtype=self.dtype)
+                                 epsilon=self.bn_epsilon, dtype=self.dtype, param_dtype=self.param_dtype)
         last_scale = nn.initializers.zeros if self.zero_init_residual else nn.initializers.ones
         s, f = self.strides, self.features
         out_features = f * EXPANSION[self.kind]
@@ -110,6 +114,7 @@ class ResNet(nn.Module):
     zero_init_residual: bool = False
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         if self.block not in BLOCKS:
@@ -140,16 +145,18 @@ class ResNet(nn.Module):
                              f"convert (and scale) images first")
         n, h, w, _ = x.shape
         norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=self.bn_momentum,
-                                 epsilon=self.bn_epsilon, dtype=self.dtype)
+                                 epsilon=self.bn_epsilon, dtype=self.dtype, param_dtype=self.param_dtype)
         if self.stem == "imagenet":
             x = nn.Conv(self.width, (7, 7), 2, ((3, 3), (3, 3)), use_bias=False, kernel_init=conv_init,
-                        dtype=self.dtype, conv_general_dilated=conv_fn(self.conv_impl), name="stem_conv")(x)
+                        dtype=self.dtype, param_dtype=self.param_dtype, conv_general_dilated=conv_fn(self.conv_impl),
+                        name="stem_conv")(x)
             x = nn.relu(norm(name="stem_bn")(x))
             x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
             h, w = _halve(_halve(h)), _halve(_halve(w))
         else:
             x = nn.Conv(self.width, (3, 3), 1, ((1, 1), (1, 1)), use_bias=False, kernel_init=conv_init,
-                        dtype=self.dtype, conv_general_dilated=conv_fn(self.conv_impl), name="stem_conv")(x)
+                        dtype=self.dtype, param_dtype=self.param_dtype, conv_general_dilated=conv_fn(self.conv_impl),
+                        name="stem_conv")(x)
             x = nn.relu(norm(name="stem_bn")(x))
         chex.assert_shape(x, (n, h, w, self.width))
         for i, size in enumerate(self.stage_sizes):
@@ -157,12 +164,12 @@ class ResNet(nn.Module):
             for j in range(size):
                 strides = 2 if i > 0 and j == 0 else 1
                 x = _Block(self.block, features, strides, self.bn_momentum, self.bn_epsilon, self.zero_init_residual,
-                           self.dtype, self.conv_impl, name=f"stage{i + 1}_block{j + 1}")(x, train)
+                           self.dtype, self.conv_impl, self.param_dtype, name=f"stage{i + 1}_block{j + 1}")(x, train)
             if i > 0:
                 h, w = _halve(h), _halve(w)
             chex.assert_shape(x, (n, h, w, features * EXPANSION[self.block]))
         x = jnp.mean(x, axis=(1, 2))
-        logits = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(x)
+        logits = nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(x)
         chex.assert_shape(logits, (n, self.num_classes))
         return logits.astype(jnp.float32)
 

@@ -25,10 +25,15 @@
 
 Tokens are int (B, T); 'pre' padding (id 0) is processed like any token, as Keras does without
 ``mask_zero``.
+
+Precision (2 and 3): ``dtype`` is the computation dtype (``jnp.bfloat16``: the projections and the
+recurrence run in it, the state is carried in it), ``param_dtype`` the parameters' (float32 by
+default). ``SequenceClassifier`` casts its logits to float32 after the output layer (a loss
+follows); a ``Recurrent`` layer returns its states in ``dtype``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -111,6 +116,8 @@ class Recurrent(nn.Module):
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     unroll: int = 1
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x_BxTxD, train: bool = False):
@@ -124,21 +131,23 @@ class Recurrent(nn.Module):
             raise ValueError(f"Recurrent expects x of shape (B, T, D), got {x_BxTxD.shape}")
         b, t, d = x_BxTxD.shape
         hdim, g = self.units, GATES[self.cell]
-        x_BxTxD = x_BxTxD.astype(jnp.float32)
-        kernel = self.param("kernel", nn.initializers.glorot_uniform(), (d, g * hdim))
-        rec = self.param("recurrent_kernel", nn.initializers.orthogonal(), (hdim, g * hdim))
+        x_BxTxD = x_BxTxD.astype(self.dtype)
+        kernel = self.param("kernel", nn.initializers.glorot_uniform(), (d, g * hdim), self.param_dtype)
+        rec = self.param("recurrent_kernel", nn.initializers.orthogonal(), (hdim, g * hdim), self.param_dtype)
         if self.cell == "gru":
-            bias = self.param("bias", nn.initializers.zeros, (2, g * hdim))
+            bias = self.param("bias", nn.initializers.zeros, (2, g * hdim), self.param_dtype)
             in_bias, rec_bias = bias[0], bias[1]
         else:
             init = _lstm_bias_init(hdim) if self.cell == "lstm" else nn.initializers.zeros
-            in_bias, rec_bias = self.param("bias", init, (g * hdim,)), None
+            in_bias, rec_bias = self.param("bias", init, (g * hdim,), self.param_dtype), None
+        kernel, rec, in_bias = (a.astype(self.dtype) for a in (kernel, rec, in_bias))
+        rec_bias = None if rec_bias is None else rec_bias.astype(self.dtype)
 
         if train and self.dropout > 0.0:
-            x_BxTxD = x_BxTxD * _dropout_mask(self.make_rng("dropout"), self.dropout, (b, 1, d))
+            x_BxTxD = x_BxTxD * _dropout_mask(self.make_rng("dropout"), self.dropout, (b, 1, d)).astype(self.dtype)
         rmask_BxH = None
         if train and self.recurrent_dropout > 0.0:
-            rmask_BxH = _dropout_mask(self.make_rng("dropout"), self.recurrent_dropout, (b, hdim))
+            rmask_BxH = _dropout_mask(self.make_rng("dropout"), self.recurrent_dropout, (b, hdim)).astype(self.dtype)
         # All time steps' input projections in one matmul, time-major for the scan.
         xp_TxBxG = jnp.einsum("btd,dg->tbg", x_BxTxD, kernel) + in_bias[None, None, :]
         ys_TxBxH = _scan(self.cell, xp_TxBxG, rec, rec_bias, rmask_BxH, hdim, self.unroll,
@@ -207,6 +216,8 @@ class SequenceClassifier(nn.Module):
     recurrent_dropout: float = 0.0
     num_outputs: int = 1
     unroll: int = 1
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, tokens_BxT, train: bool = False):
@@ -218,10 +229,11 @@ class SequenceClassifier(nn.Module):
             raise ValueError(f"SequenceClassifier expects integer tokens of shape (B, T), got "
                              f"{tokens_BxT.dtype} {tokens_BxT.shape}")
         b, t = tokens_BxT.shape
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         x = nn.Embed(self.vocab_size, self.embed_dim, name="embedding",
-                     embedding_init=_uniform_sym(0.05))(tokens_BxT)
+                     embedding_init=_uniform_sym(0.05), **kw)(tokens_BxT)
         chex.assert_shape(x, (b, t, self.embed_dim))
-        dense = lambda n, name: nn.Dense(n, kernel_init=nn.initializers.glorot_uniform(), name=name)  # noqa: E731
+        dense = lambda n, name: nn.Dense(n, kernel_init=nn.initializers.glorot_uniform(), name=name, **kw)  # noqa: E731
         if self.body == "flatten":
             h = nn.relu(dense(self.units[0], "dense_hidden")(x.reshape(b, t * self.embed_dim)))
         else:
@@ -230,8 +242,8 @@ class SequenceClassifier(nn.Module):
                 last = i == len(self.units) - 1
                 h = Recurrent(self.body, width, return_sequences=not last, dropout=self.dropout,
                               recurrent_dropout=self.recurrent_dropout, unroll=self.unroll,
-                              name=f"{self.body}_{i}")(h, train=train)
-        logits = dense(self.num_outputs, "output")(h)
+                              name=f"{self.body}_{i}", **kw)(h, train=train)
+        logits = dense(self.num_outputs, "output")(h).astype(jnp.float32)
         chex.assert_shape(logits, (b, self.num_outputs))
         return logits
 

@@ -6,6 +6,10 @@ self-attention from :mod:`jaxml.models.attention`; MLP D -> 4D GELU -> D) -> fin
 linear head to V logits. Dropout (``dropout_rate``, ``train=True``, rng "dropout") on the
 embeddings, the attention weights, and each block's two residual branches, as nanoGPT.
 Weights N(0, 0.02), residual output projections N(0, 0.02/sqrt(2·num_layers)), biases zero.
+``dtype`` is the computation dtype (``jnp.bfloat16``: embeddings, blocks and head in bfloat16;
+LayerNorm statistics and the attention softmax are computed in float32 by flax / ``attention``),
+``param_dtype`` the parameters' (float32 by default). ``GPT`` casts its logits to float32 after
+``lm_head`` (the loss follows); a key/value cache keeps the dtype it was made with.
 
 :func:`make_generate` returns ``generate(params, rng, prompt, max_new_tokens, temperature=1.0,
 top_k=0)``: autoregressive sampling of ``max_new_tokens`` tokens after ``prompt`` (int (B, P) or
@@ -29,6 +33,7 @@ Prompt tokens outside [0, vocab_size) raise :class:`jaxml.models.sampling.TokenI
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import chex
 import flax.linen as nn
@@ -48,6 +53,8 @@ class Block(nn.Module):
     num_layers: int = 1
     dropout_rate: float = 0.0
     mlp_ratio: int = 4
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x_BxTxD, train: bool = False, cache=None):
@@ -56,16 +63,16 @@ class Block(nn.Module):
         init = nn.initializers.normal(0.02)
         proj_init = nn.initializers.normal(0.02 / math.sqrt(2 * self.num_layers))
         drop = nn.Dropout(self.dropout_rate, deterministic=not train)
-        h = nn.LayerNorm(name="ln_1")(x_BxTxD)
-        h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate,
-                                   kernel_init=init, out_kernel_init=proj_init, name="attn")(h, train=train,
-                                                                                             cache=cache)
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = nn.LayerNorm(name="ln_1", **kw)(x_BxTxD)
+        h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate, kernel_init=init,
+                                   out_kernel_init=proj_init, name="attn", **kw)(h, train=train, cache=cache)
         if cache is not None:
             h, cache = h
         x_BxTxD = x_BxTxD + drop(h)
-        h = nn.LayerNorm(name="ln_2")(x_BxTxD)
-        h = nn.gelu(nn.Dense(self.mlp_ratio * d, kernel_init=init, name="mlp_fc")(h))
-        h = nn.Dense(d, kernel_init=proj_init, name="mlp_proj")(h)
+        h = nn.LayerNorm(name="ln_2", **kw)(x_BxTxD)
+        h = nn.gelu(nn.Dense(self.mlp_ratio * d, kernel_init=init, name="mlp_fc", **kw)(h))
+        h = nn.Dense(d, kernel_init=proj_init, name="mlp_proj", **kw)(h)
         x_BxTxD = x_BxTxD + drop(h)
         return x_BxTxD if cache is None else (x_BxTxD, cache)
 
@@ -83,6 +90,8 @@ class GPT(nn.Module):
     num_heads: int = 4
     embed_dim: int = 64
     dropout_rate: float = 0.0
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, idx_BxT, train: bool = False, cache=None):
@@ -94,24 +103,26 @@ class GPT(nn.Module):
         if self.embed_dim % self.num_heads:
             raise ValueError(f"GPT: embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}")
         init = nn.initializers.normal(0.02)
-        tok_VxD = self.param("wte", init, (self.vocab_size, self.embed_dim))
-        pos_TxD = self.param("wpe", init, (self.block_size, self.embed_dim))
+        tok_VxD = self.param("wte", init, (self.vocab_size, self.embed_dim), self.param_dtype)
+        pos_TxD = self.param("wpe", init, (self.block_size, self.embed_dim), self.param_dtype)
         if cache is None:
             pos_BxTxD = pos_TxD[None, :t]
         else:
             pos_BxTxD = jax.lax.dynamic_slice_in_dim(pos_TxD, cache[0].index, t, axis=0)[None]
-        x = jnp.take(tok_VxD, idx_BxT, axis=0) + pos_BxTxD
+        x = (jnp.take(tok_VxD, idx_BxT, axis=0) + pos_BxTxD).astype(self.dtype)
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
         new_cache = []
         for i in range(self.num_layers):
-            block = Block(self.num_heads, self.num_layers, self.dropout_rate, name=f"block_{i}")
+            block = Block(self.num_heads, self.num_layers, self.dropout_rate, dtype=self.dtype,
+                          param_dtype=self.param_dtype, name=f"block_{i}")
             if cache is None:
                 x = block(x, train=train)
             else:
                 x, layer_cache = block(x, train=train, cache=cache[i])
                 new_cache.append(layer_cache)
-        x = nn.LayerNorm(name="ln_f")(x)
-        logits = nn.Dense(self.vocab_size, kernel_init=init, name="lm_head")(x)
+        x = nn.LayerNorm(name="ln_f", dtype=self.dtype, param_dtype=self.param_dtype)(x)
+        logits = nn.Dense(self.vocab_size, kernel_init=init, dtype=self.dtype, param_dtype=self.param_dtype,
+                          name="lm_head")(x).astype(jnp.float32)
         chex.assert_shape(logits, (b, t, self.vocab_size))
         return logits if cache is None else (logits, tuple(new_cache))
 

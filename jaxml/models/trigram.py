@@ -3,7 +3,9 @@
 :class:`TrigramMLP`: context word ids (B, 3) -> one shared embedding matrix E (V, D) applied to
 each word -> the three D-vectors concatenated (B, 3D) (``combine="sum"``: summed, (B, D)) ->
 Dense(P) with a logistic sigmoid -> Dense(V) logits (softmax in the loss). All weights
-N(0, init_std²) (default 0.01), biases zero.
+N(0, init_std²) (default 0.01), biases zero. ``dtype`` is the computation dtype (e.g.
+``jnp.bfloat16``), ``param_dtype`` the parameters' (float32 by default); the logits are cast to
+float32 after the output layer (the softmax cross-entropy follows).
 
 Parameter count: V·D + (3D or D)·P + P + P·V + V; for V = 250, D = 32, P = 256 (concat):
 8,000 + 24,832 + 64,250 = 97,082.
@@ -12,7 +14,7 @@ Parameter count: V·D + (3D or D)·P + P + P·V + V; for V = 250, D = 32, P = 25
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -32,6 +34,8 @@ class TrigramMLP(nn.Module):
     combine: str = "concat"
     context: int = 3
     init_std: float = 0.01
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, ctx_BxC, train: bool = False):
@@ -42,14 +46,15 @@ class TrigramMLP(nn.Module):
                              f"{ctx_BxC.dtype} {ctx_BxC.shape}")
         b = ctx_BxC.shape[0]
         init = nn.initializers.normal(self.init_std)
-        emb_VxD = self.param("embedding", init, (self.vocab_size, self.embed_dim))
-        e_BxCxD = jnp.take(emb_VxD, ctx_BxC, axis=0)
+        emb_VxD = self.param("embedding", init, (self.vocab_size, self.embed_dim), self.param_dtype)
+        e_BxCxD = jnp.take(emb_VxD, ctx_BxC, axis=0).astype(self.dtype)
         if self.combine == "concat":
             e = e_BxCxD.reshape(b, self.context * self.embed_dim)
         else:
             e = e_BxCxD.sum(axis=1)
-        h_BxP = jax.nn.sigmoid(nn.Dense(self.hidden, kernel_init=init, name="hidden")(e))
-        logits_BxV = nn.Dense(self.vocab_size, kernel_init=init, name="output")(h_BxP)
+        kw = dict(kernel_init=init, dtype=self.dtype, param_dtype=self.param_dtype)
+        h_BxP = jax.nn.sigmoid(nn.Dense(self.hidden, name="hidden", **kw)(e))
+        logits_BxV = nn.Dense(self.vocab_size, name="output", **kw)(h_BxP).astype(jnp.float32)
         chex.assert_shape(logits_BxV, (b, self.vocab_size))
         return logits_BxV
 

@@ -20,10 +20,15 @@ With binary pixels the BCE sum is -log p(x | z), so the loss is an upper bound o
 
 Pure functions of explicit parameters and keys: ``encode``, ``decode``, ``sample``,
 ``reconstruct``, ``kl_divergence``, ``bernoulli_nll``, ``negative_elbo``.
+
+Precision: ``dtype`` is the computation dtype of the encoder and decoder layers (e.g.
+``jnp.bfloat16``), ``param_dtype`` the parameters' (float32 by default). The encoder's μ and
+log σ² and the decoder's logits are cast to float32 at the end of ``Encoder`` / ``Decoder``, so
+the reparameterisation, the KL term and the BCE (the loss) are float32.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -45,15 +50,18 @@ class Encoder(nn.Module):
 
     hidden: Sequence[int] = (500,)
     latent_dim: int = 2
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
         n = x.shape[0]
-        h = jnp.reshape(x, (n, -1)).astype(jnp.float32)
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = jnp.reshape(x, (n, -1)).astype(self.dtype)
         for i, width in enumerate(self.hidden):
-            h = nn.relu(nn.Dense(width, name=f"hidden_{i}")(h))
-        mu = nn.Dense(self.latent_dim, name="mean")(h)
-        logvar = nn.Dense(self.latent_dim, name="logvar")(h)
+            h = nn.relu(nn.Dense(width, name=f"hidden_{i}", **kw)(h))
+        mu = nn.Dense(self.latent_dim, name="mean", **kw)(h).astype(jnp.float32)
+        logvar = nn.Dense(self.latent_dim, name="logvar", **kw)(h).astype(jnp.float32)
         chex.assert_shape([mu, logvar], (n, self.latent_dim))
         return mu, logvar
 
@@ -63,14 +71,17 @@ class Decoder(nn.Module):
 
     hidden: Sequence[int] = (500,)
     output_dim: int = 784
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, z):
         n = z.shape[0]
-        h = z
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+        h = z.astype(self.dtype)
         for i, width in enumerate(self.hidden):
-            h = nn.relu(nn.Dense(width, name=f"hidden_{i}")(h))
-        logits = nn.Dense(self.output_dim, name="logits")(h)
+            h = nn.relu(nn.Dense(width, name=f"hidden_{i}", **kw)(h))
+        logits = nn.Dense(self.output_dim, name="logits", **kw)(h).astype(jnp.float32)
         chex.assert_shape(logits, (n, self.output_dim))
         return logits
 
@@ -83,6 +94,8 @@ class VAE(nn.Module):
     latent_dim: int = 2
     hidden: Sequence[int] = (500,)
     input_dim: int = 784
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     def __post_init__(self):
         _positive_int(self.latent_dim, "VAE.latent_dim")
@@ -92,8 +105,8 @@ class VAE(nn.Module):
         super().__post_init__()
 
     def setup(self):
-        self.encoder = Encoder(tuple(self.hidden), self.latent_dim)
-        self.decoder = Decoder(tuple(reversed(self.hidden)), self.input_dim)
+        self.encoder = Encoder(tuple(self.hidden), self.latent_dim, self.dtype, self.param_dtype)
+        self.decoder = Decoder(tuple(reversed(self.hidden)), self.input_dim, self.dtype, self.param_dtype)
 
     def _flat(self, x):
         n = x.shape[0]
