@@ -279,10 +279,14 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
 
     workdir = pathlib.Path(workdir) if workdir is not None else None
     ckpt = log = board = None
+    primary = jax.process_index() == 0
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
-        warn = lambda text: print(f"{desc + ': ' if desc else ''}{text}", file=sys.stderr, flush=True)  # noqa: E731
+        def warn(text):
+            if primary:
+                print(f"{desc + ': ' if desc else ''}{text}", file=sys.stderr, flush=True)
+
         restored = ckpt.restore_newest(state, state if early_stopping is not None else None, warn=warn)
         last = restored[0] if restored is not None else None
         if last is not None:
@@ -303,17 +307,19 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             seconds = meta.get("seconds", {})
             compile_seconds, train_seconds, epoch_seconds = (float(seconds.get(k, 0.0))
                                                              for k in ("compile", "train", "epoch"))
-            if (workdir / log_name).exists():
+            if primary and (workdir / log_name).exists():
                 truncate_after(workdir / log_name, "epoch", last)
             message = (f"resumed from epoch {last} (step {int(np.max(updates))}) of the checkpoint "
                        f"{ckpt.path(last)}")
-            print(f"{desc + ': ' if desc else ''}{message}", flush=True)
-            with MetricsLog(workdir / "events.jsonl") as events:
-                events.log(event="resumed", epoch=last, step=int(np.max(updates)), checkpoint=str(ckpt.path(last)),
-                           log=log_name)
-        log = MetricsLog(workdir / log_name)
-        if tensorboard if tensorboard is not None else tensorboard_enabled():
-            board = TensorBoardLog(workdir / "tensorboard" / pathlib.Path(log_name).stem, num_runs=R)
+            if primary:
+                print(f"{desc + ': ' if desc else ''}{message}", flush=True)
+                with MetricsLog(workdir / "events.jsonl") as events:
+                    events.log(event="resumed", epoch=last, step=int(np.max(updates)),
+                               checkpoint=str(ckpt.path(last)), log=log_name)
+        if primary:  # one writer per job: process 0 logs; every process saves its part of the checkpoints
+            log = MetricsLog(workdir / log_name)
+            if tensorboard if tensorboard is not None else tensorboard_enabled():
+                board = TensorBoardLog(workdir / "tensorboard" / pathlib.Path(log_name).stem, num_runs=R)
 
     def evaluate_all(state):
         out = {}
@@ -324,7 +330,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             out.update({k: np.asarray(v).reshape(R) for k, v in jax.device_get(probe_all(state)).items()})
         return out
 
-    bar = EpochProgress(epochs, desc=desc, enabled=progress)
+    bar = EpochProgress(epochs, desc=desc, enabled=progress and primary)
     last_saved = resumed_from
     compiled = None
     compiled_evals = {}

@@ -32,3 +32,19 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
     if batch_size % n:
         raise ValueError(f"batch_size={batch_size} must be divisible by the number of devices ({n}) "
                          "for data-parallel training")
+
+
+def host_values(tree):
+    """``tree`` as numpy arrays on this host: fully addressable arrays directly, and arrays that span
+    other processes' devices (a multi-process job) from this process's copy when replicated, else
+    gathered from every process (``multihost_utils.process_allgather``)."""
+    from jax.experimental import multihost_utils
+
+    def one(x):
+        if not isinstance(x, jax.Array) or x.is_fully_addressable:
+            return np.asarray(jax.device_get(x))
+        if x.is_fully_replicated:
+            return np.asarray(x.addressable_data(0))
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+    return jax.tree_util.tree_map(one, tree)

@@ -138,7 +138,9 @@ class StreamSource:
 
     The plan is :func:`batch_plan` on the same key as :class:`ArraySource`, so the two give the
     same batches in the same order. With R vmapped runs each run draws its own order, and each
-    batch holds the R runs' rows, stacked on a leading runs axis.
+    batch holds the R runs' rows, stacked on a leading runs axis. In a multi-process data-parallel
+    job (one run) each process reads only the rows of each batch that its devices hold and the
+    global batch is assembled with ``jax.make_array_from_process_local_data``.
     """
 
     def __init__(self, data, batch_size: int, *, shuffle: bool = True,
@@ -191,10 +193,16 @@ class StreamSource:
         idx, mask = plan
         runs = idx.ndim == 3
 
+        local = _process_rows(sharding, idx.shape[-1]) if not runs else None
+
         def make(i):
             if runs:
                 parts = [self._host_batch(idx[r, i], mask[r, i]) for r in range(idx.shape[0])]
                 host = {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+            elif local is not None:  # a multi-process job: read only the rows this process's devices hold
+                part = self._host_batch(idx[i][local], mask[i][local])
+                return {k: jax.make_array_from_process_local_data(sharding, v, (idx.shape[-1],) + v.shape[1:])
+                        for k, v in part.items()}
             else:
                 host = self._host_batch(idx[i], mask[i])
             return jax.device_put(host, sharding) if sharding is not None else jax.device_put(host)
@@ -209,6 +217,23 @@ class StreamSource:
                     pending.append(pool.submit(make, nxt))
                     nxt += 1
                 yield batch
+
+
+def _process_rows(sharding, batch_size: int):
+    """The batch rows (a slice) held by this process's devices when ``sharding`` spans several
+    processes (a contiguous block, as a 1-D data mesh over ``jax.devices()`` lays them out); None
+    for a single process or no sharding."""
+    if sharding is None or jax.process_count() == 1:
+        return None
+    starts, stops = [], []
+    for index in sharding.addressable_devices_indices_map((batch_size,)).values():
+        rows = index[0]
+        starts.append(rows.start or 0)
+        stops.append(batch_size if rows.stop is None else rows.stop)
+    spans = sorted(set(zip(starts, stops)))
+    if any(a[1] != b[0] for a, b in zip(spans, spans[1:])):
+        return None  # not one block: read whole batches (correct, only not sharded by process)
+    return slice(spans[0][0], spans[-1][1])
 
 
 def as_source(data, batch_size, shuffle, name, *, eval_batch_size=None):
