@@ -17,11 +17,12 @@ endif
 
 venv: $(STAMP)
 
-# Re-installs only when pyproject.toml changes (idempotent, quick otherwise).
-$(STAMP): pyproject.toml
+# Re-installs only when pyproject.toml or constraints.txt changes (idempotent, quick otherwise).
+# pyproject.toml declares version ranges; constraints.txt pins the exact versions the tests ran with.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 # The demo's data first: downloaded and verified when missing; with JAXML_OFFLINE=1, one message.
@@ -46,7 +47,7 @@ data: $(STAMP)
 	$(PY) -m jaxml.data download $(DATASETS)
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) -m bench.mlp
 
 clean:
