@@ -13,6 +13,8 @@ import tempfile
 
 import numpy as np
 
+from jaxml.report.primary import is_primary
+
 __all__ = ["tile_images", "mosaic_png"]
 
 
@@ -51,6 +53,8 @@ def mosaic_png(path, images, nrows: int, ncols: int | None = None, *, scale: int
 
     if scale < 1:
         raise ValueError(f"mosaic_png: scale must be >= 1, got {scale}")
+    if not is_primary():  # one writer per multi-process job
+        return path
     tiled = tile_images(images, nrows, ncols, pad=pad)
     pixels = np.round(tiled * 255).astype(np.uint8)
     pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)

@@ -20,6 +20,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from jaxml.report.primary import is_primary
+
 __all__ = [
     "DPI",
     "FIGSIZE",
@@ -56,7 +58,10 @@ def _vector(values, what: str) -> np.ndarray:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike):
-    """Write ``fig`` as a PNG at ``DPI`` (atomically: temporary file + rename). Returns ``path``."""
+    """Write ``fig`` as a PNG at ``DPI`` (atomically: temporary file + rename). Returns ``path``.
+    Only process 0 of a multi-process job writes (``jaxml.report.primary``)."""
+    if not is_primary():
+        return path
     fspath = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(fspath))
     os.makedirs(directory, exist_ok=True)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from jaxml.report.primary import is_primary
 from jaxml.report.stats import MeanStd
 
 __all__ = ["format_cell", "markdown_table", "write_results"]
@@ -106,6 +107,8 @@ def write_results(path: str | os.PathLike, title: str, sections: Sequence[tuple[
     Section texts are Markdown (paragraphs, :func:`markdown_table` output, lists). Creates missing
     parent folders and replaces the file atomically. Returns ``path``.
     """
+    if not is_primary():  # one writer per multi-process job
+        return path
     parts = [f"# {title}\n"]
     for heading, text in sections:
         parts.append(f"## {heading}\n")

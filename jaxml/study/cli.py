@@ -2,6 +2,7 @@
 
     python -m experiments.<name> [--config=<preset> | --config=<file.py>[:<arg>]] [--config.<key>=<value> ...]
                                  [--workdir=<dir>] [--allow_config_change=<key>,...] [--tensorboard] [--help]
+                                 [--distributed [--coordinator_address=HOST:PORT --num_processes=N --process_id=I]]
 
 ``--config`` (``--config tiny`` works too): a preset of the study (``tiny``, ``full``, ...), the
 study's own file with a preset (``experiments/x.py:tiny``, the ml_collections form), or any other
@@ -37,6 +38,10 @@ class Options:
     workdir: str | None = None
     allow_config_change: tuple = ()
     tensorboard: bool = False
+    distributed: bool = False
+    coordinator_address: str | None = None
+    num_processes: int | None = None
+    process_id: int | None = None
     help: bool = False
     config_source: str = "preset"
 
@@ -131,6 +136,11 @@ def parse_command_line(argv: Sequence[str], get_config: Callable[[str | None], m
     flags.DEFINE_list("allow_config_change", [], "Config keys that may change when resuming a work directory.",
                       flag_values=fv)
     flags.DEFINE_bool("tensorboard", False, "Also write TensorBoard event files.", flag_values=fv)
+    flags.DEFINE_bool("distributed", False, "Join a multi-process job (jax.distributed.initialize; the "
+                      "coordinator flags or the cluster's environment: SLURM, TPU pods).", flag_values=fv)
+    flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (with --distributed).", flag_values=fv)
+    flags.DEFINE_integer("num_processes", None, "Processes in the job (with --distributed).", flag_values=fv)
+    flags.DEFINE_integer("process_id", None, "This process's index (with --distributed).", flag_values=fv)
     try:
         if cfg is not None:
             args = [prog, *_normalised(rest, cfg)]
@@ -148,7 +158,10 @@ def parse_command_line(argv: Sequence[str], get_config: Callable[[str | None], m
     if not isinstance(config, ml_collections.ConfigDict):
         raise ConfigError(f"--config={value}: get_config() returned {type(config).__name__}, expected a ConfigDict")
     return config, Options(workdir=fv.workdir, allow_config_change=tuple(fv.allow_config_change),
-                           tensorboard=fv.tensorboard, config_source=source)
+                           tensorboard=fv.tensorboard, config_source=source,
+                           distributed=fv.distributed or fv.coordinator_address is not None,
+                           coordinator_address=fv.coordinator_address, num_processes=fv.num_processes,
+                           process_id=fv.process_id)
 
 
 def help_text(name: str, get_config: Callable, presets: Sequence[str]) -> str:
@@ -162,6 +175,9 @@ def help_text(name: str, get_config: Callable, presets: Sequence[str]) -> str:
              "  --workdir=DIR          where outputs go (default runs/<study>/<time>); an existing one resumes",
              "  --allow_config_change  keys that may change when resuming (e.g. epochs)",
              "  --tensorboard          also write TensorBoard event files (needs tensorboardX)",
+             "  --distributed          join a multi-process job: jax.distributed.initialize from the cluster's",
+             "                         environment, or --coordinator_address=HOST:PORT --num_processes=N",
+             "                         --process_id=I",
              "", "config keys (default preset):"]
     lines += [f"  --config.{key}={_get(cfg, key)!r}" for key in _flat_keys(cfg)]
     return "\n".join(lines)

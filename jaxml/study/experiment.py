@@ -20,9 +20,11 @@ from typing import Callable, Sequence
 
 from jaxml import cpu_memory
 from jaxml.data.errors import DataError
+from jaxml.report.primary import is_primary
 from jaxml.study.cli import help_text, parse_command_line
 from jaxml.study.config import ConfigError, to_dict
 from jaxml.study.resume import WorkdirLock, check_same_config, check_workdir, fingerprint
+from jaxml.train import parallel
 
 
 def machine_info() -> dict:
@@ -103,7 +105,11 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
                 print(text)
                 raise SystemExit(0)
             return text
+        if options.distributed:
+            parallel.initialize_distributed(options.coordinator_address, options.num_processes, options.process_id)
         path = make_workdir(name, options.workdir)
+        if not is_primary():  # process 0 guards and describes the work directory for the whole job
+            return _run_locked(name, cfg, path, options, main)
         with WorkdirLock(path):
             check_same_config(path, to_dict(cfg), options.allow_config_change)
             return _run_locked(name, cfg, path, options, main)
@@ -116,10 +122,11 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
 
 def _run_locked(name, cfg, path, options, main):
     cpu_memory.keep_freed_memory_on_cpu()  # after the caller's device settings, before any timing
-    (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
-    (path / "config.sha256").write_text(fingerprint(to_dict(cfg)) + "\n")
-    (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
-    print(f"[{name}] work directory: {path}")
+    if is_primary():
+        (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
+        (path / "config.sha256").write_text(fingerprint(to_dict(cfg)) + "\n")
+        (path / "machine.json").write_text(json.dumps(machine_info(), indent=2) + "\n")
+        print(f"[{name}] work directory: {path}")
     previous = os.environ.get("JAXML_TENSORBOARD")
     if options.tensorboard:
         os.environ["JAXML_TENSORBOARD"] = "1"   # read by fit (jaxml.report.tensorboard.enabled)
@@ -170,7 +177,8 @@ def run_parts(title: str, parts: dict, selected, workdir: pathlib.Path, intro: l
     total = time.perf_counter() - t0
     sections.append(("Run", f"Total wall time {total:.1f} s on {machine_summary()}."))
     write_results(pathlib.Path(workdir) / "results.md", title, sections)
-    (pathlib.Path(workdir) / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    if is_primary():
+        (pathlib.Path(workdir) / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     print(f"\nResults written to {pathlib.Path(workdir) / 'results.md'} (total {total:.1f} s)")
     return summary
 

@@ -48,3 +48,13 @@ def host_values(tree):
         return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
     return jax.tree_util.tree_map(one, tree)
+
+
+def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+    """Join a multi-process job: ``jax.distributed.initialize`` with the given coordinator (or, all
+    None, from the cluster's environment: SLURM, TPU pods, ...). On CPU the collectives go over gloo.
+    Call before anything touches a device."""
+    if jax.config.jax_platforms in (None, "", "cpu") or str(jax.config.jax_platforms).startswith("cpu"):
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address, num_processes=num_processes, process_id=process_id)
