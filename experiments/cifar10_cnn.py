@@ -51,6 +51,7 @@ from __future__ import annotations
 import functools
 import pathlib
 
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -103,6 +104,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     # host loop, identical numbers; see jaxml.train.epoch). "auto"/"host" select the host loop.
     c.epoch_loop = "scan"
     c.progress = True
+    c.half_precision = False  # True: the model computes in bfloat16 (params, logits float32): GPUs/TPUs
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU (use with a 28x28 dataset)
         c.n_train = 20_000
         c.epochs = 5
@@ -192,7 +194,7 @@ def net_key(net: dict) -> str:
 def make_model(c, net: dict, input_channels: int, num_classes: int):
     return lenet(conv_channels=net["conv_channels"], kernel=c.kernel, dense=net["dense"],
                  activation=net["activation"], padding=net["padding"], num_classes=num_classes,
-                 input_channels=input_channels)
+                 input_channels=input_channels, dtype=jnp.bfloat16 if c.half_precision else jnp.float32)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import pathlib
 
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -81,6 +82,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.vmap_seeds = True
     c.epoch_loop = "auto"  # host loop on CPU (conv gradients are slow inside lax.scan there), scan elsewhere
     c.progress = True
+    c.half_precision = False  # True: the model computes in bfloat16 (params, logits float32): GPUs/TPUs
     if preset == "demo":  # the documented reduced budget for a shared 2-core CPU
         c.width = 16
         c.n_train, c.n_test = 6_000, 2_000
@@ -128,7 +130,8 @@ def _median_after_first(seconds_RxE: np.ndarray) -> float:
 
 def run_part(c, data: dict, num_classes: int, trained: dict, name: str, loss: str,
              part_dir: pathlib.Path) -> tuple[str, dict]:
-    model = MODELS[name](num_classes=num_classes, stem="cifar", width=c.width)
+    model = MODELS[name](num_classes=num_classes, stem="cifar", width=c.width,
+                         dtype=jnp.bfloat16 if c.half_precision else jnp.float32)
     x1 = data["train"]["x"][:1]
     tx = make_tx(c, num_batches(c.n_train, c.batch_size))
     res = fit(make_runs(model, tx, x1, seeds=c.seeds), data["train"], epochs=c.epochs, batch_size=c.batch_size,
