@@ -5,8 +5,9 @@ Tolerance: bfloat16 keeps 8 significant bits (relative rounding 2^-9 ≈ 0.002 p
 these tiny models chain up to ~10 rounded operations (matmuls with sums of <= 64 terms, norms,
 softmax). We compare the worst element relative to the output's scale:
 ``max|y_bf16 - y_f32| <= TOL * max(1, max|y_f32|)`` with ``TOL = 0.05`` (about 25 bf16 ulps):
-well above the measured errors (0.002-0.02, printed with ``-s``) and far below what a wrong
-computation gives (errors of order 1). Each case also checks that the bfloat16 output is NOT
+7x the largest measured error (0.0005-0.007 on 2026-12-03, printed with ``-s``) and far below what
+a wrong computation gives (errors of order 1). Outputs smaller than ``SCALE_FLOOR`` are compared on
+that absolute scale. Each case also checks that the bfloat16 output is NOT
 identical to the float32 one, i.e. the computation really ran in bfloat16.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from jaxml.models.gan import Discriminator, Generator, make_gan
 from jaxml.models.mini_cnn import MiniCNN
 from jaxml.models.mlp import MLP
 from jaxml.models.resnet import ResNet
-from jaxml.models.rl_heads import LogisticPolicy, q_network
+from jaxml.models.rl_heads import LogisticPolicy
 from jaxml.models.rnn import SequenceClassifier
 from jaxml.models.transformer import GPT
 from jaxml.models.trigram import TrigramMLP
@@ -46,32 +47,30 @@ def _tanh_images(n):
 
 
 # name -> (make(dtype) -> module, input, extra apply kwargs). Tiny shapes: compile time dominates.
-# GPT-2 (``jaxml.models.gpt2``) has its own bf16 test in tests/models/test_gpt2.py.
+# GPT-2 (``jaxml.models.gpt2``) has its own bf16 test in tests/models/test_gpt2.py; the RL heads'
+# q_network / softmax_policy are the MLP above (their dtype is passed through to it).
 CASES = {
     "mlp": (lambda dt: MLP(hidden_sizes=(16,), output_size=3, dtype=dt), _x((4, 5)), {}),
     # Training mode: batch norm on batch statistics, the updated running averages are compared too.
     "mnist_cnn": (lambda dt: mnist_cnn(dropout=0.0, dtype=dt), _x((4, 28, 28, 1)),
                   {"train": True, "mutable": ["batch_stats"]}),
     "mini_cnn": (lambda dt: MiniCNN(dtype=dt), _x((4, 3)), {}),
-    "resnet": (lambda dt: ResNet(stage_sizes=(1, 1), width=8, num_classes=3, dtype=dt), _x((2, 8, 8, 3)), {}),
-    "rnn_lstm": (lambda dt: SequenceClassifier(vocab_size=13, embed_dim=8, body="lstm", units=(8, 8), dtype=dt),
+    "resnet": (lambda dt: ResNet(stage_sizes=(1, 1), width=4, num_classes=3, dtype=dt), _x((2, 4, 4, 3)), {}),
+    "rnn_lstm": (lambda dt: SequenceClassifier(vocab_size=13, embed_dim=8, body="lstm", units=(8,), dtype=dt),
                  _tokens((2, 6), 13), {}),
     "rnn_gru": (lambda dt: SequenceClassifier(vocab_size=13, embed_dim=8, body="gru", units=(8,), dtype=dt),
                 _tokens((2, 6), 13), {}),
-    "rnn_flatten": (lambda dt: SequenceClassifier(vocab_size=13, embed_dim=8, body="flatten", units=(8,),
-                                                  dtype=dt), _tokens((2, 6), 13), {}),
     "gpt_char": (lambda dt: GPT(vocab_size=11, block_size=8, num_layers=1, num_heads=2, embed_dim=16, dtype=dt),
                  _tokens((2, 8), 11), {}),
     "bert": (lambda dt: Bert(BertConfig(vocab_size=17, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                         intermediate_size=32, max_position_embeddings=8), dtype=dt),
              _tokens((2, 8), 17), {}),
-    "vae": (lambda dt: VAE(latent_dim=2, hidden=(16,), input_dim=784, dtype=dt), _x((2, 784)), {}),
+    "vae": (lambda dt: VAE(latent_dim=2, hidden=(16,), input_dim=16, dtype=dt), _x((2, 16)), {}),
     "gan_generator": (lambda dt: Generator(latent_dim=4, hidden=(16, 16), dtype=dt), _x((2, 4)), {}),
     "gan_discriminator": (lambda dt: Discriminator(hidden=(16, 16), dropout=0.0, dtype=dt), _tanh_images(2), {}),
     "dcgan_generator": (lambda dt: make_gan("dcgan", latent_dim=4, features=4, dtype=dt)[0], _x((2, 4)), {}),
     "dcgan_discriminator": (lambda dt: make_gan("dcgan", features=4, dropout=0.0, dtype=dt)[1],
                             _tanh_images(2), {}),
-    "q_network": (lambda dt: q_network(3, (16, 16), dtype=dt), _x((4, 4)), {}),
     "logistic_policy": (lambda dt: LogisticPolicy(init_std=0.5, dtype=dt), _x((4, 4)), {}),
     "trigram": (lambda dt: TrigramMLP(vocab_size=20, embed_dim=8, hidden=16, init_std=0.5, dtype=dt),
                 _tokens((4, 3), 20), {}),
