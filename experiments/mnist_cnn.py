@@ -136,7 +136,8 @@ def parameters_part(model, x1, part_dir: pathlib.Path) -> tuple[str, dict]:
 
 def training_part(c, model, data: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
     tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
-    write_model_spec(part_dir, "mnist_cnn", {"num_classes": model.num_classes, "dropout": c.dropout}, study=NAME,
+    write_model_spec(part_dir, "mnist_cnn", {"num_classes": model.num_classes, "dropout": c.dropout,
+                                             "dtype": model.dtype}, study=NAME,
                      data={"dataset": c.dataset, "n_train": c.n_train, "n_val": c.n_val, "n_test": c.n_test,
                            "data_seed": c.data_seed, "layout": "nhwc", "image_shape": data["train"]["x"].shape[1:]})
     runs = make_runs(model, tx, data["train"]["x"][:1], seeds=c.seeds)

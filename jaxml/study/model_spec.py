@@ -20,6 +20,7 @@ model without anything re-specified. ``data`` by task:
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 
 import jax
@@ -65,10 +66,13 @@ FAMILIES = {"mlp": (_mlp, "classifier"), "mnist_cnn": (_cnn("mnist_cnn"), "class
             "vae": (_vae, "vae"), "gan": (_gan, "gan"), "gpt": (_gpt, "gpt")}
 
 
+DTYPE_KEYS = ("dtype", "param_dtype")
+
+
 def _plain(value):
-    """JSON-ready: tuples as lists, numpy scalars as Python numbers."""
+    """JSON-ready: tuples as lists, numpy scalars as Python numbers, dtypes by name."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jnp.dtype(v).name if k in DTYPE_KEYS else _plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     return value.item() if hasattr(value, "item") else value
@@ -101,8 +105,10 @@ def read_model_spec(folder) -> dict:
 
 
 def build(spec: dict):
-    """The flax module ``spec`` describes (lists in kwargs become tuples, as modules want)."""
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["kwargs"].items()}
+    """The flax module ``spec`` describes (lists in kwargs become tuples, as modules want; dtype names
+    such as ``"bfloat16"`` dtypes)."""
+    kwargs = {k: tuple(v) if isinstance(v, list) else jnp.dtype(v) if k in DTYPE_KEYS else v
+              for k, v in spec["kwargs"].items()}
     try:
         return FAMILIES[spec["family"]][0](**kwargs)
     except TypeError as e:
@@ -118,7 +124,7 @@ def example_input(spec: dict):
         return jnp.zeros((1, kw.get("latent_dim", 100)), jnp.float32)
     shape = tuple(data.get("image_shape", (28, 28, 1)))
     if task == "vae" or data.get("layout") == "flat":
-        shape = (int(jnp.prod(jnp.array(shape))),)
+        shape = (math.prod(shape),)
     return jnp.zeros((1, *shape), jnp.float32)
 
 

@@ -7,10 +7,11 @@ import pytest
 
 from experiments import fashion_mnist_mlp as study
 from jaxml.report import read_metrics
+from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(run_tiny):
+def test_tiny_preset_end_to_end(run_tiny, study_command):
     summary, workdir = run_tiny(study)
     assert summary["n_params"] == 101_770
     # Gradient check: jax.grad agrees with the central difference in float64.
@@ -41,6 +42,23 @@ def test_tiny_preset_end_to_end(run_tiny):
     runs = summary["momentum"]["runs"]
     final = {m: [loss[-1] for loss, r in zip(losses, runs) if r["momentum"] == m] for m in cfg.momenta}
     assert max(final[0.9]) < min(final[0.1])
+    # python -m jaxml.study.evaluate_checkpoint: one folder per run (batch-size part, the early-stopping
+    # best weights the study tests) and runs on a leading axis (momentum x seeds, final weights).
+    def evaluated(*args):
+        code, out, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", "--json", *args)
+        assert code == 0, err
+        return json.loads(out.splitlines()[-1])
+
+    for run in range(len(cfg.seeds)):
+        r = evaluated(f"--part=batch_size/bs{cfg.batch_sizes[-1]}", f"--run={run}")
+        assert r["weights"] == "best"
+        assert r["accuracy"] == pytest.approx(summary["batch_size"][str(cfg.batch_sizes[-1])][run]["test_accuracy"],
+                                              abs=1e-6)
+    last = len(runs) - 1
+    r = evaluated("--part=momentum", f"--run={last}")
+    assert r["weights"] == "final" and r["accuracy"] == pytest.approx(summary["momentum"]["test_accuracy"][last],
+                                                                      abs=1e-6)
+    assert evaluated("--part=momentum", "--whole_split")["examples"] == 300   # the fake set's whole test split
 
 
 def test_invalid_config_values_are_named(run_tiny):

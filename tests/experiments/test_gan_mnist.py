@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from experiments import gan_mnist as study
 from jaxml.report import read_metrics
+from jaxml.study import sample_images
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir):
+def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir, study_command, tmp_path):
     args = ["--config.model=dcgan", f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"]
     summary, workdir = run_tiny(study, *args)
     cfg = study.get_config("tiny")
@@ -41,6 +43,17 @@ def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir):
     assert [r["train_d_loss"] for r in records] == [h["d_loss"] for h in history]
     text = (workdir / "results.md").read_text()
     assert "## Sample quality" in text and f"resumed after epoch {cfg.epochs}" in text
+    # python -m jaxml.study.sample_images with the study's sample seed: the DCGAN generator of the last
+    # checkpoint (batch norm in eval mode) draws the study's last sample grid (100 samples, 10 rows).
+    grids = {seed: tmp_path / f"seed{seed}.png" for seed in (cfg.sample_seed, 0)}
+    for seed, out in grids.items():
+        code, _, err = study_command(sample_images, f"--workdir={workdir}", f"--out={out}", "--num=100",
+                                     f"--seed={seed}")
+        assert code == 0, err
+    mine, other, theirs = (np.asarray(Image.open(p), float) for p in (*grids.values(),
+                                                                      workdir / f"samples_epoch{cfg.epochs:03d}.png"))
+    assert mine.shape == theirs.shape == ((10 * 28 + 9) * 2,) * 2 and np.abs(mine - theirs).max() <= 1
+    assert np.abs(other - theirs).max() > 1
 
 
 def test_invalid_config_values_are_named(tmp_path):

@@ -1,6 +1,8 @@
 """Smoke test of the MNIST CNN study's tiny preset on fake IDX files."""
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,10 +11,11 @@ import pytest
 from experiments import mnist_cnn as study
 from jaxml.models.cnn import mnist_cnn
 from jaxml.report import read_metrics
+from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(run_tiny):
+def test_tiny_preset_end_to_end(run_tiny, study_command):
     summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert list(summary) == ["parameters", "training"]
@@ -39,6 +42,20 @@ def test_tiny_preset_end_to_end(run_tiny):
     text = (workdir / "results.md").read_text()
     assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "Test (final weights)" in text
     assert "](training/curves_loss.png)" in text
+    # python -m jaxml.study.evaluate_checkpoint on this work directory (model.json + the vmapped
+    # checkpoint): each seed's final weights give the logged test and validation numbers.
+    for run in range(len(cfg.seeds)):
+        for split, prefix in (("test", "test"), ("validation", "val")):
+            code, out, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", f"--run={run}",
+                                           f"--split={split}", "--json")
+            assert code == 0, err
+            r = json.loads(out.splitlines()[-1])
+            assert (r["part"], r["weights"], r["examples"]) == ("training", "final", getattr(cfg, f"n_{prefix}"))
+            assert r["accuracy"] == pytest.approx(final[f"{prefix}_accuracy"][run], abs=1e-6)
+            assert r["loss"] == pytest.approx(final[f"{prefix}_loss"][run], rel=1e-4)
+    code, _, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", "--run=2")
+    assert code == 1
+    assert err.splitlines()[-1] == "evaluate_checkpoint: error: --run=2: part 'training' has 2 runs (0..1)"
 
 
 def test_parameter_shapes_in_forward_order():

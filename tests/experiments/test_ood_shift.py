@@ -1,15 +1,18 @@
 """Smoke test of the out-of-distribution (shift/rotation) study's tiny preset on fake IDX files."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from experiments import ood_shift as study
 from jaxml.report import read_metrics
+from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end(run_tiny):
+def test_tiny_preset_end_to_end(run_tiny, study_command):
     summary, workdir = run_tiny(study)
     cfg = study.get_config("tiny")
     assert list(summary) == [*cfg.models, "comparison"]
@@ -38,6 +41,19 @@ def test_tiny_preset_end_to_end(run_tiny):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
     assert "CNN-3" in text and "shifted up 4 px" in text and "± " in text
+    # python -m jaxml.study.evaluate_checkpoint with --shift / --rotate: the study's numbers (each
+    # seed's best-validation weights) for the shifted and rotated test sets.
+    for name, run in (("cnn3", 1), ("mlp", 0)):
+        for flag, label in (("--shift=4", "shifted up 4 px"), ("--rotate=90", "rotated 90°"),
+                            ("--rotate=270", "rotated 270°"), ("--rotate=0", "original")):
+            code, out, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", f"--part={name}",
+                                           f"--run={run}", flag, "--json")
+            assert code == 0, err
+            r = json.loads(out.splitlines()[-1])
+            assert r["weights"] == "best" and r["examples"] == cfg.n_test
+            assert r["accuracy"] == pytest.approx(summary[name]["accuracy"][label][run], abs=1e-6), (name, flag)
+    code, _, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", "--shift=4", "--rotate=90")
+    assert code == 1 and err.splitlines()[-1] == "evaluate_checkpoint: error: give --shift or --rotate, not both"
 
 
 def test_test_sets_match_numpy():

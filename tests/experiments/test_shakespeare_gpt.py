@@ -7,6 +7,7 @@ import pytest
 
 from experiments import shakespeare_gpt as study
 from jaxml.report import read_metrics
+from jaxml.study import sample_text
 from jaxml.study.config import ConfigError
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -20,7 +21,7 @@ def data_dir(tmp_path):
     return tmp_path
 
 
-def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
+def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch, study_command):
     monkeypatch.setenv("JAXML_DATA_DIR", str(data_dir))
     workdir = tmp_path / "run"
     summary = study.run_experiment(study.NAME, study.get_config, study.PRESETS, study.main,
@@ -47,6 +48,19 @@ def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch):
     assert (workdir / "main" / "checkpoints").is_dir()
     assert len(read_metrics(workdir / "main" / "metrics.jsonl")) == len(main["history"])
     assert "Sample after training" in (workdir / "results.md").read_text()
+    # python -m jaxml.study.sample_text on this work directory: the model and vocabulary from model.json.
+    args = (f"--workdir={workdir}", "--prompt=First", "--temperature=0.8", "--top_k=5", "--num_tokens=30")
+    code, out, err = study_command(sample_text, *args, "--seed=3")
+    assert code == 0, err
+    assert out.startswith("First") and len(out) == len("First") + 30 + 1 and set(out[:-1]) <= vocab
+    assert study_command(sample_text, *args, "--seed=3")[1] == out            # same seed, same text
+    # top_k=1 is greedy: the same text whatever the seed, the one the model's argmax gives.
+    greedy = {study_command(sample_text, *args[:3], "--top_k=1", f"--seed={s}")[1] for s in (0, 1)}
+    assert len(greedy) == 1
+    code, _, err = study_command(sample_text, f"--workdir={workdir}", "--prompt=Zebra")
+    unknown = sorted(set("Zebra") - vocab)
+    assert code == 1 and err.splitlines()[-1] == (f"sample_text: error: --prompt='Zebra': characters {unknown} are "
+                                                  f"not in the model's vocabulary of {len(vocab)}")
 
 
 def test_invalid_config_is_named(data_dir, tmp_path, monkeypatch):

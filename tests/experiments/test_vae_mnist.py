@@ -6,13 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from experiments import vae_mnist as study
 from jaxml.report import read_metrics
+from jaxml.study import evaluate_checkpoint, sample_images
 from jaxml.study.config import ConfigError
 
 
-def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir):
+def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir, study_command, tmp_path):
     # The classifier cache beside the session's fake data: the GAN smoke test reuses it.
     cache = f"--config.classifier_cache={fake_data_dir / 'classifier_cache'}"
     summary, workdir = run_tiny(study, cache)
@@ -47,6 +49,19 @@ def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir):
     assert rerun["resumed_from"] == cfg.epochs and rerun["compile_seconds"] == 0.0
     assert rerun["curves"] == run["curves"] and rerun["quality"] == run["quality"]
     assert len(read_metrics(workdir / "z2" / "metrics.jsonl")) == cfg.epochs * len(cfg.seeds)
+    # python -m jaxml.study.sample_images with the study's sample seed: seed 0's decoded N(0, I) samples,
+    # the very grid the study drew (samples_z2.png: 100 samples, 10 rows).
+    out = tmp_path / "grid.png"
+    code, _, err = study_command(sample_images, f"--workdir={workdir}", f"--out={out}", "--num=100",
+                                 f"--seed={cfg.sample_seed}")
+    assert code == 0, err
+    mine, theirs = (np.asarray(Image.open(p), float) for p in (out, workdir / "samples_z2.png"))
+    assert mine.shape == theirs.shape == ((10 * 28 + 9) * 2,) * 2 and np.abs(mine - theirs).max() <= 1
+    code, _, err = study_command(sample_images, f"--workdir={workdir}", f"--out={out}", "--num=100", "--seed=1")
+    assert not np.array_equal(np.asarray(Image.open(out), float), theirs)
+    code, _, err = study_command(evaluate_checkpoint, f"--workdir={workdir}")
+    assert code == 1 and err.splitlines()[-1] == ("evaluate_checkpoint: error: part 'z2' of " + str(workdir)
+                                                  + " holds a vae (vae); this command needs a classifier")
 
 
 def test_invalid_config_values_are_named(tmp_path):
