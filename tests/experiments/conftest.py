@@ -62,3 +62,17 @@ def run_tiny(request, tmp_path, monkeypatch):
         return summary, workdir
 
     return run
+
+
+@pytest.fixture
+def study_command(capsys):
+    """``study_command(module, *args) -> (exit status, stdout, stderr)``: ``python -m
+    jaxml.study.<module> args`` run in this process (``sample_text``, ``sample_images``,
+    ``evaluate_checkpoint``), e.g. on the work directory of a ``run_tiny`` run."""
+    def run(module, *args):
+        capsys.readouterr()
+        code = module.main([module.PROG, *map(str, args)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
