@@ -33,7 +33,7 @@ demo: $(STAMP)
 # Tests never download (they serve their own files from 127.0.0.1).
 test: export JAXML_OFFLINE := 1
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n $(JOBS) --durations=15
+	$(PY) -m pytest -q -n $(JOBS) --dist worksteal --durations=40
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -234,7 +234,7 @@ def main(c, workdir: pathlib.Path) -> dict:
          "vectors.\n\n![interpolation](interpolation.png)"),
         ("Run", f"Training {train_total:.1f} s: the sum of the {len(history)} epochs' times (quality measure "
          f"excluded{', over all invocations of the run' if resumed_from else ''}); epoch loop `{loop}` "
-         f"(compile {result.compile_seconds:.1f} s in this invocation)"
+         f"(compile {result.compile_seconds:.1f} s, summed over the invocations of this work directory)"
          f"{f'; this invocation resumed after epoch {resumed_from}' if resumed_from else ''}; wall time of this "
          f"invocation {total:.1f} s."),
     ]

@@ -32,6 +32,7 @@ def pytest_configure(config):
     JAXML_TEST_XLA_CACHE names a folder ("off": no cache); only compiled programs are cached, never results."""
     if os.environ.get("JAXML_TEST_XLA_OPTIMIZE", "0") != "1":
         jax.config.update("jax_disable_most_optimizations", True)
+        os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"  # the processes tests start behave the same
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no test
     from jaxml.cpu_memory import keep_freed_memory_on_cpu
@@ -47,6 +48,10 @@ def pytest_configure(config):
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Processes started by tests (fault injection, multi-process jobs) share the cache: they compile
+    # the same programs again and again.
+    os.environ.update(JAX_COMPILATION_CACHE_DIR=folder, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
 
 # Shared tiny problems (8 features, 3 classes, a few hundred examples): compile time dominates.
 

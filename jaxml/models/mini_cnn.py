@@ -29,7 +29,7 @@ __all__ = ["MiniCNN", "mini_cnn_params", "mini_cnn_weights"]
 class MiniCNN(nn.Module):
     """x (N, 3) -> ŷ (N,), see the module docstring. ``train`` is accepted and ignored."""
 
-    dtype: Any = jnp.float32
+    dtype: Any = None  # None: inferred from inputs and parameters (float64 under enable_x64)
     param_dtype: Any = jnp.float32
 
     @nn.compact
@@ -43,7 +43,7 @@ class MiniCNN(nn.Module):
         chex.assert_shape(o_Nx2, (n, 2))
         y_N = nn.Dense(1, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(o_Nx2)[:, 0]
         chex.assert_shape(y_N, (n,))
-        return y_N.astype(jnp.float32)
+        return y_N.astype(jnp.promote_types(y_N.dtype, jnp.float32))   # bf16 -> float32; float64 stays
 
 
 def mini_cnn_params(w, v) -> dict:

@@ -4,9 +4,11 @@ Input ``x`` of shape (N, ...) (flattened to (N, D)); output logits (N, output_si
 Dropout is inverted dropout with rate ``dropout_rate`` (keep probability 1 - rate),
 active only when ``train=True`` and fed a ``dropout`` rng.
 
-``dtype``: the computation dtype (e.g. ``jnp.bfloat16``: inputs, activations and matmuls in it);
-``param_dtype``: the parameters' dtype (float32 by default, also with a bfloat16 ``dtype``). The
-output layer's result is cast to float32 (after ``output_activation``), since a loss follows it.
+``dtype``: the computation dtype (e.g. ``jnp.bfloat16``: inputs, activations and matmuls in it;
+None, the default: inferred from the inputs and parameters as flax does, so float64 parameters
+under ``jax.enable_x64`` compute in float64 for gradient checks); ``param_dtype``: the parameters'
+dtype (float32 by default, also with a bfloat16 ``dtype``). A half-precision output is cast to
+float32 (after ``output_activation``), since a loss follows it.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class MLP(nn.Module):
     kernel_init: str = "lecun_normal"
     bias_init: str = "zeros"
     init_std: float | None = None
-    dtype: Any = jnp.float32
+    dtype: Any = None
     param_dtype: Any = jnp.float32
 
     @nn.compact
@@ -39,7 +41,9 @@ class MLP(nn.Module):
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}")
         n = x.shape[0]
-        x_NxD = jnp.reshape(x, (n, -1)).astype(self.dtype)
+        x_NxD = jnp.reshape(x, (n, -1))
+        if self.dtype is not None:
+            x_NxD = x_NxD.astype(self.dtype)
         act = get_activation(self.activation)
         k_init = initializer(self.kernel_init, self.init_std)
         b_init = bias_initializer(self.bias_init, self.init_std)
@@ -54,6 +58,7 @@ class MLP(nn.Module):
         out = nn.Dense(self.output_size, kernel_init=k_init, bias_init=b_init, dtype=self.dtype,
                        param_dtype=self.param_dtype, name="output")(h)
         chex.assert_shape(out, (n, self.output_size))
-        return get_activation(self.output_activation)(out).astype(jnp.float32)
+        out = get_activation(self.output_activation)(out)
+        return out.astype(jnp.promote_types(out.dtype, jnp.float32))   # bf16 -> float32; float64 stays
 
 

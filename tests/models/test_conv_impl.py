@@ -95,18 +95,19 @@ def test_models_agree_across_implementations(make, shape):
     ref_model = make("xla")
     variables = ref_model.init(jax.random.key(0), x)
 
-    def loss_and_grads(model):
+    def loss_and_grads(model):   # one compiled program per implementation (eager dispatch is slower)
         def loss(params):
             logits, _ = model.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
             return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], 1))
-        return jax.value_and_grad(loss)(variables["params"])
+        return jax.jit(jax.value_and_grad(loss))(variables["params"])
 
     ref_loss, ref_grads = loss_and_grads(ref_model)
+    ref_out = jax.jit(ref_model.apply)(variables, x)
     for impl in ("auto", "patches", "batch_chunked"):
         model = make(impl)
-        assert jax.tree_util.tree_structure(model.init(jax.random.key(0), x)) == \
+        assert jax.tree_util.tree_structure(jax.eval_shape(model.init, jax.random.key(0), x)) == \
             jax.tree_util.tree_structure(variables)
-        np.testing.assert_allclose(model.apply(variables, x), ref_model.apply(variables, x), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(jax.jit(model.apply)(variables, x), ref_out, rtol=1e-4, atol=1e-5)
         got_loss, got_grads = loss_and_grads(model)
         np.testing.assert_allclose(got_loss, ref_loss, rtol=1e-5)
         for g, r in zip(jax.tree_util.tree_leaves(got_grads), jax.tree_util.tree_leaves(ref_grads)):
