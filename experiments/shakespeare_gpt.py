@@ -203,8 +203,9 @@ def train_one(c, data: dict, *, block_size: int, num_heads: int, iterations: int
     sample_seconds += time.perf_counter() - t0
     history = _history(res)
     best = next(h for h in res.run_history(0) if h["epoch"] == int(res.best_epoch[0]))
-    # Iterations trained in this call (a resumed run trains only the rest): tokens over its wall time.
-    trained = int(res.updates[0]) - (res.resumed_from or 0) * eval_interval
+    # Every iteration trained in this work directory over the driver's cumulative training seconds (a
+    # resumed or finished rerun reports the same rate as the uninterrupted run would).
+    trained = int(res.updates[0])
     return {"block_size": block_size, "num_heads": num_heads, "parameters": n_params, "iterations": iterations,
             "history": history, "best_val_loss": best["val_loss"], "best_iteration": best["updates"],
             "final_train_loss": history[-1]["train_loss"], "final_val_loss": history[-1]["val_loss"],
