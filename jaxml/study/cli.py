@@ -43,7 +43,6 @@ class Options:
     num_processes: int | None = None
     process_id: int | None = None
     help: bool = False
-    config_source: str = "preset"
 
 
 def _config_value(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -158,7 +157,7 @@ def parse_command_line(argv: Sequence[str], get_config: Callable[[str | None], m
     if not isinstance(config, ml_collections.ConfigDict):
         raise ConfigError(f"--config={value}: get_config() returned {type(config).__name__}, expected a ConfigDict")
     return config, Options(workdir=fv.workdir, allow_config_change=tuple(fv.allow_config_change),
-                           tensorboard=fv.tensorboard, config_source=source,
+                           tensorboard=fv.tensorboard,
                            distributed=fv.distributed or fv.coordinator_address is not None,
                            coordinator_address=fv.coordinator_address, num_processes=fv.num_processes,
                            process_id=fv.process_id)

@@ -220,8 +220,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     train_dev = None if streaming else device_arrays(source, data_sharding)
     evals_dev = {name: device_arrays(s, data_sharding) for name, s in evals.items()}
 
-    # Metric names, from the steps' output structure (nothing runs).
-    one_state = jax.eval_shape(lambda s: unstack(s, 0), state) if batched else state
+    # Metric names, from the steps' output structure (nothing runs; one_state from above).
     one_key = jax.eval_shape(lambda k: k[0], key) if batched else key
     example = source.example()
     train_names = _metric_names(jax.eval_shape(train_step, one_state, example, one_key)[1])
