@@ -12,6 +12,20 @@ a batch, masking of padded examples) happen in the train/eval steps.
                            outputs are (N, C) (then compared with one-hot targets). Loss is the
                            mean over the non-batch axes of the squared error. correct: argmax
                            agreement for C > 1 columns; sign agreement for one column / ±1 targets.
+- ``rmse``                 as ``mse`` (same targets, same ``correct``); loss = the square root of the
+                           example's mean squared error, ``sqrt(mean_j (o_j - t_j)^2)``. The driver
+                           averages per-example losses, so a batch's loss is the mean of per-example
+                           RMSEs — not the RMSE of the whole batch (``sqrt`` of the batch MSE, what
+                           ``torch.sqrt(MSELoss())`` gives), which is at least as large (Jensen). At a
+                           zero error the value is 0 and the gradient is taken as 0 (no NaN).
+- ``smape``                as ``mse`` (same targets, same ``correct``); loss = symmetric mean absolute
+                           percentage error as a fraction in [0, 2] (not x100):
+                           ``mean_j 2 |o_j - t_j| / (|o_j| + |t_j| + eps)`` with ``eps = SMAPE_EPS
+                           = 1e-8`` (so that 0/0, output and target both 0, gives 0). With one-hot
+                           targets each zero-target output contributes ``2|o|/(|o| + eps)``, i.e. ~2
+                           whatever its size once |o| >> eps, so its gradient
+                           ``2 eps sign(o) / (|o| + eps)^2`` is ~0 there (and ~2/eps right at 0):
+                           SMAPE trains mainly the true class's output towards 1.
 """
 from __future__ import annotations
 
@@ -21,7 +35,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-NAMES = ("cross_entropy", "binary_cross_entropy", "mse")
+NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "rmse", "smape")
+SMAPE_EPS = 1e-8
 
 
 def _flat1(a):
@@ -51,23 +66,53 @@ def binary_cross_entropy(logits, targets):
     return loss_N, correct_N
 
 
-def mse(outputs, targets):
+def _regression_pair(outputs, targets, name: str):
+    """(outputs, targets) of one shape for the regression losses; int labels (N,) against (N, C)
+    outputs become one-hot targets; (N, 1) columns are flattened to (N,)."""
     if targets.ndim == 1 and outputs.ndim == 2 and outputs.shape[1] > 1 and jnp.issubdtype(targets.dtype, jnp.integer):
         targets = jax.nn.one_hot(targets, outputs.shape[1], dtype=outputs.dtype)
     outputs, targets = _flat1(outputs), _flat1(targets)
     if outputs.shape != targets.shape:
-        raise ValueError(f"mse expects outputs and targets of the same shape, got {outputs.shape} and {targets.shape}")
-    err = (outputs - targets.astype(outputs.dtype)) ** 2
-    loss_N = err.reshape(err.shape[0], -1).mean(axis=1)
+        raise ValueError(f"{name} expects outputs and targets of the same shape, got {outputs.shape} and "
+                         f"{targets.shape}")
+    return outputs, targets.astype(outputs.dtype)
+
+
+def _regression_correct(outputs, targets):
     if outputs.ndim == 2 and outputs.shape[1] > 1:
         correct_N = jnp.argmax(outputs, -1) == jnp.argmax(targets, -1)
     else:
         correct_N = jnp.sign(outputs.reshape(outputs.shape[0], -1)[:, 0]) == jnp.sign(
             targets.reshape(targets.shape[0], -1)[:, 0])
-    return loss_N, correct_N.astype(jnp.float32)
+    return correct_N.astype(jnp.float32)
 
 
-_LOSSES = {"cross_entropy": cross_entropy, "binary_cross_entropy": binary_cross_entropy, "mse": mse}
+def _per_example_mean(a):
+    return a.reshape(a.shape[0], -1).mean(axis=1)
+
+
+def mse(outputs, targets):
+    outputs, targets = _regression_pair(outputs, targets, "mse")
+    return _per_example_mean((outputs - targets) ** 2), _regression_correct(outputs, targets)
+
+
+def rmse(outputs, targets):
+    outputs, targets = _regression_pair(outputs, targets, "rmse")
+    mse_N = _per_example_mean((outputs - targets) ** 2)
+    positive = mse_N > 0
+    # sqrt only of positive values (the gradient of sqrt at 0 is inf; 0 * inf would be NaN).
+    loss_N = jnp.where(positive, jnp.sqrt(jnp.where(positive, mse_N, 1.0)), 0.0)
+    return loss_N, _regression_correct(outputs, targets)
+
+
+def smape(outputs, targets, eps: float = SMAPE_EPS):
+    outputs, targets = _regression_pair(outputs, targets, "smape")
+    ratio = 2.0 * jnp.abs(outputs - targets) / (jnp.abs(outputs) + jnp.abs(targets) + eps)
+    return _per_example_mean(ratio), _regression_correct(outputs, targets)
+
+
+_LOSSES = {"cross_entropy": cross_entropy, "binary_cross_entropy": binary_cross_entropy, "mse": mse,
+           "rmse": rmse, "smape": smape}
 
 
 def get_loss(name: str):

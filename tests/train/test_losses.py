@@ -7,7 +7,7 @@ from jax.test_util import check_grads
 
 from jaxml.models.mlp import MLP
 from jaxml.train import get_loss
-from jaxml.train.losses import binary_cross_entropy, cross_entropy, mse
+from jaxml.train.losses import SMAPE_EPS, binary_cross_entropy, cross_entropy, mse, rmse, smape
 
 
 def np_log_softmax(z):
@@ -109,9 +109,64 @@ def test_mse_means_over_non_batch_axes():
         mse(jnp.zeros((3, 2)), jnp.zeros((3, 4)))
 
 
+def test_rmse_hand_values_and_int_labels():
+    # Example 0: errors (0.1-1, 0.2, 0.7) -> mean square (0.81 + 0.04 + 0.49) / 3 = 0.44667.
+    out = np.array([[0.1, 0.2, 0.7], [0.0, 1.0, 0.0], [3.0, 0.0, 4.0]], np.float32)
+    labels = np.array([0, 1, 1], np.int32)
+    loss, correct = rmse(jnp.asarray(out), jnp.asarray(labels))
+    np.testing.assert_allclose(loss, [np.sqrt(1.34 / 3), 0.0, np.sqrt((9 + 1 + 16) / 3)], rtol=1e-6)
+    np.testing.assert_array_equal(correct, [0, 1, 0])
+    # Per example: the square root of mse's value (numpy, float64), on any shape.
+    rng = np.random.default_rng(1)
+    o, t = rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 2, 3))
+    np.testing.assert_allclose(rmse(jnp.asarray(o, jnp.float32), jnp.asarray(t, jnp.float32))[0],
+                               np.sqrt(((o - t) ** 2).reshape(4, -1).mean(1)), rtol=1e-5)
+
+
+def test_rmse_gradient_is_finite_at_zero_error_and_matches_the_formula_elsewhere():
+    t = jnp.array([[0.0, 1.0], [0.0, 1.0]])
+    o = jnp.array([[0.0, 1.0], [0.6, 0.2]])        # example 0 exact: loss 0, gradient 0 (not NaN)
+    g = jax.grad(lambda z: rmse(z, t)[0].sum())(o)
+    # d sqrt(mean e^2) / d o_j = e_j / (C * rmse) with e = o - t, C = 2: rmse = sqrt(0.5) for example 1.
+    np.testing.assert_allclose(g, [[0.0, 0.0], [0.6 / (2 * np.sqrt(0.5)), -0.8 / (2 * np.sqrt(0.5))]], rtol=1e-6)
+    with jax.enable_x64(True):
+        o64 = np.random.default_rng(2).normal(size=(3, 4))
+        check_grads(lambda z: rmse(z, jnp.asarray(np.eye(4)[:3]))[0].sum(), (o64,), order=1, modes=["rev"])
+
+
+def test_smape_hand_values_eps_and_int_labels():
+    # Example 0 with one-hot target (1, 0, 0): 2|0.5-1|/(0.5+1) = 2/3; 2*0.5/0.5 = 2 (a zero target
+    # term is 2 whatever the output's size); 0 vs 0 -> 0/eps = 0. Mean over the 3 outputs.
+    # Example 2, target (0, 1, 0): 2*1/1 = 2, 2*1/3, and an output of 1e-9 below eps = 1e-8 against
+    # a zero target: 2e-9 / (1e-9 + 1e-8) = 2/11.
+    out = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [-1.0, 2.0, 1e-9]], np.float32)
+    labels = np.array([0, 0, 1], np.int32)
+    loss, correct = smape(jnp.asarray(out), jnp.asarray(labels))
+    np.testing.assert_allclose(loss, [(2 / 3 + 2 + 0) / 3, 0.0, (2 + 2 / 3 + 2 / 11) / 3], rtol=1e-5)
+    np.testing.assert_array_equal(correct, [1, 1, 1])  # argmax (0.5 vs 0.5: the first) vs label
+    assert SMAPE_EPS == 1e-8
+    # Against the numpy formula on float targets; opposite signs give the maximum, 2.
+    rng = np.random.default_rng(3)
+    o, t = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    expected = (2 * np.abs(o - t) / (np.abs(o) + np.abs(t) + SMAPE_EPS)).mean(1)
+    np.testing.assert_allclose(smape(jnp.asarray(o, jnp.float32), jnp.asarray(t, jnp.float32))[0], expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(smape(jnp.array([[1.0, -3.0]]), jnp.array([[-1.0, 3.0]]))[0], [2.0], rtol=1e-6)
+    g = jax.grad(lambda z: smape(z, jnp.zeros((1, 2)))[0].sum())(jnp.zeros((1, 2)))
+    # Finite at output = target = 0: the one-sided slope d/do 2|o|/(|o| + eps) = 2/eps, over C = 2 outputs.
+    np.testing.assert_allclose(g, [[1 / SMAPE_EPS, 1 / SMAPE_EPS]], rtol=1e-5)
+
+
+def test_regression_losses_shape_errors():
+    for fn in (rmse, smape):
+        with pytest.raises(ValueError, match=f"{fn.__name__} expects outputs and targets of the same shape"):
+            fn(jnp.zeros((3, 2)), jnp.zeros((3, 4)))
+
+
 def test_get_loss():
     assert get_loss("cross_entropy") is cross_entropy
     assert get_loss("mse") is mse
+    assert get_loss("rmse") is rmse and get_loss("smape") is smape
     with pytest.raises(ValueError, match=r"unknown loss 'cross_entropie'.*Did you mean 'cross_entropy'"):
         get_loss("cross_entropie")
 
