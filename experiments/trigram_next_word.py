@@ -11,19 +11,23 @@ Data: the ``corpus`` (``austen`` by default, ``kjv`` selectable) as one word str
 (``data_seed``).
 
 Model (:class:`jaxml.models.trigram.TrigramMLP`): one embedding matrix (250 x D) applied to each
-of the three context words, the embeddings concatenated (``combine=sum`` sums them), a sigmoid
-hidden layer of P units, softmax over 250 words; weights N(0, 0.01²), biases 0.
+of the three context words, the embeddings concatenated (3D inputs to the hidden layer) or
+summed (D inputs; ``combines`` lists which: both by default, the sum-vs-concatenate question), a
+sigmoid hidden layer of P units, softmax over 250 words; weights N(0, 0.01²), biases 0.
 Training: SGD batch 200, learning rate 0.15, momentum 0.85 (``v <- 0.85 v + g; w <- w - 0.15 v``),
 at most 50 epochs, early stopping on validation cross-entropy (patience ``patience``, best
-weights kept). (D, P) in {(32, 256), (16, 128), (8, 64)}, each its own program with the
-seeds vmapped. Reported: accuracy and cross-entropy curves, a table, and for 5 random test
-trigrams the 10 most probable fourth words.
+weights kept). (D, P) in {(32, 256), (16, 128), (8, 64)}, each (size, combine) its own program
+with the seeds vmapped (concat and sum have different hidden-layer shapes, so they cannot share
+one). Reported: accuracy and cross-entropy curves, a table (mean ± std over seeds), the
+sum-vs-concatenate table, and for 5 random test trigrams the 10 most probable fourth words.
 
-Parts (``run_parts``): one per size ``D<D>_P<P>`` (its folder holds metrics.jsonl and the
-checkpoints), then ``comparison`` (table, accuracy.png, loss.png) and ``examples`` (top-k words
-of the first size's first seed).
+Parts (``run_parts``): one per size and combine, ``D<D>_P<P>`` (concatenated) or
+``D<D>_P<P>_sum`` (its folder holds metrics.jsonl and the checkpoints), then ``comparison``
+(tables, accuracy.png, loss.png) and ``examples`` (top-k words of the first size's first
+combine's first seed).
 
     python -m experiments.trigram_next_word [--config.corpus=kjv] [--config.seeds=0,1,2]
+    python -m experiments.trigram_next_word --config.sizes="((16,128),)" --config.combines=sum
     python -m experiments.trigram_next_word --config=tiny     # seconds; used by the smoke test
 """
 from __future__ import annotations
@@ -59,7 +63,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.data_seed = 0
     c.seeds = (0, 1, 2)
     c.sizes = ((32, 256), (16, 128), (8, 64))   # (D, P)
-    c.combine = "concat"
+    c.combines = ("concat", "sum")   # how the three embeddings enter the hidden layer; one program each
     c.batch_size = 200
     c.learning_rate = 0.15
     c.momentum = 0.85
@@ -74,7 +78,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.progress = True
     if preset == "tiny":
         c.vocab_size = 20
-        c.seeds = (0, 1)
+        c.seeds = (0, 1, 2)
         c.sizes = ((8, 16),)
         c.batch_size = 20
         c.max_epochs = 3
@@ -88,7 +92,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 
 def check(c) -> None:
-    check_config(c, choices={"preset": PRESETS, "corpus": CORPORA, "combine": COMBINE}, nonempty=("seeds",),
+    check_config(c, choices={"preset": PRESETS, "corpus": CORPORA}, subsets={"combines": COMBINE},
+                 nonempty=("seeds", "combines"),
                  counts=("vocab_size", "batch_size", "max_epochs", "patience", "n_examples", "top_k",
                          "eval_batch_size", "checkpoint_every"),
                  positive=("learning_rate", "init_std"), fractions=("momentum",), nonnegative=("max_words",))
@@ -122,35 +127,40 @@ def _stat(values, fmt=".4f"):
 
 
 # ---------------------------------------------------------------------------------------------
-# Parts: one per (D, P) (its seeds one program), the comparison, the example predictions.
+# Parts: one per (D, P, combine) (its seeds one program), the comparison, the example predictions.
+
+def part_name(d: int, p: int, combine: str) -> str:
+    """``D<D>_P<P>`` for concatenated embeddings (the coursework's model), ``D<D>_P<P>_sum`` for summed."""
+    return f"D{d}_P{p}" + ("" if combine == "concat" else f"_{combine}")
+
 
 def size_row(r: dict) -> dict:
-    return {"D": r["D"], "P": r["P"], "parameters": r["parameters"],
+    return {"D": r["D"], "P": r["P"], "embeddings": r["combine"], "parameters": r["parameters"],
             "best epoch": _stat(r["best_epoch"], ".1f"), "epochs run": _stat(r["stopped_epoch"], ".1f"),
             "val cross-entropy": _stat(r["val_loss"]), "val accuracy": _stat(r["val_accuracy"]),
             "test cross-entropy": _stat(r["test_loss"]), "test accuracy": _stat(r["test_accuracy"]),
             "train time (s)": f"{r['train_seconds']:.1f}"}
 
 
-def size_part(c, data: dict, vocab_size: int, trained: dict, dp, part_dir: pathlib.Path) -> tuple[str, dict]:
-    d, p = dp
-    model = TrigramMLP(vocab_size=vocab_size, embed_dim=d, hidden=p, combine=c.combine, init_std=c.init_std)
+def size_part(c, data: dict, vocab_size: int, trained: dict, dpc, part_dir: pathlib.Path) -> tuple[str, dict]:
+    d, p, combine = dpc
+    model = TrigramMLP(vocab_size=vocab_size, embed_dim=d, hidden=p, combine=combine, init_std=c.init_std)
     tx = make_optimizer({"name": "momentum", "learning_rate": c.learning_rate, "momentum": c.momentum})
     runs = make_runs(model, tx, data["train"]["x"][:1], seeds=c.seeds)
     res = fit(runs, data["train"], epochs=c.max_epochs, batch_size=c.batch_size, loss="cross_entropy",
               eval_sets={"val": data["validation"]},
               early_stopping=EarlyStopping(monitor="val_loss", mode="min", patience=c.patience),
               workdir=part_dir, checkpoint_every=c.checkpoint_every, eval_batch_size=c.eval_batch_size,
-              progress=c.progress, desc=f"D={d} P={p}")
+              progress=c.progress, desc=f"D={d} P={p} {combine}")
     test = evaluate(res.best_state, data["test"], loss="cross_entropy", batch_size=c.eval_batch_size,
                     num_runs=runs.num_runs)
     best = res.best_epoch - 1
-    result = {"D": d, "P": p, "parameters": count_params(unstack(runs.state.params, 0)),
+    result = {"D": d, "P": p, "combine": combine, "parameters": count_params(unstack(runs.state.params, 0)),
               "val_loss": np.nanmin(res.curve("val_loss"), axis=1).tolist(),
               "val_accuracy": res.curve("val_accuracy")[np.arange(runs.num_runs), best].tolist(),
               "test_loss": np.asarray(test["loss"]).tolist(), "test_accuracy": np.asarray(test["accuracy"]).tolist(),
               **fit_summary(res, METRICS)}
-    trained[(d, p)] = {**result, "model": model, "params": unstack(res.best_state.params, 0)}
+    trained[(d, p, combine)] = {**result, "model": model, "params": unstack(res.best_state.params, 0)}
     return markdown_table([size_row(result)]), result
 
 
@@ -160,19 +170,45 @@ def comparison_part(c, trained: dict, part_dir: pathlib.Path) -> tuple[str, dict
         curves, bands = {}, {}
         for r in trained.values():
             for split in ("train", "val"):
-                name = f"D={r['D']} P={r['P']} {'training (running)' if split == 'train' else 'validation'}"
+                name = (f"D={r['D']} P={r['P']} {r['combine']} "
+                        f"{'training (running)' if split == 'train' else 'validation'}")
                 curves[name], bands[name] = mean_band(r["curves"][f"{split}_{key}"])   # NaN after a run stopped
         line_plot(part_dir / f"{key}.png", curves, bands=bands, xlabel="epoch", ylabel=label,
                   title=f"Next-word {label} ({c.corpus}, mean ± std over seeds)")
         plots.append(f"comparison/{key}.png")
-    text = markdown_table([size_row(r) for r in trained.values()]) + "\n\n" + " ".join(f"![{p}]({p})" for p in plots)
-    return text, {"test_accuracy_mean": {f"D{d}_P{p}": float(np.mean(r["test_accuracy"]))
-                                         for (d, p), r in trained.items()}}
+    text = markdown_table([size_row(r) for r in trained.values()])
+    pairs = sum_vs_concat(trained)
+    if pairs:
+        text += ("\n\nSum vs concatenation of the three embeddings (test metrics of the best-validation weights, "
+                 f"mean ± std over seeds {list(c.seeds)}; each a separate program, seeds vmapped):\n\n"
+                 + markdown_table(pairs))
+    text += "\n\n" + " ".join(f"![{p}]({p})" for p in plots)
+    return text, {"test_accuracy_mean": {part_name(*k): float(np.mean(r["test_accuracy"])) for k, r in trained.items()},
+                  "sum_vs_concat": pairs}
+
+
+def sum_vs_concat(trained: dict) -> list[dict]:
+    """Per (D, P) trained both ways: test accuracy and cross-entropy of each, and the differences."""
+    rows = []
+    for (d, p, combine), r in trained.items():
+        other = trained.get((d, p, "sum"))
+        if combine != "concat" or other is None:
+            continue
+        row = {"D": d, "P": p, "parameters concat / sum": f"{r['parameters']:,} / {other['parameters']:,}"}
+        for key, label in (("test_accuracy", "test accuracy"), ("test_loss", "test cross-entropy")):
+            row[f"{label} concat"] = _stat(r[key])
+            row[f"{label} sum"] = _stat(other[key])
+        diff = np.asarray(other["test_accuracy"]) - np.asarray(r["test_accuracy"])   # same seeds, paired
+        row["accuracy sum - concat"] = _stat(diff)
+        row["epochs run concat / sum"] = f"{_stat(r['stopped_epoch'], '.1f')} / {_stat(other['stopped_epoch'], '.1f')}"
+        rows.append(row)
+    return rows
 
 
 def examples_part(c, vocab, data: dict, trained: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
-    """Top-k fourth words for random test trigrams, from the first size's first seed (best weights)."""
-    first = trained[tuple(c.sizes[0])]
+    """Top-k fourth words for random test trigrams, from the first size's first combine's first seed
+    (best weights)."""
+    first = trained[(*c.sizes[0], c.combines[0])]
     n_test = len(data["test"]["y"])
     pick = np.random.default_rng(c.data_seed + 1).choice(n_test, size=min(c.n_examples, n_test), replace=False)
     logits = np.asarray(first["model"].apply({"params": first["params"]}, jnp.asarray(data["test"]["x"][pick])))
@@ -186,7 +222,8 @@ def examples_part(c, vocab, data: dict, trained: dict, part_dir: pathlib.Path) -
         where = f"rank {rank}" if rank else f"not in the top {c.top_k}"
         lines.append(f"- **{context} ___** (actual: *{truth}*, {where}): "
                      + ", ".join(f"{w} {pr:.3f}" for w, pr in top))
-    text = (f"D={first['D']}, P={first['P']}, seed {c.seeds[0]}, best weights; {len(pick)} random test trigrams."
+    text = (f"D={first['D']}, P={first['P']}, embeddings {first['combine']}, seed {c.seeds[0]}, best weights; "
+            f"{len(pick)} random test trigrams."
             "\n\n" + "\n".join(lines))
     return text, {"vocab": list(vocab), "examples": examples}
 
@@ -198,12 +235,14 @@ def main(c, workdir: pathlib.Path) -> dict:
     setup = (f"Corpus `{c.corpus}`: {n_words:,} words; vocabulary = the {len(vocab)} most frequent; "
              f"{sum(sizes.values()):,} 4-word windows entirely in the vocabulary, split {sizes['train']:,} / "
              f"{sizes['validation']:,} / {sizes['test']:,} (train / validation / test, data seed {c.data_seed}). "
-             f"Embeddings {c.combine}; SGD batch {c.batch_size}, lr {c.learning_rate}, momentum {c.momentum}, "
+             f"Embeddings {' vs '.join(c.combines)}; SGD batch {c.batch_size}, lr {c.learning_rate}, "
+             f"momentum {c.momentum}, "
              f"at most {c.max_epochs} epochs, early stopping on validation cross-entropy (patience {c.patience}, "
              f"best weights). Seeds {list(c.seeds)} (vmapped).")
     trained: dict = {}
-    parts = {f"D{d}_P{p}": (f"D = {d}, P = {p}", functools.partial(size_part, c, data, len(vocab), trained, (d, p)))
-             for d, p in c.sizes}
+    parts = {part_name(d, p, cb): (f"D = {d}, P = {p}, embeddings {'concatenated' if cb == 'concat' else 'summed'}",
+                                   functools.partial(size_part, c, data, len(vocab), trained, (d, p, cb)))
+             for d, p in c.sizes for cb in c.combines}
     parts["comparison"] = ("Comparison", functools.partial(comparison_part, c, trained))
     parts["examples"] = (f"Top {c.top_k} fourth words", functools.partial(examples_part, c, vocab, data, trained))
     summary = run_parts(f"Next word from three ({c.corpus})", parts, parts, workdir, [("Setup", setup)])
