@@ -1,8 +1,9 @@
 """IMDB sentiment with Embedding + Dense / SimpleRNN / LSTM classifiers (the Keras coursework).
 
 Coursework question: on IMDB reviews (10,000-word vocabulary), how do a bag-of-embeddings
-Dense model, a SimpleRNN and LSTMs compare, and what do longer reviews, stacking, dropout,
-recurrent dropout, a decaying learning rate and early stopping add?
+Dense model, a SimpleRNN, a GRU and LSTMs compare (RNN vs GRU vs LSTM: parts b, f, c), and what
+do longer reviews, stacking, dropout, recurrent dropout, a decaying learning rate and early
+stopping add?
 
 Common setting: RMSprop (lr 1e-3, rho 0.9, eps 1e-7), binary cross-entropy on one logit,
 batch 128, 20% of the training reviews held out for validation (a seeded random subset,
@@ -17,6 +18,8 @@ Keras) to ``maxlen`` words.
       maxlen 100, 20 epochs
   (e) as (d) with maxlen 200, batch 256, learning rate constant for 5 epochs then x exp(-0.1)
       per epoch, early stopping on validation loss with patience 5 (at most 20 epochs)
+  (f) Embedding 16 -> GRU 32 -> Dense 1, maxlen 20 (as (b), (c); Keras's GRU, ``reset_after``:
+      two bias rows, 4,800 recurrent-layer parameters)
 
 Every part reports parameters, best validation accuracy, test accuracy of the final weights
 (Keras' default: no restoring of the best epoch; (e) also gives the test accuracy of its
@@ -59,12 +62,13 @@ from jaxml.train import EarlyStopping, evaluate, fit, make_optimizer, make_runs,
 
 NAME = "imdb_sentiment"
 PRESETS = ("full", "tiny")
-PARTS = ("a", "b", "c", "d", "e")
+PARTS = ("a", "b", "c", "d", "e", "f")
 DATASETS = ("imdb", "austen_vs_shakespeare")
 METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 # Keras's parameter counts of each part at the default sizes (maxlen 20 for the Flatten model).
 EXPECTED_PARAMS = {"a": 160_000 + 10_272 + 33, "b": 160_000 + 1_568 + 33, "c": 160_000 + 6_272 + 33,
-                   "d": 160_000 + 6_272 + 8_320 + 33, "e": 160_000 + 6_272 + 8_320 + 33}
+                   "d": 160_000 + 6_272 + 8_320 + 33, "e": 160_000 + 6_272 + 8_320 + 33,
+                   "f": 160_000 + 4_800 + 33}
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -81,7 +85,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.batch_size = 128
     c.val_fraction = 0.2
     c.epochs = 10
-    c.maxlen = 20                # parts a, b, c
+    c.maxlen = 20                # parts a, b, c, f
     c.maxlen_d = 100
     c.epochs_d = 20
     c.dropout = 0.2
@@ -139,11 +143,14 @@ def part_specs(c) -> dict:
                   schedule={"schedule": "constant_then_exponential", "decay_after_epochs": c.decay_after_epochs,
                             "decay_rate": c.decay_rate},
                   early_stopping=EarlyStopping(monitor="val_loss", mode="min", patience=c.patience_e)),
+        "f": dict(base, title="Embedding -> GRU 32 -> Dense 1", maxlen=c.maxlen,
+                  model=dict(body="gru", units=(c.units,))),
     }
 
 
 def keras_param_count(c, spec: dict, vocab_size: int) -> int:
-    """What Keras reports for the part's layers (Embedding, Dense/SimpleRNN/LSTM, Dense(1))."""
+    """What Keras reports for the part's layers (Embedding, Dense/SimpleRNN/GRU/LSTM, Dense(1)); Keras's
+    GRU (``reset_after=True``, the default) has an input and a recurrent bias: 3 (D·H + H·H + 2H)."""
     e, m = c.embed_dim, spec["model"]
     total, width = vocab_size * e, e
     if m["body"] == "flatten":
@@ -152,7 +159,7 @@ def keras_param_count(c, spec: dict, vocab_size: int) -> int:
     else:
         gates = {"simple": 1, "gru": 3, "lstm": 4}[m["body"]]
         for u in m["units"]:
-            total += gates * (width * u + u * u + u)
+            total += gates * (width * u + u * u + u * (2 if m["body"] == "gru" else 1))
             width = u
     return total + width + 1
 

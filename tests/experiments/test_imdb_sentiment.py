@@ -38,12 +38,12 @@ def write_corpora(root):
 
 def test_tiny_preset_on_aclimdb(tmp_path, run_tiny):
     """Part (e) runs every code path of a part (stacked LSTMs with both dropouts, the decaying
-    schedule, early stopping, test accuracy of final and best weights); (a)-(d) are the same code
-    with other layers (tested in tests/models/test_rnn.py; their Keras parameter counts
-    below)."""
-    summary, workdir = run_tiny(study, "--config.parts=('e',)", "--config.patience_e=2",
+    schedule, early stopping, test accuracy of final and best weights) and part (f) trains the GRU
+    (the RNN vs GRU vs LSTM comparison); (a)-(d) are the same code with other layers (tested in
+    tests/models/test_rnn.py; their Keras parameter counts below)."""
+    summary, workdir = run_tiny(study, "--config.parts=('e','f')", "--config.patience_e=2",
                                 data_dir=write_acl(tmp_path / "data"))
-    assert {k for k in summary if k.startswith("part_")} == {"part_e"} and "comparison" in summary
+    assert {k for k in summary if k.startswith("part_")} == {"part_e", "part_f"} and "comparison" in summary
     e = summary["part_e"]
     # Keras's parameter count (the vocabulary is num_words=10,000 however few words the files have).
     assert e["parameters"] == study.EXPECTED_PARAMS["e"] == 174_625
@@ -58,13 +58,21 @@ def test_tiny_preset_on_aclimdb(tmp_path, run_tiny):
                  "part_e/metrics.jsonl"):
         assert (workdir / name).stat().st_size > 0, name
     assert "| (e)" in (workdir / "results.md").read_text()
+    # The GRU part: Keras's GRU(32) parameter count, all its epochs run, finite losses and accuracies.
+    f = summary["part_f"]
+    assert f["parameters"] == study.EXPECTED_PARAMS["f"] == 164_833
+    assert f["stopped_epoch"] == [cfg.epochs] and np.isfinite(f["curves"]["train_loss"]).all()
+    assert np.isfinite(f["test_loss"]).all() and 0.0 <= f["test_accuracy"][0] <= 1.0
+    rows = {r["part"]: r for r in summary["comparison"]["rows"]}
+    assert rows["(f)"]["model"] == "Embedding -> GRU 32 -> Dense 1" and np.isfinite(rows["(f)"]["test accuracy"])
 
 
 def test_all_parts_build_keras_sized_models():
     cfg = study.get_config()
     specs = study.part_specs(cfg)
     assert {p: study.keras_param_count(cfg, s, 10_000) for p, s in specs.items()} == study.EXPECTED_PARAMS
-    assert [specs[p]["maxlen"] for p in study.PARTS] == [20, 20, 20, 100, 200]
+    assert [specs[p]["maxlen"] for p in study.PARTS] == [20, 20, 20, 100, 200, 20]
+    assert specs["f"]["model"]["body"] == "gru" and specs["f"]["epochs"] == specs["b"]["epochs"] == cfg.epochs
     assert specs["e"]["batch_size"] == 256 and specs["e"]["early_stopping"].patience == 5
 
 
@@ -81,7 +89,7 @@ def test_stand_in_dataset_and_bad_config(tmp_path, monkeypatch, run_tiny):
     with pytest.raises(ConfigError, match="dataset"):
         run_tiny(study, "--config.dataset=yelp", data_dir=data_dir)
     with pytest.raises(ConfigError, match="parts"):
-        run_tiny(study, "--config.parts=('a','f')", data_dir=data_dir)
+        run_tiny(study, "--config.parts=('a','g')", data_dir=data_dir)
     with pytest.raises(ConfigError, match="recurrent_dropout"):
         run_tiny(study, "--config.recurrent_dropout=1.0", data_dir=data_dir)
 
