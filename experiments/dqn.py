@@ -20,6 +20,12 @@ Parts (``--config.parts``):
   on 2 cores; in our check each split run was bit-identical to the same seed run alone).
 - ``lunarlander``: DQN on gymnasium LunarLander-v3 through the host loop (one jitted call
   per vector step), per seed; return/loss curves, greedy evaluation, env steps per second.
+- ``lunarlander_sweep``: the coursework's γ ∈ ``lunarlander_sweep_gammas`` x learning rate ∈
+  ``lunarlander_sweep_learning_rates`` on LunarLander-v3 with its 8-16-32-16-4 ReLU Q-network,
+  through the host loop, per (γ, η, seed in ``lunarlander_sweep_seeds``); γ and η are arguments
+  of the jitted calls, so the grid compiles once. The preset's budget is REDUCED (60,000 env
+  steps per run, vs 1,000,000 in ``lunarlander``) to fit a shared 2-core CPU; it is named so
+  in results.md. One plot per setting plus an overview, a greedy table with wall times.
 
     python -m experiments.dqn                                   # full study (LunarLander: 1M steps)
     python -m experiments.dqn --config=tiny                     # seconds; used by the tests
@@ -51,7 +57,7 @@ from jaxml.train.run_sharding import request_cpu_devices, shard_runs
 
 NAME = "dqn"
 PRESETS = ("full", "tiny")
-PARTS = ("cartpole", "sweep", "lunarlander")
+PARTS = ("cartpole", "sweep", "lunarlander", "lunarlander_sweep")
 
 
 def dqn_fields(**overrides) -> ml_collections.ConfigDict:
@@ -76,6 +82,14 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.lunarlander = dqn_fields(**dqn.LUNARLANDER_SETTINGS)
     c.lunarlander_seeds = (0,)
     c.lunarlander_log_every = 10_000
+    # The coursework's γ x learning-rate sweep on LunarLander with its 8-16-32-16-4 Q-network, otherwise the
+    # LunarLander part's settings. REDUCED BUDGET: 60,000 env steps per run (that part trains 1,000,000), so
+    # that the 2x2 grid x 2 seeds fits ~15 minutes on our shared 2-core CPU; ε decays over the first half.
+    c.lunarlander_sweep = dqn_fields(**{**dqn.LUNARLANDER_SETTINGS, "hidden_sizes": COURSEWORK_Q_HIDDEN,
+                                        "total_timesteps": 60_000, "epsilon_fraction": 0.5})
+    c.lunarlander_sweep_gammas = (0.5, 0.99)
+    c.lunarlander_sweep_learning_rates = (1e-3, 1e-2)
+    c.lunarlander_sweep_seeds = (0, 1)
     if preset == "tiny":
         c.seeds = (0, 1)
         c.eval_episodes = 4
@@ -93,18 +107,25 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.lunarlander.update(dict(total_timesteps=240, num_envs=2, hidden_sizes=(16,), buffer_size=200, batch_size=16,
                                   learning_starts=100, target_update_every=1))
         c.lunarlander_log_every = 100
+        c.lunarlander_sweep.update(dict(total_timesteps=240, num_envs=2, buffer_size=200, batch_size=16,
+                                        learning_starts=100, target_update_every=1))
+        c.lunarlander_sweep_gammas = (0.9, 0.99)
+        c.lunarlander_sweep_learning_rates = (1e-3,)
+        c.lunarlander_sweep_seeds = (0,)
     return c
 
 
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS},
-                 nonempty=("seeds", "sweep_seeds", "lunarlander_seeds"),
+                 nonempty=("seeds", "sweep_seeds", "lunarlander_seeds", "lunarlander_sweep_seeds"),
                  counts=("eval_episodes", "lunarlander_log_every"),
-                 positive=("sweep_learning_rates",), ranges={"curve_points": (2, None), "sweep_gammas": (0, 1)},
-                 nested=dict.fromkeys(("cartpole", "sweep", "lunarlander"),
+                 positive=("sweep_learning_rates", "lunarlander_sweep_learning_rates"),
+                 ranges={"curve_points": (2, None), "sweep_gammas": (0, 1), "lunarlander_sweep_gammas": (0, 1)},
+                 nested=dict.fromkeys(("cartpole", "sweep", "lunarlander", "lunarlander_sweep"),
                                       lambda d: dqn.DQNConfig.from_mapping(d).validate()))
-    if "lunarlander" in c.parts:  # the part drives gymnasium's lander through the host loop
-        check_choice(c, "lunarlander.env_id", ("LunarLander-v3",))
+    for part in ("lunarlander", "lunarlander_sweep"):  # these parts drive gymnasium's lander through the host loop
+        if part in c.parts:
+            check_choice(c, f"{part}.env_id", ("LunarLander-v3",))
 
 
 def compiled_runs(cfg: dqn.DQNConfig, keys, hparams) -> tuple[dict, float, float]:
@@ -129,12 +150,14 @@ def _curves(out, cfg, points):
     return steps, ret, cfg.warmup_iterations * cfg.num_envs + upd * cfg.update_every * cfg.num_envs, loss
 
 
-def _agent_text(cfg: dqn.DQNConfig, layers: str, envs: str) -> str:
+def _agent_text(cfg: dqn.DQNConfig, layers: str, envs: str, swept: bool = False) -> str:
     """The agent's settings in one sentence; ``layers``: the Q-network's sizes with ``{}`` for the hidden
-    ones (e.g. ``"4-{}-2"``); ``envs``: where the environment steps run."""
+    ones (e.g. ``"4-{}-2"``); ``envs``: where the environment steps run; ``swept``: γ and the learning
+    rate come from the table, not the config."""
     hidden = "-".join(map(str, cfg.hidden_sizes))
     per_update = cfg.update_every * cfg.num_envs
-    return (f"Q-network {layers.format(hidden)} ReLU, Adam lr {cfg.learning_rate}, γ {cfg.gamma}, "
+    rates = "learning rate and γ as in the table" if swept else f"lr {cfg.learning_rate}, γ {cfg.gamma}"
+    return (f"Q-network {layers.format(hidden)} ReLU, {cfg.optimizer.capitalize()} {rates}, "
             f"{cfg.env_steps:,} env steps in {envs}, replay {cfg.buffer_size:,}, batch {cfg.batch_size}, "
             f"learning starts after {cfg.learning_starts:,} steps, one update per {per_update} env steps "
             f"({cfg.num_updates:,} updates), target copy every {cfg.target_update_every} updates, "
@@ -264,25 +287,38 @@ def sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     return text, {"settings": result, "compile_seconds": compile_s, "run_seconds": run_s, "env_steps": cfg.env_steps}
 
 
+def _host_runs(c, cfg: dqn.DQNConfig, workdir: pathlib.Path, runs: list[dict]) -> tuple[list, np.ndarray]:
+    """Train ``cfg`` through the host loop once per run (``{"seed", **hparams}``; ``gamma`` and
+    ``learning_rate`` given there are traced arguments, so all runs share one compiled program),
+    logging progress to ``metrics.jsonl``; then a greedy evaluation of each final network on
+    ``c.eval_episodes`` episodes. Returns (train_host outputs, (runs, episodes) greedy returns)."""
+    outs, evals = [], []
+    with MetricsLog(workdir / "metrics.jsonl") as log:
+        for run in runs:
+            s, hp = int(run["seed"]), {k: v for k, v in run.items() if k != "seed"}
+            tag = " ".join(f"{k} {v:g}" for k, v in run.items())
+
+            def progress(rec, run=run, tag=tag):
+                log.log(**run, **rec)
+                print(f"  [{tag}] {rec['env_steps']:>9,} steps  return {rec['mean_return']:8.1f} "
+                      f"({rec['episodes']} episodes)  loss {rec['loss']:.3f}  ε {rec['epsilon']:.3f}", flush=True)
+            out = train_host(cfg, seed=s, log=progress, log_every=c.lunarlander_log_every, hparams=hp or None)
+            evals.append(evaluate_host(cfg.env_id, dqn.greedy_policy(out["model"]), out["state"].params,
+                                       EVAL_SEED_OFFSET + s, c.eval_episodes))
+            outs.append(out)
+    return outs, np.stack(evals)
+
+
+def _stacked_curves(outs, cfg, points):
+    return _curves({key: np.stack([o[key] for o in outs]) for key in ("episode_returns", "loss")}, cfg, points)
+
+
 def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     cfg = dqn.DQNConfig.from_mapping(c.lunarlander.to_dict()).validate()
     seeds = list(c.lunarlander_seeds)
-    outs, evals, speed = [], [], []
-    with MetricsLog(workdir / "metrics.jsonl") as log:
-        for s in seeds:
-            def progress(rec, s=s):
-                log.log(seed=s, **rec)
-                print(f"  [lunarlander seed {s}] {rec['env_steps']:>9,} steps  return {rec['mean_return']:8.1f} "
-                      f"({rec['episodes']} episodes)  loss {rec['loss']:.3f}  ε {rec['epsilon']:.3f}", flush=True)
-            out = train_host(cfg, seed=int(s), log=progress, log_every=c.lunarlander_log_every)
-            ev = evaluate_host(cfg.env_id, dqn.greedy_policy(out["model"]), out["state"].params,
-                               EVAL_SEED_OFFSET + int(s), c.eval_episodes)
-            outs.append(out)
-            evals.append(ev)
-            speed.append(out["env_steps_per_second"])
-    evals = np.stack(evals)
-    stacked = {key: np.stack([o[key] for o in outs]) for key in ("episode_returns", "loss")}
-    steps, ret, loss_steps, loss = _curves(stacked, cfg, c.curve_points)
+    outs, evals = _host_runs(c, cfg, workdir, [{"seed": s} for s in seeds])
+    speed = [o["env_steps_per_second"] for o in outs]
+    steps, ret, loss_steps, loss = _stacked_curves(outs, cfg, c.curve_points)
     curves, bands = {}, {}
     band("episode return", steps, ret, curves, bands)
     line_plot(workdir / "lunarlander_return.png", curves, bands=bands,
@@ -308,11 +344,71 @@ def lunarlander_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
                   "curve": {"env_steps": steps.tolist(), "return": ret.tolist()}}
 
 
+def layer_sizes(params) -> list[int]:
+    """Input, hidden and output widths of a Dense stack read from its parameters' kernels."""
+    kernels = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+               if getattr(path[-1], "key", None) == "kernel"]
+    return [int(kernels[0].shape[0])] + [int(k.shape[1]) for k in kernels]
+
+
+def lunarlander_sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
+    cfg = dqn.DQNConfig.from_mapping(c.lunarlander_sweep.to_dict()).validate()
+    settings = [(float(g), float(lr)) for g in c.lunarlander_sweep_gammas for lr in c.lunarlander_sweep_learning_rates]
+    seeds = [int(s) for s in c.lunarlander_sweep_seeds]
+    runs = [{"gamma": g, "learning_rate": lr, "seed": s} for g, lr in settings for s in seeds]
+    outs, evals = _host_runs(c, cfg, workdir, runs)
+    sizes = layer_sizes(outs[0]["state"].params)
+    steps, ret, loss_steps, loss = _stacked_curves(outs, cfg, c.curve_points)
+    rows, all_curves, all_bands, result = [], {}, {}, {}
+    n, solved = len(seeds), SOLVED_AT["LunarLander-v3"]
+    for i, (g, lr) in enumerate(settings):
+        sl = slice(i * n, (i + 1) * n)
+        curves, bands = {}, {}
+        band("episode return", steps, ret[sl], curves, bands)
+        tag = f"gamma{g:g}_lr{lr:g}"
+        line_plot(workdir / f"lunarlander_sweep_{tag}.png", curves, bands=bands,
+                  title=f"DQN LunarLander, γ = {g:g}, lr = {lr:g} (seeds {seeds})",
+                  xlabel="environment steps", ylabel="return of episodes ending in the window")
+        band(f"γ={g:g}, lr={lr:g}", steps, ret[sl], all_curves, all_bands)
+        final = np.nanmean(ret[sl, -max(1, c.curve_points // 10):], axis=1)
+        seconds = [outs[r]["seconds"] for r in range(sl.start, sl.stop)]
+        rows.append({"γ": f"{g:g}", "learning rate": f"{lr:g}",
+                     f"greedy return (mean ± std over {n} seed{'s' * (n > 1)})":
+                         greedy_overall(evals[sl])["over_seeds"],
+                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in evals[sl].mean(1)),
+                     f"seeds >= {solved:g}": f"{int((evals[sl].mean(1) >= solved).sum())}/{n}",
+                     "training return, last 10%": greedy_overall(final[:, None])["over_seeds"],
+                     "final TD loss": f"{float(np.mean(loss[sl, -1])):.3g}",
+                     "train wall time (s, all seeds)": sum(seconds)})
+        result[tag] = {"greedy": evals[sl].tolist(), "curve": ret[sl].tolist(), "seconds": seconds}
+    line_plot(workdir / "lunarlander_sweep_all.png", all_curves,
+              title="DQN LunarLander: γ x learning rate (mean over seeds)",
+              xlabel="environment steps", ylabel="return of episodes ending in the window")
+    full = dqn.LUNARLANDER_SETTINGS["total_timesteps"]
+    budget = (f"**Reduced budget: {cfg.env_steps:,} env steps per run** (the LunarLander part's full preset trains "
+              f"{full:,})" if cfg.env_steps < full else f"{cfg.env_steps:,} env steps per run")
+    seconds = sum(o["seconds"] for o in outs)
+    plots = " ".join(f"![{g:g}/{lr:g}](lunarlander_sweep/lunarlander_sweep_gamma{g:g}_lr{lr:g}.png)"
+                     for g, lr in settings)
+    text = (f"{budget}. " + _agent_text(cfg, "-".join(map(str, sizes[:1])) + "-{}-" + str(sizes[-1]),
+                                        f"a gymnasium SyncVectorEnv of {cfg.num_envs} copies", swept=True)
+            + f" Network read from the trained parameters: {'-'.join(map(str, sizes))}. {len(runs)} runs "
+            f"({len(settings)} settings x seeds {seeds}) one after the other through the host loop, γ and the "
+            f"learning rate passed as arguments of the one compiled program: {seconds:.1f} s of training in all. "
+            f"Greedy evaluation of each final network over {c.eval_episodes} episodes.\n\n"
+            + markdown_table(rows, floatfmt=".1f") + "\n\n![all settings](lunarlander_sweep/lunarlander_sweep_all.png)"
+            "\n\n" + plots)
+    return text, {"settings": result, "layer_sizes": sizes, "env_steps": cfg.env_steps, "reduced_budget":
+                  cfg.env_steps < full, "seconds": seconds, "seeds": seeds,
+                  "env_steps_per_second": [o["env_steps_per_second"] for o in outs]}
+
+
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
     parts = {"cartpole": ("CartPole-v1 (gymnax, compiled)", cartpole_part),
              "sweep": ("Sweep: γ x learning rate on CartPole", sweep_part),
-             "lunarlander": ("LunarLander-v3 (gymnasium, host loop)", lunarlander_part)}
+             "lunarlander": ("LunarLander-v3 (gymnasium, host loop)", lunarlander_part),
+             "lunarlander_sweep": ("Sweep: γ x learning rate on LunarLander (host loop)", lunarlander_sweep_part)}
     parts = {name: (title, functools.partial(fn, c)) for name, (title, fn) in parts.items()}
     return run_parts("DQN study", parts, c.parts, workdir, [("Setup", f"Preset `{c.preset}`.")])
 

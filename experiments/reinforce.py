@@ -2,8 +2,8 @@
 
 Coursework question: can a Monte-Carlo policy gradient (REINFORCE, discounted reward-to-go)
 learn CartPole with a logistic policy (one linear unit and a sigmoid over the two actions),
-how do the learning rate and the discount γ interact, and how does an MLP softmax policy do
-on CartPole and on LunarLander?
+how do the learning rate and the discount γ interact, and how do an MLP softmax policy and the
+logistic policy with plain gradient ascent do on LunarLander?
 
 Parts (``--config.parts``); every part runs the coursework's (learning rate, γ) settings
 ``zip(sweep_learning_rates, sweep_gammas)`` = (1e-3, 0.5), (1e-2, 0.95), (5e-2, 0.999):
@@ -12,6 +12,10 @@ Parts (``--config.parts``); every part runs the coursework's (learning rate, γ)
   ONE ``jax.jit(jax.vmap(train))`` program (learning rate and γ traced).
 - ``lunarlander_mlp``: gymnasium LunarLander-v3 through the host loop, per setting and seed
   in ``lunarlander_seeds``.
+- ``lunarlander_logistic``: the coursework report's LunarLander REINFORCE: a logistic (linear
+  softmax, 8-4) policy trained by plain gradient ascent (``optimizer="sgd"``: optax.sgd without
+  momentum) on the raw discounted reward-to-go (``normalize=False``, no baseline), host loop, per
+  setting and seed in ``lunarlander_logistic_seeds``. Reduced budget (200 updates x 10 episodes).
 
 Each part: return curves (mean episode return per update, mean ± std over seeds), loss
 curves, and a greedy evaluation (most probable action) of the final policy over
@@ -41,10 +45,14 @@ from jaxml.study.experiment import compile_and_run, run_experiment, run_parts
 
 NAME = "reinforce"
 PRESETS = ("full", "tiny")
-PARTS = ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp")
+PARTS = ("cartpole_logistic", "cartpole_mlp", "lunarlander_mlp", "lunarlander_logistic")
 TITLES = {"cartpole_logistic": "CartPole-v1, logistic policy (gymnax, compiled)",
           "cartpole_mlp": "CartPole-v1, MLP softmax policy (gymnax, compiled)",
-          "lunarlander_mlp": "LunarLander-v3, MLP softmax policy (gymnasium, host loop)"}
+          "lunarlander_mlp": "LunarLander-v3, MLP softmax policy (gymnasium, host loop)",
+          "lunarlander_logistic": "LunarLander-v3, logistic (linear softmax) policy, plain gradient ascent "
+                                  "(gymnasium, host loop)"}
+#: The host-loop parts and the config key of their seeds.
+HOST_SEEDS = {"lunarlander_mlp": "lunarlander_seeds", "lunarlander_logistic": "lunarlander_logistic_seeds"}
 
 
 def reinforce_fields(**overrides) -> ml_collections.ConfigDict:
@@ -67,6 +75,13 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.lunarlander_mlp = reinforce_fields(env_id="LunarLander-v3", backend="host", policy="mlp", hidden_sizes=(64, 64),
                                          num_updates=200, episodes_per_update=10)
     c.lunarlander_seeds = (0,)
+    # The coursework report's LunarLander REINFORCE: a linear softmax (multinomial logistic) policy trained by
+    # plain gradient ascent (optax.sgd, no momentum) on the raw discounted reward-to-go (no baseline, not
+    # standardised). REDUCED BUDGET: 200 updates x 10 episodes = 2,000 episodes per run, 2 seeds (shared 2-core CPU).
+    c.lunarlander_logistic = reinforce_fields(env_id="LunarLander-v3", backend="host", policy="linear",
+                                              optimizer="sgd", baseline="none", normalize=False, num_updates=200,
+                                              episodes_per_update=10)
+    c.lunarlander_logistic_seeds = (0, 1)
     if preset == "tiny":
         c.seeds = (0, 1)
         c.eval_episodes = 3
@@ -75,6 +90,8 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.cartpole_logistic.update(num_updates=40, episodes_per_update=8, max_episode_steps=200)
         c.cartpole_mlp.update(num_updates=3, episodes_per_update=4, max_episode_steps=50, hidden_sizes=(8,))
         c.lunarlander_mlp.update(num_updates=2, episodes_per_update=2, max_episode_steps=30, hidden_sizes=(8,))
+        c.lunarlander_logistic.update(num_updates=2, episodes_per_update=2, max_episode_steps=30)
+        c.lunarlander_logistic_seeds = (0,)
         c.sweep_learning_rates = (1e-3, 5e-2)
         c.sweep_gammas = (0.5, 0.999)
     return c
@@ -82,7 +99,7 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
 
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"parts": PARTS}, counts=("eval_episodes",),
-                 nonempty=("seeds", "lunarlander_seeds"), positive=("sweep_learning_rates",),
+                 nonempty=("seeds", *HOST_SEEDS.values()), positive=("sweep_learning_rates",),
                  ranges={"sweep_gammas": (0, 1)},
                  nested=dict.fromkeys(PARTS, lambda d: pg.ReinforceConfig.from_mapping(d).validate()))
     if len(c.sweep_gammas) != len(c.sweep_learning_rates) or not c.sweep_gammas:
@@ -108,12 +125,13 @@ def compiled_part(c, key: str, workdir: pathlib.Path):
     env_steps = None
     info = (f"{cfg.num_updates} updates x {cfg.episodes_per_update} episodes (cut at {pg.make_train(cfg).horizon} "
             f"steps), {len(runs)} runs as ONE vmapped program: compile {compile_s:.1f} s, run {run_s:.1f} s")
-    return cfg, runs, returns, np.asarray(out["loss"]), evals, info, env_steps
+    params = jax.tree_util.tree_map(lambda x: x[0], out["state"].params)   # run 0's parameters
+    return cfg, runs, returns, np.asarray(out["loss"]), evals, info, env_steps, params, compile_s + run_s
 
 
 def host_part(c, key: str, workdir: pathlib.Path):
     cfg0 = pg.ReinforceConfig.from_mapping(c[key].to_dict()).validate()
-    runs = [(lr, g, int(s)) for lr, g in _settings(c) for s in c.lunarlander_seeds]
+    runs = [(lr, g, int(s)) for lr, g in _settings(c) for s in c[HOST_SEEDS[key]]]
     returns, losses, evals, seconds, steps = [], [], [], 0.0, 0
     with MetricsLog(workdir / "progress.jsonl") as log:
         for lr, g, s in runs:
@@ -136,13 +154,18 @@ def host_part(c, key: str, workdir: pathlib.Path):
     info = (f"{cfg0.num_updates} updates x {cfg0.episodes_per_update} episodes (cut at {cut}) per run, "
             f"{len(runs)} runs one after the other: "
             f"{steps:,} env steps in {seconds:.1f} s of training ({steps / seconds:,.0f} env steps/s, host loop)")
-    return cfg0, runs, np.stack(returns), np.stack(losses), np.stack(evals), info, steps
+    return cfg0, runs, np.stack(returns), np.stack(losses), np.stack(evals), info, steps, out["state"].params, seconds
+
+
+def _kernels(params) -> list:
+    return [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+            if getattr(path[-1], "key", None) == "kernel"]
 
 
 def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
-    fn = host_part if key == "lunarlander_mlp" else compiled_part
-    cfg, runs, returns, losses, evals, info, env_steps = fn(c, key, workdir)
-    seeds = list(c.lunarlander_seeds if key == "lunarlander_mlp" else c.seeds)
+    fn = host_part if key in HOST_SEEDS else compiled_part
+    cfg, runs, returns, losses, evals, info, env_steps, params, seconds = fn(c, key, workdir)
+    seeds = list(c[HOST_SEEDS[key]] if key in HOST_SEEDS else c.seeds)
     n = len(seeds)
     updates = np.arange(1, returns.shape[1] + 1)
     curves, bands, loss_curves, rows, result = {}, {}, {}, [], {}
@@ -171,13 +194,19 @@ def run_part(c, key: str, workdir: pathlib.Path) -> tuple[str, dict]:
               xlabel="update", ylabel="mean return of the update's episodes")
     line_plot(workdir / f"{key}_loss.png", loss_curves, title=f"REINFORCE surrogate loss, {TITLES[key].split(' (')[0]}",
               xlabel="update", ylabel="-Σ log π(a|s) A / episodes (mean over seeds)")
-    net = "logistic (linear unit + sigmoid)" if cfg.policy == "logistic" else \
-        f"MLP {'-'.join(map(str, cfg.hidden_sizes))} {cfg.activation}, softmax"
-    text = (f"Policy: {net}; Adam; reward-to-go with baseline `{cfg.baseline}`, advantages "
-            f"{'standardised' if cfg.normalize else 'not standardised'} per batch; {info}. Seeds {seeds}.\n\n"
+    sizes = [int(k.shape[0]) for k in _kernels(params)] + [int(_kernels(params)[-1].shape[1])]
+    net = {"logistic": "logistic (linear unit + sigmoid)",
+           "linear": "logistic (linear softmax: logits = W s + b, zero-initialised)"}.get(
+        cfg.policy, f"MLP {'-'.join(map(str, cfg.hidden_sizes))} {cfg.activation}, softmax")
+    opt = "plain gradient ascent (optax.sgd, no momentum)" if cfg.optimizer == "sgd" else cfg.optimizer
+    full = {"lunarlander_logistic": "**Reduced budget** (chosen to fit the shared 2-core CPU). "}.get(key, "")
+    text = (f"{full}Policy: {net}, layer sizes {'-'.join(map(str, sizes))} (read from the trained parameters); "
+            f"{opt}; reward-to-go with baseline `{cfg.baseline}`, returns "
+            f"{'standardised' if cfg.normalize else 'raw (not standardised)'} per batch; {info}. Seeds {seeds}.\n\n"
             + markdown_table(rows, floatfmt=".1f")
             + f"\n\n![return]({key}/{key}_return.png) ![loss]({key}/{key}_loss.png)")
-    return text, {"settings": result, "env_steps": env_steps}
+    return text, {"settings": result, "env_steps": env_steps, "layer_sizes": sizes, "optimizer": cfg.optimizer,
+                  "normalize": cfg.normalize, "baseline": cfg.baseline, "seconds": seconds}
 
 
 def main(c, workdir: pathlib.Path) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -69,8 +69,10 @@ def _host_functions(config: DQNConfig, spec):
 
 
 def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] | None = None,
-               log_every: int = 10_000) -> dict:
-    """Train on ``config.env_id`` through gymnasium. Returns the same dict as the compiled
+               log_every: int = 10_000, hparams: Mapping | None = None) -> dict:
+    """Train on ``config.env_id`` through gymnasium. ``hparams`` may override ``gamma`` and
+    ``learning_rate`` as in the compiled ``train`` (they are arguments of the jitted calls, so
+    a γ x learning-rate sweep over one config compiles once). Returns the same dict as the compiled
     ``train`` (``state``, ``episode_returns`` (iterations, num_envs; NaN where no episode
     ended), ``loss`` as numpy) plus
     ``seconds`` (wall time of the loop, compilation included), ``first_call_seconds`` (the
@@ -85,7 +87,7 @@ def train_host(config: DQNConfig, seed: int = 0, *, log: Callable[[dict], None] 
     model, tx, eps_fn, act, observe = _host_functions(config, env.spec)
     init_key, key = jax.random.split(jax.random.PRNGKey(seed))
     state = init_state(config, model, tx, init_key, env.spec.obs_shape)
-    state, gamma = apply_hparams(state, config.gamma, None)
+    state, gamma = apply_hparams(state, config.gamma, hparams)
     buffer = replay_init(example_transition(env.spec.obs_shape), config.buffer_size)
     n = config.num_envs
 

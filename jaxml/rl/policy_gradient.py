@@ -9,8 +9,12 @@ optionally subtracts a baseline (``"mean"``: the mean of G over all steps of the
 ``"time"``: the mean over episodes of G at the same time index) and optionally normalises
 the result to zero mean and unit variance over the batch (``normalize``), and takes one
 optax step on the surrogate loss ``-Σ_t log π(a_t|s_t) A_t / episodes`` (gradient ascent on
-the expected return). Policies: the coursework's :class:`~jaxml.models.rl_heads.LogisticPolicy`
-(two actions) or an MLP softmax policy.
+the expected return; ``optimizer="sgd"`` with ``normalize=False`` and ``baseline="none"`` is the
+coursework's plain gradient ascent on raw discounted returns, ``θ <- θ + η ∇J``). Policies: the
+coursework's :class:`~jaxml.models.rl_heads.LogisticPolicy` (two actions), the linear softmax
+policy ``"linear"`` (multinomial logistic regression ``π(·|s) = softmax(W s + b)`` over any number
+of actions, zero-initialised so the first policy is uniform; on two actions it is the logistic
+policy with ``w = w_1 - w_0``) or an MLP softmax policy.
 
 - ``make_train(config) -> train(rng, hparams=None)`` (gymnax): every rollout is a
   ``lax.scan`` of ``T`` steps over the vmapped copies (finished episodes are masked; the
@@ -32,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml.models.activations import NAMES as ACTIVATION_NAMES
+from jaxml.models.mlp import MLP
 from jaxml.models.rl_heads import make_policy
 from jaxml.rl.common import apply_hparams, check_hparams, check_optimizer_fields
 from jaxml.rl.envs import HostEnv, JaxEnv, resolve_backend
@@ -40,14 +45,14 @@ from jaxml.train.optimizers import make_optimizer
 from jaxml.train.state import TrainState
 
 BASELINES = ("none", "mean", "time")
-POLICIES = ("logistic", "mlp")
+POLICIES = ("logistic", "linear", "mlp")
 
 
 @dataclasses.dataclass(frozen=True)
 class ReinforceConfig:
     env_id: str = "CartPole-v1"
     backend: str = "auto"
-    policy: str = "logistic"           # logistic (2 actions) | mlp
+    policy: str = "logistic"           # logistic (2 actions) | linear (softmax, any actions) | mlp
     hidden_sizes: tuple = (64, 64)     # mlp policy only
     activation: str = "tanh"
     num_updates: int = 200
@@ -55,7 +60,7 @@ class ReinforceConfig:
     max_episode_steps: int = 0         # rollout length T; 0 = the environment's time limit
     gamma: float = 0.99
     learning_rate: float = 1e-2
-    optimizer: str = "adam"
+    optimizer: str = "adam"            # any jaxml.train.optimizers name; "sgd" = plain gradient ascent
     max_grad_norm: float = 0.0
     baseline: str = "none"             # none | mean | time
     normalize: bool = True             # standardise the advantages over the batch
@@ -155,8 +160,15 @@ def greedy_policy(model):
     return policy
 
 
+def make_policy_model(config: ReinforceConfig, num_actions: int):
+    """The policy network of ``config`` for ``num_actions`` actions (``obs_NxD -> logits_NxA``)."""
+    if config.policy == "linear":   # one Dense layer, zero weights and bias: the uniform policy
+        return MLP(hidden_sizes=(), output_size=int(num_actions), kernel_init="zeros")
+    return make_policy(config.policy, num_actions, config.hidden_sizes, config.activation)
+
+
 def _setup(config: ReinforceConfig, spec):
-    model = make_policy(config.policy, spec.num_actions, config.hidden_sizes, config.activation)
+    model = make_policy_model(config, spec.num_actions)
     tx = make_optimizer({"name": config.optimizer, "learning_rate": config.learning_rate,
                          "clip_norm": config.max_grad_norm})
     horizon = config.max_episode_steps or spec.max_episode_steps

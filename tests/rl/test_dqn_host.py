@@ -1,6 +1,8 @@
 """DQN host loop on gymnasium CartPole, and greedy evaluation on both kinds of environment."""
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,6 +38,19 @@ def test_host_loop_trains_with_the_compiled_schedule():
     rets = evaluate("LunarLander-v3", dqn.greedy_policy(out["model"]), out["state"].params, seed=0,
                     num_episodes=4)
     assert rets.shape == (4,) and np.all(np.isfinite(rets))
+
+
+def test_host_loop_hparams_equal_the_same_values_in_the_config():
+    # The DQN study's tiny LunarLander sweep config: γ and the learning rate passed as traced hparams
+    # (one compiled program for the whole grid) give the run with those values written into the config.
+    cfg = dqn.DQNConfig.from_mapping(study.get_config("tiny").lunarlander_sweep.to_dict())
+    assert cfg.hidden_sizes == (16, 32, 16) and (cfg.gamma, cfg.learning_rate) != (0.9, 1e-2)
+    swept = train_host(cfg, seed=0, hparams={"gamma": 0.9, "learning_rate": 1e-2})
+    direct = train_host(dataclasses.replace(cfg, gamma=0.9, learning_rate=1e-2), seed=0)
+    np.testing.assert_array_equal(swept["loss"], direct["loss"])
+    jax.tree_util.tree_map(np.testing.assert_array_equal, swept["state"].params, direct["state"].params)
+    default = train_host(cfg, seed=0)
+    assert not np.array_equal(default["loss"], swept["loss"])   # the hparams really took effect
 
 
 def test_jax_evaluation_matches_gymnasium_from_the_same_start():
