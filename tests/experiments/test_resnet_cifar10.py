@@ -46,10 +46,18 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
         np.testing.assert_allclose(r["curves"]["eval_seconds"][0], [rec["eval_seconds"] for rec in records])
         np.testing.assert_allclose(r["curves"]["test_accuracy"][0], [rec["test_accuracy"] for rec in records])
         assert summary["comparison"]["final_test_accuracy_mean"][name] == np.mean(r["final"]["test_accuracy"])
-    # The tiny preset trains with MSE against one-hot targets: its logged loss is a mean squared error
-    # (well below the ~2.3 nats a 10-class cross-entropy starts at) and is the run's "loss" field.
-    assert cfg.losses == ("mse",) and summary["resnet18_mse"]["loss"] == "mse"
-    assert 0 < summary["resnet18_mse"]["curves"]["test_loss"][0][0] < 1.5
+    # The tiny preset trains with RMSE and SMAPE against one-hot targets; each run's "loss" field names it.
+    # RMSE per example is sqrt(mean_j (o_j - t_j)^2): ~1/sqrt(10) = 0.32 for near-zero outputs, well below
+    # the ~2.3 nats of a 10-class cross-entropy. SMAPE's nine zero-target terms 2|o|/(|o| + 1e-8) are ~2
+    # each unless an output is exactly 0, so its mean over 10 outputs lies in [1.8, 2]: a different loss.
+    assert cfg.losses == ("rmse", "smape")
+    assert [summary[f"resnet18_{loss}"]["loss"] for loss in cfg.losses] == ["rmse", "smape"]
+    rmse_test = np.asarray(summary["resnet18_rmse"]["curves"]["test_loss"][0])
+    smape_test = np.asarray(summary["resnet18_smape"]["curves"]["test_loss"][0])
+    assert np.all((0 < rmse_test) & (rmse_test < 1.5)) and np.all((1.75 < smape_test) & (smape_test <= 2.0))
+    for loss in cfg.losses:
+        assert np.all(np.isfinite(summary[f"resnet18_{loss}"]["curves"]["train_loss"]))
+        assert f"| {loss} " in (workdir / "results.md").read_text()
     for name in ("results.md", "summary.json", "comparison/accuracy_per_epoch.png",
                  "comparison/seconds_per_epoch.png"):
         assert (workdir / name).stat().st_size > 0, name
@@ -72,6 +80,8 @@ def test_median_excludes_the_first_epoch():
 def test_invalid_config_values_are_named(fake_cifar_dir, run_tiny):
     with pytest.raises(ConfigError, match="losses"):
         run_tiny(study, "--config.losses=(hinge,)", data_dir=fake_cifar_dir)
+    with pytest.raises(ConfigError, match="losses"):
+        run_tiny(study, "--config.losses=(rmse,mape)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="models"):
         run_tiny(study, "--config.models=(resnet20,)", data_dir=fake_cifar_dir)
     with pytest.raises(ConfigError, match="warmup_epochs"):
