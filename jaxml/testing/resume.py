@@ -71,9 +71,11 @@ def _assert_same(got, expected, what: str) -> None:
                 assert ra == rb, f"{what}: {name} record {i} differs:\n  resumed:       {ra}\n  uninterrupted: {rb}"
 
 
-def assert_resume_identical(run: Callable, *, interrupt_after: int, workdir, log_name: str = "metrics.jsonl"):
+def assert_resume_identical(run: Callable, *, interrupt_after: int, workdir, log_name: str = "metrics.jsonl",
+                            reference: tuple | None = None):
     """See the module docstring. ``run(workdir, callbacks)`` must pass ``callbacks`` (a list of
-    ``cb(epoch, records)``) to ``fit`` and return its result. Returns the resumed run's result."""
+    ``cb(epoch, records)``) to ``fit`` and return its result. ``reference``: ``(result, workdir)`` of an
+    uninterrupted run already made (shared between tests), else one is run. Returns the resumed run's result."""
     import chex
     import jax
 
@@ -89,8 +91,12 @@ def assert_resume_identical(run: Callable, *, interrupt_after: int, workdir, log
         if epoch >= interrupt_after:
             raise _Interrupted
 
-    reference = run(workdir / "uninterrupted", [count])
-    total = epochs["n"]
+    if reference is None:
+        reference, ref_dir = run(workdir / "uninterrupted", [count]), workdir / "uninterrupted"
+        total = epochs["n"]
+    else:
+        reference, ref_dir = reference[0], Path(reference[1])
+        total = len({r.get("epoch") for r in _records(ref_dir / log_name)})
     assert total > interrupt_after, f"the run trained {total} epochs; it cannot be interrupted after {interrupt_after}"
     try:
         run(workdir / "interrupted", [interrupt])
@@ -109,7 +115,7 @@ def assert_resume_identical(run: Callable, *, interrupt_after: int, workdir, log
     except AssertionError as e:
         raise AssertionError(f"the resumed run's final state differs from the uninterrupted run's: {e}") from None
     _assert_same({log_name: _records(workdir / "interrupted" / log_name)},
-                 {log_name: _records(workdir / "uninterrupted" / log_name)}, "resumed run")
+                 {log_name: _records(ref_dir / log_name)}, "resumed run")
     return resumed
 
 

@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 
+from jaxml.testing import assert_resume_identical
 from jaxml.train import EarlyStopping, fit
 from jaxml.train.checkpoint import Checkpointer
 
@@ -62,17 +63,14 @@ def test_uninterrupted_run_writes_checkpoints(uninterrupted):
 
 def test_resumed_run_equals_uninterrupted_run(setup, uninterrupted, tmp_path):
     reference, ref_dir = uninterrupted
-    with pytest.raises(Interrupt):
-        setup(tmp_path, callbacks=[stop_after(2)])
-    assert [r["epoch"] for r in read_log(tmp_path)] == [1, 2]
-
-    resumed = setup(tmp_path)
+    resumed = assert_resume_identical(lambda workdir, callbacks: setup(workdir, callbacks=callbacks),
+                                      interrupt_after=2, workdir=tmp_path, reference=uninterrupted)
     assert resumed.resumed_from == 2
     assert_same_state(resumed.state.params, reference.state.params)
     assert_same_state(resumed.state.opt_state, reference.state.opt_state)
     assert int(resumed.state.step) == EPOCHS * STEPS
     # One record per epoch, no duplicates, with the same numbers as the uninterrupted run.
-    log, ref_log = read_log(tmp_path), read_log(ref_dir)
+    log, ref_log = read_log(tmp_path / "interrupted"), read_log(ref_dir)
     assert [r["epoch"] for r in log] == [1, 2, 3, 4]
     for key in ("train_loss", "val_loss", "val_accuracy", "updates"):
         assert [r[key] for r in log] == [r[key] for r in ref_log]
