@@ -4,7 +4,8 @@ or folder that exists (pure file reads, well under a second).
 Checked: markdown links ``[text](target)`` and images ``![alt](target)`` (nested ones too), and
 reference definitions ``[name]: target``, outside fenced code blocks and inline code. Skipped:
 http(s), mailto and other URL schemes, and pure ``#anchors``; a ``#fragment`` or ``?query`` is
-stripped before the check. Targets resolve against the markdown file's own folder.
+stripped before the check. Targets resolve against the markdown file's own folder and must stay
+inside the repository (a link to ``../shared/...`` works only in our workspace, not in a clean clone).
 """
 from __future__ import annotations
 
@@ -54,8 +55,10 @@ def broken_links(md: Path) -> list[str]:
         path = re.split(r"[#?]", target, maxsplit=1)[0]
         if not path:
             continue
-        resolved = (ROOT / path.lstrip("/")) if path.startswith("/") else (md.parent / path)
-        if not resolved.exists():
+        resolved = ((ROOT / path.lstrip("/")) if path.startswith("/") else (md.parent / path)).resolve()
+        if not resolved.is_relative_to(ROOT):  # a clean clone (or GitHub) has nothing there
+            bad.append(f"{md.relative_to(ROOT)}:{line}: {target} (outside the repository)")
+        elif not resolved.exists():
             bad.append(f"{md.relative_to(ROOT)}:{line}: {target}")
     return bad
 
