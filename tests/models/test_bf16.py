@@ -1,5 +1,6 @@
-"""bfloat16 computation (``dtype=jnp.bfloat16``) of every model family agrees with float32 on the
-same parameters, keeps its parameters float32 and returns float32 outputs.
+"""Every model family passes ``jaxml.testing.assert_model_contract`` (one parametrized test, tiny shapes),
+whose bfloat16 clause is checked here with jaxml's convention: bfloat16 computation (``dtype=jnp.bfloat16``)
+agrees with float32 on the same parameters, keeps its parameters float32 and returns float32 outputs.
 
 Tolerance: bfloat16 keeps 8 significant bits (unit roundoff 2^-8 ≈ 0.004 per operation), and
 these tiny models chain up to ~10 rounded operations (matmuls with sums of <= 64 terms, norms,
@@ -20,6 +21,7 @@ import pytest
 from jaxml.models.bert import Bert, BertConfig
 from jaxml.models.cnn import mnist_cnn
 from jaxml.models.gan import Discriminator, Generator, make_gan
+from jaxml.models.gpt2 import GPT2, GPT2Config
 from jaxml.models.mini_cnn import MiniCNN
 from jaxml.models.mlp import MLP
 from jaxml.models.resnet import ResNet
@@ -28,6 +30,7 @@ from jaxml.models.rnn import SequenceClassifier
 from jaxml.models.transformer import GPT
 from jaxml.models.trigram import TrigramMLP
 from jaxml.models.vae import VAE
+from jaxml.testing import assert_model_contract
 
 TOL = 0.05
 SCALE_FLOOR = 0.1  # outputs smaller than this are compared on an absolute scale of 0.1
@@ -47,7 +50,7 @@ def _tanh_images(n):
 
 
 # name -> (make(dtype) -> module, input, extra apply kwargs). Tiny shapes: compile time dominates.
-# GPT-2 (``jaxml.models.gpt2``) has its own bf16 test in tests/models/test_gpt2.py; the RL heads'
+# GPT-2 (``jaxml.models.gpt2``) also has its own bf16 test in tests/models/test_gpt2.py; the RL heads'
 # q_network / softmax_policy are the MLP above (their dtype is passed through to it).
 CASES = {
     "mlp": (lambda dt: MLP(hidden_sizes=(16,), output_size=3, dtype=dt), _x((4, 5)), {}),
@@ -62,6 +65,8 @@ CASES = {
                 _tokens((2, 6), 13), {}),
     "gpt_char": (lambda dt: GPT(vocab_size=11, block_size=8, num_layers=1, num_heads=2, embed_dim=16, dtype=dt),
                  _tokens((2, 8), 11), {}),
+    "gpt2": (lambda dt: GPT2(GPT2Config(vocab_size=11, n_positions=8, n_embd=16, n_layer=1, n_head=2), dtype=dt),
+             _tokens((2, 8), 11), {}),
     "bert": (lambda dt: Bert(BertConfig(vocab_size=17, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                         intermediate_size=32, max_position_embeddings=8), dtype=dt),
              _tokens((2, 8), 17), {}),
@@ -75,38 +80,21 @@ CASES = {
     "trigram": (lambda dt: TrigramMLP(vocab_size=20, embed_dim=8, hidden=16, init_std=0.5, dtype=dt),
                 _tokens((4, 3), 20), {}),
 }
-RNGS = {"vae": lambda: {"latent": jax.random.key(2)}}
-
-
-def _outputs(out):
-    """The float arrays a model returns (logits; or (logits, mu, logvar); or (logits, batch_stats))."""
-    return [leaf for leaf in jax.tree.leaves(out) if jnp.issubdtype(leaf.dtype, jnp.floating)]
+RNGS = {"vae": ("dropout", "latent")}
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_bf16_forward_agrees_with_float32(name):
+def test_model_contract(name):
+    """Every model family keeps jaxml.testing's model contract (shapes, dtypes, finite outputs, eval mode
+    ignores the dropout rng, no retrace, bf16 within TOL of float32 with float32 outputs); its bf16
+    forward is really computed in bfloat16 (not identical to float32) and its parameters stay float32."""
     make, x, kw = CASES[name]
-    f32, bf16 = make(jnp.float32), make(BF16)
-    rngs = RNGS.get(name, lambda: None)
-
-    @jax.jit  # one compiled program per case (compile time dominates these tiny models)
-    def run(x):
-        variables = f32.init({"params": jax.random.key(0), "latent": jax.random.key(1)}, x)
-        return variables, f32.apply(variables, x, rngs=rngs(), **kw), bf16.apply(variables, x, rngs=rngs(), **kw)
-
-    variables, y32, y16 = run(x)
-    y32, y16 = _outputs(y32), _outputs(y16)
-    assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(variables)), "params must stay float32"
-    assert [a.dtype for a in y16] == [jnp.float32] * len(y16), "outputs must be float32 (a loss follows)"
-    worst = 0.0
-    differs = False
-    for a32, a16 in zip(y32, y16, strict=True):
-        a32, a16 = np.asarray(a32, np.float64), np.asarray(a16, np.float64)
-        scale = max(SCALE_FLOOR, float(np.abs(a32).max()))
-        worst = max(worst, float(np.abs(a16 - a32).max()) / scale)
-        differs = differs or not np.array_equal(a16, a32)
-    print(f"{name}: max |bf16 - f32| / scale = {worst:.4f}")
-    assert worst <= TOL, f"{name}: bf16 differs from float32 by {worst:.4f} of the output scale (> {TOL})"
+    kw = {k: v for k, v in kw.items() if k not in ("train", "mutable")}  # the contract runs both modes
+    out = assert_model_contract(make(jnp.float32), x, rngs=RNGS.get(name, ("dropout",)), apply_kwargs=kw,
+                                bf16_tol=TOL, bf16_output_dtype=jnp.float32)
+    assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(out.variables)), "params must stay float32"
+    pairs = zip(jax.tree.leaves(out.bf16_output), jax.tree.leaves(out.output))
+    differs = any(not np.array_equal(a, b) for a, b in pairs)
     assert differs, f"{name}: the bf16 output equals the float32 one exactly: dtype did not reach the computation"
 
 
