@@ -1,6 +1,6 @@
 """Boosting study: SAMME AdaBoost with decision stumps on real tabular data, vs scikit-learn and XGBoost.
 
-Data: scikit-learn's bundled breast_cancer and digits tables, stand-ins: the homework's own data is not on these machines.
+Data: scikit-learn's bundled breast_cancer and digits tables, stand-ins for the homework's data.
 
 Coursework question: how do the number of boosting rounds and the learning rate trade off in
 AdaBoost on a real tabular problem, and how does it compare with gradient boosting (the

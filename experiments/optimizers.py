@@ -1,5 +1,7 @@
 """Fully-connected nets: overfitting a small set, update rules, a strong baseline, dropout.
 
+Data: Fashion-MNIST by default, a stand-in: the coursework's CIFAR-10 is not on our machines (see below).
+
 Coursework questions (the CS231n "fully-connected nets" assignment, in JAX):
 
 (a) ``overfit``: overfit 50 training examples to 100% training accuracy within 20 epochs with a

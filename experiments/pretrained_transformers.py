@@ -1,6 +1,9 @@
 """Pretrained transformers: a small BERT (masked LM) and a small GPT-2 (byte-level BPE) trained on a
 local corpus, then the homework's fill-mask and text-generation prompts through jaxml's pipelines.
 
+Data: Jane Austen (or Shakespeare) text, trained here: the homework's pretrained checkpoints cannot be
+downloaded on our machines (``--config.model_dir`` runs them where a user has them).
+
 Coursework question: load ``bert-base-uncased`` / ``roberta-base`` into a fill-mask pipeline and
 ``gpt2`` into text generation, and find in the source where attention's scores, scaling, masks,
 softmax and head concatenation happen (answered for jaxml's models in ``docs/attention.md``). With no

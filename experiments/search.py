@@ -1,5 +1,7 @@
 """Random search vs grid search at equal budgets (number of trained settings).
 
+Data: scikit-learn's digits table, a stand-in for the reports' own data (see below).
+
 Coursework question: with the same number of trials, does random search over the
 hyperparameters find a better setting than a grid (Bergstra & Bengio, 2012)? Best validation
 accuracy against the number of trials, over several independent searches.

@@ -1,5 +1,7 @@
 """One- vs two-layer nets on a table with categorical fields and missing values.
 
+Data: the Palmer penguins table by default, a stand-in for the report's public-health table (any CSV works).
+
 Coursework question: on tabular data, how much does a hidden layer add over a linear softmax
 classifier, measured against the majority-class baseline with accuracy and *balanced* accuracy
 (the mean of the per-class recalls)? When one class is rare in training, what do class weights
