@@ -1,8 +1,11 @@
 """SVM study: RBF and linear kernel SVMs over C x gamma, checked against scikit-learn's SVC.
 
+Data: scikit-learn's bundled breast_cancer and digits tables, stand-ins for the homework's data.
+
 Coursework question: how do the soft-margin parameter C and the RBF width γ shape accuracy and
 hinge loss of a kernel SVM, how does a linear SVM compare, and is a precomputed Gaussian
-kernel matrix exactly the built-in RBF kernel with γ = 1/(2σ²)?
+kernel matrix exactly the built-in RBF kernel with γ = 1/(2σ²)? Does the kernel width σ matter
+from 10^-2 to 10^4 (the homework's range; its claim "σ had no effect" was never tested)?
 
 Data: breast_cancer (2 classes; standardised with the training statistics) and digits (10
 classes, one-vs-one; pixels divided by 16) from ``jaxml.data`` (seeded 75/25 split). Learner:
@@ -16,11 +19,21 @@ Hinge loss: two classes, mean max(0, 1 − y f(x)) over the test set with y = ±
 decision value; several classes, the same averaged over every one-vs-one pair and the test
 points of its two classes.
 
+Kernel width sweep: the built-in RBF kernel with γ = 1/(2σ²) over σ in ``sigmas`` (10^-2 … 10^4)
+x C in ``width_Cs``, one vmapped fit, each point also fitted with SVC (float64). For σ → ∞,
+exp(−‖a−b‖²/(2σ²)) ≈ 1 − (‖a‖² + ‖b‖²)/(2σ²) + a·b/σ²; with Σ yα = 0 the other terms cancel
+in the dual, so the SVM tends to a LINEAR SVM with C/σ² (same decision signs): at fixed C it
+is regularised towards a constant decision unless C grows like σ². In float32 the deviation
+of the kernel from 1, d²/(2σ²), falls below the rounding step (6e-8) once 2σ² > 1.7·10^7 d².
+For σ → 0 the kernel is the identity: every training point is a support vector and a test
+point far from all of them gets the intercept only. The majority-class test accuracy is
+reported beside it.
+
     python -m experiments.svm                 # full grid
     python -m experiments.svm --config=tiny   # seconds; used by the smoke test
 
 Outputs: results.md, summary.json, heatmaps ``<set>_rbf_{test_accuracy,test_hinge}.png``,
-line plots ``<set>_linear.png``.
+line plots ``<set>_linear.png``, ``<set>_width.png`` (test accuracy vs σ per C).
 """
 from __future__ import annotations
 
@@ -55,7 +68,9 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.Cs = (0.1, 1.0, 10.0, 100.0)
     c.gammas = (0.001, 0.01, 0.1, 1.0)
     c.tol = 1e-3
-    c.sigmas = (1.0, 2.0, 4.0, 8.0)  # precomputed Gaussian kernel widths
+    # Gaussian kernel widths: the precomputed-vs-built-in check and the C x σ width sweep.
+    c.sigmas = (0.01, 0.1, 1.0, 2.0, 4.0, 8.0, 10.0, 100.0, 1000.0, 10000.0)
+    c.width_Cs = (1.0, 100.0, 10000.0)
     c.precomputed_C = 1.0
     c.sklearn_check = True
     if preset == "tiny":
@@ -63,13 +78,14 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.n_train = 80
         c.Cs = (1.0, 10.0)
         c.gammas = (0.01, 0.1)
-        c.sigmas = (2.0,)
+        c.sigmas = (2.0, 10000.0)
+        c.width_Cs = (1.0,)
     return c
 
 
 def validate(c) -> None:
     check_config(c, choices={"preset": PRESETS}, subsets={"datasets": SCALING},
-                 positive=("Cs", "gammas", "sigmas", "tol", "precomputed_C"), nonnegative=("n_train",))
+                 positive=("Cs", "gammas", "sigmas", "width_Cs", "tol", "precomputed_C"), nonnegative=("n_train",))
 
 
 def hinge(dec_MxP: np.ndarray, y: np.ndarray, problems: list[tuple[int, int]]) -> float:
@@ -184,6 +200,26 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
                                                  / np.abs(np.asarray(mb.dual_P)).max()),
                          "test acc": float(np.mean(np.asarray(svm.predict(mp, jnp.asarray(K_te[s]))) == yte))})
 
+    # Kernel width sweep: C x σ, built-in RBF with γ = 1/(2σ²), one vmapped fit, SVC beside it.
+    WC, WS = np.meshgrid(np.asarray(c.width_Cs, np.float64), sig, indexing="ij")
+    w_gam = 1.0 / (2.0 * WS ** 2)
+    w_models, w_first, w_s = timed_call(rbf_fit, jnp.asarray(WC.ravel(), jnp.float32),
+                                        jnp.asarray(w_gam.ravel(), jnp.float32), X, Y)
+    w_params = [{"C": float(C), "σ": float(sg), "gamma": float(g)} for C, sg, g in
+                zip(WC.ravel(), WS.ravel(), w_gam.ravel())]
+    width_rows = evaluate_grid(w_models, w_params, xtr, ytr, xte, yte, k, "rbf", c.sklearn_check)
+    majority = float(np.mean(yte == np.bincount(ytr).argmax()))
+    wshape = (len(c.width_Cs), len(sig))
+    w_acc = np.array([r["test acc"] for r in width_rows]).reshape(wshape)
+    curves = {f"C={C:g}": (sig, w_acc[i]) for i, C in enumerate(c.width_Cs)}
+    if c.sklearn_check:
+        sk = np.array([r["sklearn test acc"] for r in width_rows]).reshape(wshape)
+        curves.update({f"SVC C={C:g}": (sig, sk[i]) for i, C in enumerate(c.width_Cs)})
+    curves["majority class"] = (sig, np.full(len(sig), majority))
+    line_plot(workdir / f"{name}_width.png", curves, title=f"{name}: RBF SVM test accuracy vs kernel width",
+              xlabel="σ (γ = 1/(2σ²))", ylabel="test accuracy", logx=True)
+    d2_mean = float(d2_tr[np.triu_indices(len(xtr), 1)].mean())
+
     text = (f"{name}: {len(ytr)} train / {len(yte)} test, {k} classes ({len(svm.problems(k, 'ovo'))} one-vs-one "
             f"problem{'s' if k > 2 else ''}), features scaled: {SCALING[name]}.\n\n"
             f"**RBF kernel, C x γ** (one vmapped fit of all {len(params)} grid points: {rbf_s:.3f} s; first call "
@@ -194,8 +230,15 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
             + markdown_table(lin_rows, floatfmt=".4g") + f"\n\n![linear]({name}_linear.png)\n\n"
             f"**Precomputed Gaussian kernel vs built-in RBF** (C = {c.precomputed_C}; the precomputed matrix is "
             f"built in numpy float64 from explicit differences, then cast to float32).\n\n"
-            + markdown_table(pre_rows, floatfmt=".4g"))
-    summary = {"rbf": rbf_rows, "linear": lin_rows, "precomputed": pre_rows,
+            + markdown_table(pre_rows, floatfmt=".4g")
+            + f"\n\n**Kernel width σ from {min(c.sigmas):g} to {max(c.sigmas):g}** (built-in RBF, γ = 1/(2σ²), "
+            f"C ∈ {list(c.width_Cs)}; one vmapped fit of all {len(width_rows)} points: {w_s:.3f} s, with compilation "
+            f"{w_first:.2f} s). Majority-class test accuracy {majority:.4f}; mean squared distance between "
+            f"training points {d2_mean:.4g}.\n\n"
+            + markdown_table(width_rows, floatfmt=".4g") + f"\n\n![width]({name}_width.png)")
+    summary = {"rbf": rbf_rows, "linear": lin_rows, "precomputed": pre_rows, "width": width_rows,
+               "majority_test_accuracy": majority, "mean_sq_distance_train": d2_mean,
+               "width_seconds": w_s, "width_first_call_seconds": w_first,
                "rbf_grid_seconds": rbf_s, "rbf_grid_first_call_seconds": rbf_first,
                "linear_seconds": lin_s, "linear_first_call_seconds": lin_first}
     return text, summary
@@ -203,13 +246,14 @@ def run_set(c, name: str, workdir: pathlib.Path) -> tuple[str, dict]:
 
 def main(c, workdir: pathlib.Path) -> dict:
     validate(c)
-    setup = (f"C ∈ {list(c.Cs)}, γ ∈ {list(c.gammas)}, SMO tol {c.tol}, precomputed σ ∈ {list(c.sigmas)}; data "
+    setup = (f"C ∈ {list(c.Cs)}, γ ∈ {list(c.gammas)}, SMO tol {c.tol}, kernel widths σ ∈ {list(c.sigmas)} "
+             f"(precomputed check at C = {c.precomputed_C}; width sweep at C ∈ {list(c.width_Cs)}); data "
              f"seed {c.data_seed}; preset `{c.preset}`. Wall times include compilation and the scikit-learn checks.")
     parts = {name: (name, functools.partial(run_set, c, name)) for name in c.datasets}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        return run_parts("Kernel SVM: C x γ, linear vs RBF, precomputed kernels", parts, c.datasets, workdir,
-                         [("Setup", setup)], part_dirs=False)
+        return run_parts("Kernel SVM: C x γ, linear vs RBF, precomputed kernels, kernel widths", parts, c.datasets,
+                         workdir, [("Setup", setup)], part_dirs=False)
 
 
 if __name__ == "__main__":
