@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from jaxml.data import CorruptDataError, ImageDataset, load
+from jaxml.testing import fake_files as writers
 
 
 def _expected(files, names):
@@ -17,7 +18,7 @@ def _expected(files, names):
 
 
 @pytest.mark.parametrize("layout", ["flat", "nested", "archive"])
-def test_cifar_layouts(tmp_path, writers, layout):
+def test_cifar_layouts(tmp_path, layout):
     files = writers.cifar_files(per_batch=4)
     folder = tmp_path / "cifar10"
     if layout == "flat":
@@ -46,7 +47,7 @@ def test_cifar_layouts(tmp_path, writers, layout):
         assert [p.name for p in folder.iterdir()] == ["cifar-10-python.tar.gz"]
 
 
-def test_cifar_pickles_naming_numpy_core(tmp_path, writers):
+def test_cifar_pickles_naming_numpy_core(tmp_path):
     # Upstream batches were pickled by Python 2 / numpy 1, whose globals are
     # ``numpy.core.multiarray._reconstruct``; numpy 2 moved it to ``numpy._core``.
     files = writers.cifar_files(per_batch=3)
@@ -60,14 +61,14 @@ def test_cifar_pickles_naming_numpy_core(tmp_path, writers):
     np.testing.assert_array_equal(ds.y, labels)
 
 
-def test_cifar_class_names_from_meta(tmp_path, writers):
+def test_cifar_class_names_from_meta(tmp_path):
     files = writers.cifar_files(per_batch=2)
     files["batches.meta"] = pickle.dumps({b"label_names": [b"c%d" % i for i in range(10)]}, protocol=2)
     writers.write_cifar_folder(tmp_path / "cifar10", files)
     assert load("cifar10", "test", data_dir=tmp_path).class_names[3] == "c3"
 
 
-def test_cifar_rejects_pickles_with_code(tmp_path, writers):
+def test_cifar_rejects_pickles_with_code(tmp_path):
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
@@ -79,7 +80,7 @@ def test_cifar_rejects_pickles_with_code(tmp_path, writers):
         load("cifar10", "test", data_dir=tmp_path)
 
 
-def test_cifar_bad_shape_is_corrupt(tmp_path, writers):
+def test_cifar_bad_shape_is_corrupt(tmp_path):
     files = writers.cifar_files(per_batch=2)
     files["test_batch"] = pickle.dumps(
         {b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, protocol=2

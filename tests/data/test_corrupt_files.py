@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jaxml.data import CorruptDataError, load
+from jaxml.testing import fake_files as writers
 
 RANDOM = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
 
@@ -31,7 +32,7 @@ def _load_all(name, root):
 
 @pytest.mark.parametrize("how", ["truncated", "random_bytes", "wrong_magic"])
 @pytest.mark.parametrize("gz", [True, False])
-def test_mnist_idx_files(tmp_path, writers, how, gz):
+def test_mnist_idx_files(tmp_path, how, gz):
     writers.make_mnist_like(tmp_path, "mnist", 6, 4, gz=gz)
     path = next((tmp_path / "mnist").glob("train-images*"))
     _damage(path, how)
@@ -41,7 +42,7 @@ def test_mnist_idx_files(tmp_path, writers, how, gz):
 
 @pytest.mark.parametrize("how", ["truncated", "random_bytes"])
 @pytest.mark.parametrize("layout", ["folder", "tar"])
-def test_cifar10_batches(tmp_path, writers, how, layout):
+def test_cifar10_batches(tmp_path, how, layout):
     files = writers.cifar_files(per_batch=2)
     if layout == "folder":
         writers.write_cifar_folder(tmp_path / "cifar10", files)

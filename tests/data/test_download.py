@@ -28,6 +28,7 @@ import pytest
 from jaxml.data import DatasetNotFoundError, DownloadError, load, upstream
 from jaxml.data.download import download
 from jaxml.data.upstream import Bundle, RemoteFile
+from jaxml.testing import fake_files as writers
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 5.0  # seconds a test download may stall
@@ -121,7 +122,7 @@ def leftovers(folder: Path) -> list[str]:
 # --------------------------------------------------------------------------- tests
 
 
-def test_load_downloads_verifies_then_never_again(tmp_path, writers, server, online, monkeypatch):
+def test_load_downloads_verifies_then_never_again(tmp_path, server, online, monkeypatch):
     body = cifar_tarball(writers, tmp_path)
     url = server.serve("/kriz/cifar-10-python.tar.gz", body)
     bundle = Bundle("cifar10", "python", "cifar10", (remote("cifar-10-python.tar.gz", body, [url]),))
@@ -142,7 +143,7 @@ def test_load_downloads_verifies_then_never_again(tmp_path, writers, server, onl
     assert server.requests == ["/kriz/cifar-10-python.tar.gz"]
 
 
-def test_wrong_checksum_is_an_error_and_leaves_nothing(tmp_path, writers, server, online):
+def test_wrong_checksum_is_an_error_and_leaves_nothing(tmp_path, server, online):
     body = cifar_tarball(writers, tmp_path)
     url = server.serve("/kriz/cifar-10-python.tar.gz", body)
     wrong = sha(body + b"x")
@@ -168,7 +169,7 @@ def test_size_announced_wrong_is_rejected(tmp_path, server, online):
     assert leftovers(tmp_path) == []
 
 
-def test_connection_dropped_mid_file_leaves_nothing(tmp_path, writers, server, online):
+def test_connection_dropped_mid_file_leaves_nothing(tmp_path, server, online):
     body = cifar_tarball(writers, tmp_path / "src")
     url = server.serve("/kriz/cifar-10-python.tar.gz", body, mode="drop")
     bundle = Bundle("cifar10", "python", "cifar10", (remote("cifar-10-python.tar.gz", body, [url]),))
@@ -193,7 +194,7 @@ def test_a_stalled_transfer_times_out_and_leaves_nothing(tmp_path, server, onlin
     assert leftovers(tmp_path) == []
 
 
-def test_mirrors_in_order_then_upstream(tmp_path, writers, server, online, monkeypatch):
+def test_mirrors_in_order_then_upstream(tmp_path, server, online, monkeypatch):
     body = cifar_tarball(writers, tmp_path)
     server.serve("/broken/cifar10/cifar-10-python.tar.gz", body, mode="drop")
     server.serve("/good/cifar10/cifar-10-python.tar.gz", body)
@@ -220,7 +221,7 @@ def test_all_urls_failing_names_each_cause(tmp_path, server, online):
     assert leftovers(tmp_path) == []
 
 
-def test_imdb_archive_is_unpacked_atomically(tmp_path, writers, server, online, monkeypatch):
+def test_imdb_archive_is_unpacked_atomically(tmp_path, server, online, monkeypatch):
     body = acl_tarball(writers, tmp_path)
     url = server.serve("/stanford/aclImdb_v1.tar.gz", body)
     acl = Bundle("imdb", "aclImdb", "imdb", (remote("aclImdb_v1.tar.gz", body, [url], extract="aclImdb"),))
@@ -248,7 +249,7 @@ def test_archive_member_outside_its_folder_is_refused(tmp_path, server, online):
     assert not (tmp_path / "data" / "imdb").exists() and not (tmp_path / "evil.txt").exists()
 
 
-def test_offline_never_downloads_and_says_how(tmp_path, writers, server, monkeypatch):
+def test_offline_never_downloads_and_says_how(tmp_path, server, monkeypatch):
     assert os.environ.get("JAXML_OFFLINE") == "1"  # set by tests/data/conftest.py
     body = cifar_tarball(writers, tmp_path)
     url = server.serve("/kriz/cifar-10-python.tar.gz", body)
@@ -293,7 +294,7 @@ def test_demo_entry_offline_fails_with_one_clear_message(tmp_path):
     assert not (tmp_path / "fresh").exists()
 
 
-def test_cli_downloads_from_a_mirror_with_an_operator_checksum_list(tmp_path, writers, server, online, monkeypatch):
+def test_cli_downloads_from_a_mirror_with_an_operator_checksum_list(tmp_path, server, online, monkeypatch):
     """The real fashion_mnist bundle: a mirror serving re-packed files is rejected against the pinned
     sizes and hashes, and accepted (by the CLI) only against an operator's local SHA256SUMS list."""
     src = tmp_path / "mirror"

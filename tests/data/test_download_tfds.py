@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from jaxml.data import load
+from jaxml.testing import fake_files as writers
 
 tfds = pytest.importorskip("tensorflow_datasets")
 array_record_module = pytest.importorskip("array_record.python.array_record_module")
@@ -71,8 +72,8 @@ def test_image_builds_are_read_when_files_are_missing(tmp_path, name, shape):
     assert load(name, "test", data_dir=tmp_path / "empty", tfds_data_dir=tmp_path / "tfds").x.shape == (2, *shape)
 
 
-def test_imdb_reviews_build_is_tokenised_like_aclimdb(tmp_path, writers, monkeypatch):
-    reviews = writers.acl_reviews
+def test_imdb_reviews_build_is_tokenised_like_aclimdb(tmp_path, monkeypatch):
+    reviews = writers.ACL_REVIEWS
     rows = {s: [{"text": reviews[k], "label": int(k[1] == "pos")} for k in sorted(reviews, key=lambda k: k[1] == "neg")
                 if k[0] == s] for s in ("train", "test")}
     write_build(tmp_path / "tfds", "imdb_reviews", rows)

@@ -6,6 +6,7 @@ import pytest
 
 from jaxml.data import CorruptDataError, DataError, ImageDataset, load
 from jaxml.data.idx import FASHION_MNIST_CLASSES, read_idx
+from jaxml.testing import fake_files as writers
 
 
 def test_mnist_gzipped_train_and_test(mnist_root):
@@ -36,7 +37,7 @@ def test_data_dir_from_environment(mnist_root, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", ["u1", "i1", "i2", "i4", "f4", "f8"])
-def test_read_idx_dtypes_roundtrip(tmp_path, writers, dtype):
+def test_read_idx_dtypes_roundtrip(tmp_path, dtype):
     offset = 0 if dtype == "u1" else 5  # negative values where the type has them
     arr = (np.arange(24).reshape(2, 3, 4) - offset).astype(dtype)
     path = writers.write_idx(tmp_path / "a-idx3.gz", arr)
@@ -45,7 +46,7 @@ def test_read_idx_dtypes_roundtrip(tmp_path, writers, dtype):
     np.testing.assert_array_equal(got, arr)
 
 
-def test_truncated_idx_names_file_and_byte_counts(tmp_path, writers):
+def test_truncated_idx_names_file_and_byte_counts(tmp_path):
     root = tmp_path
     writers.make_mnist_like(root, "mnist", 5, 3)
     images = root / "mnist" / "train-images-idx3-ubyte.gz"
@@ -68,7 +69,7 @@ def test_bad_magic_number(tmp_path):
         read_idx(path)
 
 
-def test_cut_gzip_stream_is_corrupt(tmp_path, writers):
+def test_cut_gzip_stream_is_corrupt(tmp_path):
     path = writers.write_idx(tmp_path / "x-idx1-ubyte.gz", np.arange(200, dtype=np.uint8))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -76,14 +77,14 @@ def test_cut_gzip_stream_is_corrupt(tmp_path, writers):
         read_idx(path)
 
 
-def test_label_count_mismatch_is_corrupt(tmp_path, writers):
+def test_label_count_mismatch_is_corrupt(tmp_path):
     writers.make_mnist_like(tmp_path, "mnist", 6, 3)
     writers.write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.zeros(4, np.uint8))
     with pytest.raises(CorruptDataError, match="3 images .* 4 labels"):
         load("mnist", "test", data_dir=tmp_path)
 
 
-def test_gz_preferred_but_plain_accepted_per_file(tmp_path, writers):
+def test_gz_preferred_but_plain_accepted_per_file(tmp_path):
     arrays = writers.make_mnist_like(tmp_path, "mnist", 4, 2, gz=False)
     # Replace one plain file by its gzipped version only: mixed folders still load.
     plain = tmp_path / "mnist" / "t10k-images-idx3-ubyte"

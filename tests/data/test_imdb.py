@@ -6,6 +6,7 @@ import pytest
 
 from jaxml.data import SequenceDataset, load
 from jaxml.data.imdb import pad_sequences, tokenize_review
+from jaxml.testing import fake_files as writers
 
 # Hand computation for conftest.ACL_REVIEWS. Training reviews in load order
 # (pos sorted by file name, then neg):
@@ -38,7 +39,7 @@ def test_tokenize_review():
         "don't", "miss", "alien", "1979", "really's"]
 
 
-def test_acl_train_ids_by_hand(tmp_path, writers):
+def test_acl_train_ids_by_hand(tmp_path):
     writers.write_acl(tmp_path)
     ds = load("imdb", "train", data_dir=tmp_path, num_words=None)
     assert isinstance(ds, SequenceDataset)
@@ -51,7 +52,7 @@ def test_acl_train_ids_by_hand(tmp_path, writers):
     assert len(ds) == 3
 
 
-def test_acl_num_words_and_word_index(tmp_path, writers):
+def test_acl_num_words_and_word_index(tmp_path):
     writers.write_acl(tmp_path)
     ds = load("imdb", "train", data_dir=tmp_path, num_words=10)
     assert [r.tolist() for r in ds.x] == TRAIN_IDS_10
@@ -59,7 +60,7 @@ def test_acl_num_words_and_word_index(tmp_path, writers):
     assert ds.word_index == {"great": 4, "it": 5, "movie": 6, "10": 7, "acting": 8, "loved": 9}
 
 
-def test_acl_test_split_uses_training_ranks_and_maxlen(tmp_path, writers):
+def test_acl_test_split_uses_training_ranks_and_maxlen(tmp_path):
     writers.write_acl(tmp_path)
     ds = load("imdb", "test", data_dir=tmp_path, num_words=None)
     assert [r.tolist() for r in ds.x] == TEST_IDS_ALL
@@ -116,7 +117,7 @@ def test_npz_without_word_index(tmp_path):
     assert load("imdb", "test", data_dir=tmp_path).word_index is None
 
 
-def test_npz_preferred_and_source_option(tmp_path, writers):
+def test_npz_preferred_and_source_option(tmp_path):
     _write_npz(tmp_path / "imdb", with_word_index=False)
     writers.write_acl(tmp_path)
     assert len(load("imdb", "train", data_dir=tmp_path)) == 2  # npz by default
@@ -125,7 +126,7 @@ def test_npz_preferred_and_source_option(tmp_path, writers):
         load("imdb", "train", data_dir=tmp_path, source="keras")
 
 
-def test_imdb_bad_options(tmp_path, writers):
+def test_imdb_bad_options(tmp_path):
     writers.write_acl(tmp_path)
     with pytest.raises(ValueError, match="num_words"):
         load("imdb", "train", data_dir=tmp_path, num_words=0)

@@ -1,10 +1,5 @@
-"""Data parallelism over 8 simulated CPU devices (a subprocess: XLA_FLAGS must precede jax's import)."""
-import json
-import os
-import pathlib
-import subprocess
-import sys
-import textwrap
+"""Data parallelism over 8 simulated CPU devices (jaxml's cpu_devices fixture: a subprocess, as XLA_FLAGS
+must precede jax's backend initialisation)."""
 import types
 
 import jax
@@ -13,12 +8,9 @@ import pytest
 
 from jaxml.train import parallel
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
-SCRIPT = textwrap.dedent("""
-    import json
-    import jax
-    import numpy as np
+def data_parallel_outcome():
+    """Run by the cpu_devices fixture where JAX has 8 CPU devices (a subprocess in this suite)."""
     from jaxml.models.mlp import MLP
     from jaxml.train import StreamSource, create_state, fit, make_optimizer, seed_keys
 
@@ -58,18 +50,12 @@ SCRIPT = textwrap.dedent("""
         out["error"] = None
     except ValueError as e:
         out["error"] = str(e)
-    print("RESULT " + json.dumps(out))
-""")
+    return out
 
 
 @pytest.fixture(scope="module")
-def eight_devices():
-    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+def eight_devices(cpu_devices):
+    return cpu_devices(8, data_parallel_outcome)
 
 
 def test_data_parallel_fit_matches_single_device(eight_devices):

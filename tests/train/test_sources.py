@@ -1,7 +1,5 @@
 """Streaming batches (StreamSource) give the same training as device-resident arrays for the same
 data and order: on memory-mapped IDX files and on a tfds data source; they resume like any run."""
-import gzip
-
 import jax
 import numpy as np
 import pytest
@@ -9,16 +7,11 @@ import pytest
 from jaxml.data.idx import read_idx
 from jaxml.data.random_access import idx_records
 from jaxml.models.mlp import MLP
+from jaxml.testing.fake_files import write_idx
 from jaxml.train import ArraySource, StreamSource, fit, make_runs
 
 N, BATCH, EPOCHS = 50, 16, 2
 MODEL = MLP(hidden_sizes=(8,), output_size=10)
-
-
-def write_idx_gz(path, arr):
-    header = bytes([0, 0, 0x08, arr.ndim]) + np.asarray(arr.shape, ">u4").tobytes()
-    with gzip.open(path, "wb") as f:
-        f.write(header + arr.astype(np.uint8).tobytes())
 
 
 def to_xy(batch):
@@ -33,8 +26,8 @@ def idx_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     (root / "mnist").mkdir()
     for prefix, n in (("train", N), ("t10k", 10)):
-        write_idx_gz(root / "mnist" / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        write_idx_gz(root / "mnist" / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+        write_idx(root / "mnist" / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / "mnist" / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
     return root
 
 
