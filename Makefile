@@ -13,7 +13,7 @@ ifeq ($(origin JAXML_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: demo test lint venv bench catalog data clean
+.PHONY: demo test lint venv bench bench-peers catalog data clean
 
 venv: $(STAMP)
 
@@ -46,9 +46,22 @@ DATASETS ?= all
 data: $(STAMP)
 	$(PY) -m jaxml.data download $(DATASETS)
 
+# Every benchmark in one invocation, then bench/results/summary.{md,json} (bench/all.py; bench/README.md).
+# make bench QUICK=1: a short pass (~2 min on 2 idle cores). The rejax peer of bench/rl.py needs its
+# own venv (make bench-peers); without it bench/rl.py skips that peer with a note.
+QUICK ?=
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
-	$(PY) -m bench.mlp
+	$(PY) -m bench.all $(if $(QUICK),--quick,)
+
+# rejax's DQN for bench/rl.py, in its own venv (it needs gymnax 0.0.9; the project has gymnax 1.0).
+REJAX_VENV := bench/.venv-rejax
+bench-peers: $(REJAX_VENV)/.installed
+$(REJAX_VENV)/.installed: bench/peers/requirements-rejax.txt
+	@test -x $(REJAX_VENV)/bin/python || $(PYTHON) -m venv $(REJAX_VENV)
+	$(REJAX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(REJAX_VENV)/bin/python -m pip install --quiet -r bench/peers/requirements-rejax.txt
+	@touch $@
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -26,7 +26,16 @@ Sections (all in ONE invocation, see bench/README.md and DESIGN.md §6):
    one update per vector step), PyTorch CPU eager vs ``train_host`` (jaxml host loop),
    interleaved, env steps per second in the learning phase; compared with the compiled run.
 
-Usage: ``python -m bench.rl [--repeats 3] [--seeds 8] [--quick] [--no-torch] [--pjx-net]``;
+4. ``peers``: jaxml's compiled DQN (1 seed) against installable peers on the same settings
+   (CartPole-v1, the study's preset: env steps, 64-64 ReLU Q-network, buffer, batch, target
+   period, epsilon schedule, Adam, clipping, in-training evaluations), interleaved round by round:
+   ``rejax``'s pure-JAX DQN (a subprocess in its own venv, ``bench/.venv-rejax``, made by
+   ``make bench-peers``; driver ``bench/peers/rejax_dqn.py``) and stable-baselines3's DQN
+   (PyTorch host loop, ``bench/peers/sb3_dqn.py``). Reported: peer time / jaxml time per env
+   step and each contestant's greedy return (``bench_peers``). Goals: >= 2x rejax, >= 5x sb3.
+
+Usage: ``python -m bench.rl [--repeats 3] [--seeds 8] [--quick] [--no-torch] [--pjx-net]
+[--peers rejax,sb3] [--peer-repeats N] [--sb3-steps N]``;
 writes ``bench/results/rl.json`` and ``bench/results/rl.md``.
 """
 from __future__ import annotations
@@ -62,6 +71,21 @@ def dqn_configs(pjx_net: bool = False):
 
 # ----------------------------------------------------------------------------- 1. compiled DQN
 
+_ONE_SEED = {}
+
+
+def compiled_one_seed(cfg, key, hp):
+    """``(compiled jax.jit(make_train(cfg)), compile seconds)`` for one seed, compiled once per process
+    (the peers section and the 1-vs-N section time the same program; the first compile is reported)."""
+    import jax
+
+    from jaxml.rl import dqn
+
+    if cfg not in _ONE_SEED:
+        _ONE_SEED[cfg] = common.compile_jitted(jax.jit(dqn.make_train(cfg)), key, hp)
+    return _ONE_SEED[cfg]
+
+
 def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print) -> dict:
     import jax
     import jax.numpy as jnp
@@ -76,7 +100,7 @@ def bench_compiled(cfg, seeds: int, repeats: int, eval_episodes: int, log=print)
     # γ and the learning rate go in as (traced) hyperparameters, as in the study's sweep.
     hp = {"gamma": jnp.float32(cfg.gamma), "learning_rate": jnp.float32(cfg.learning_rate)}
     hp_n = jax.tree_util.tree_map(lambda v: jnp.full((seeds,), v), hp)
-    one, c1 = common.compile_jitted(jax.jit(dqn.make_train(cfg)), key, hp)
+    one, c1 = compiled_one_seed(cfg, key, hp)
     many, cn = common.compile_jitted(jax.jit(dqn.make_vmapped_train(cfg)), keys, hp_n)
     keys_s, hp_s = shard_runs((keys, hp_n))
     split = len(keys_s.sharding.device_set)
@@ -269,18 +293,183 @@ def bench_torch(torch, cp_cfg, steps: int, repeats: int, log=print) -> dict:
             "jaxml_host_over_torch": common.ratio(rates["jaxml host loop"], rates["torch host loop"])}
 
 
+# ----------------------------------------------------------------------------- 4. peers
+
+PEER_GOALS = {"rejax_over_jaxml_at_least": 2.0, "sb3_over_jaxml_at_least": 5.0}
+
+
+def peer_settings(cfg, seed: int = 0, final_eval_episodes: int = 100) -> dict:
+    """jaxml's DQN config as the plain dict the peer drivers map onto their own arguments."""
+    s = dataclasses.asdict(cfg)
+    s["hidden_sizes"] = list(cfg.hidden_sizes)
+    s.update(seed=seed, final_eval_episodes=final_eval_episodes)
+    return s
+
+
+def bench_peers(cfg, repeats: int, eval_episodes: int, peers=("rejax", "sb3"), *, warmup: int = 1,
+                peer_venv=None, sb3_steps: int | None = None, sb3_threads: int = 1, seed: int = 0,
+                notes: list | None = None, log=print) -> dict:
+    """jaxml's compiled DQN (1 seed) vs rejax's DQN (subprocess in its own venv) vs
+    stable-baselines3's DQN (in-process), interleaved round by round on the same settings.
+
+    Each round runs jaxml, then rejax, then sb3, once each (same seed every round). Times: the
+    compiled call blocked on (jaxml; rejax inside its process, ``block_until_ready``); sb3's
+    ``learn`` call. Compilation is timed apart; ``warmup`` untimed rounds come first (for sb3 a
+    short run of ``learning_starts + 10`` vector steps, which initialises torch and the
+    environments). Afterwards each contestant's final network is evaluated greedily over
+    ``eval_episodes`` fresh episodes. Ratios are peer time over jaxml time per env step.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from bench import peers as peer_mod
+    from jaxml.rl import dqn
+    from jaxml.rl.evaluate import make_evaluator
+
+    notes = [] if notes is None else notes
+    settings = peer_settings(cfg, seed, eval_episodes)
+    steps = {"jaxml": cfg.env_steps}
+    key = jax.random.PRNGKey(seed)
+    hp = {"gamma": jnp.float32(cfg.gamma), "learning_rate": jnp.float32(cfg.learning_rate)}
+    ours, c_ours = compiled_one_seed(cfg, key, hp)
+    compile_s = {"jaxml": c_ours}
+    out = {}
+
+    def run_ours():
+        t0 = time.perf_counter()
+        out["jaxml"] = common.block(ours(key, hp))
+        return time.perf_counter() - t0
+
+    contestants = {"jaxml": run_ours}
+    peer = None
+    versions = {}
+    if "rejax" in peers:
+        venv = peer_venv or peer_mod.REJAX_VENV
+        python = peer_mod.venv_python(venv)
+        if python is None:
+            msg = peer_mod.missing_venv_message(venv)
+            notes.append(msg)
+            log(f"  {msg}")
+        else:
+            peer = peer_mod.Peer(python, peer_mod.REJAX_DRIVER, settings)
+            ready = peer.start()
+            compile_s["rejax"] = ready["compile_seconds"]
+            versions["rejax"] = ready["versions"]
+            out["rejax_config"] = ready["rejax_config"]
+            steps["rejax"] = int(settings["total_timesteps"])
+            contestants["rejax"] = lambda: peer.request("run")["seconds"]
+    torch = sb3 = None
+    if "sb3" in peers:
+        torch, sb3 = common.optional_import("torch"), common.optional_import("stable_baselines3")
+        if torch is None or sb3 is None:
+            msg = ("stable-baselines3 (and torch) are not importable: the sb3 peer was skipped "
+                   "(install the bench extra: make bench)")
+            notes.append(msg)
+            log(f"  {msg}")
+        else:
+            from bench.peers import sb3_dqn
+
+            torch.set_num_threads(sb3_threads)
+            versions["stable_baselines3"] = sb3.__version__
+            versions["torch"] = torch.__version__
+            steps["sb3"] = int(sb3_steps or settings["total_timesteps"])
+
+            def run_sb3(total=None):
+                seconds, out["sb3"] = sb3_dqn.train_seconds(settings, seed, total or steps["sb3"])
+                return seconds
+
+            contestants["sb3"] = run_sb3
+    log(f"  contestants {list(contestants)}; compile: " + ", ".join(f"{k} {v:.1f} s" for k, v in compile_s.items()))
+    times = {name: [] for name in contestants}
+    try:
+        with common.CpuMonitor() as mon:
+            load_before = common.load_average()
+            for _ in range(warmup):
+                for name, fn in contestants.items():
+                    fn(cfg.learning_starts + 10 * cfg.num_envs) if name == "sb3" else fn()
+            for r in range(repeats):
+                for name, fn in contestants.items():
+                    times[name].append(float(fn()))
+                log(f"  round {r + 1}/{repeats}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
+            load_after = common.load_average()
+        returns = {}
+        policy = dqn.greedy_policy(dqn.make_network(cfg, 2))
+        evaluator = make_evaluator(cfg.env_id, policy, eval_episodes)
+        returns["jaxml"] = np.asarray(evaluator(out["jaxml"]["state"].params, jax.random.PRNGKey(10_000))).tolist()
+        if "best_params" in out["jaxml"]:
+            returns["jaxml (kept best network)"] = np.asarray(
+                evaluator(out["jaxml"]["best_params"], jax.random.PRNGKey(10_000))).tolist()
+        if peer is not None:
+            returns["rejax"] = peer.request("eval")["returns"]
+    finally:
+        if peer is not None:
+            peer.close()
+    if "sb3" in out:
+        from bench.peers import sb3_dqn
+
+        returns["sb3"] = sb3_dqn.greedy_returns(out["sb3"], settings, eval_episodes)
+    per_step = {k: [t / steps[k] for t in v] for k, v in times.items()}
+    ratios = {k: common.ratio(per_step[k], per_step["jaxml"]) for k in per_step if k != "jaxml"}
+    med = {k: common.median(v) for k, v in times.items()}
+    log("  median run s: " + ", ".join(f"{k} {v:.2f}" for k, v in med.items())
+        + "; peer / jaxml per env step: " + ", ".join(f"{k} {v['of_medians']:.2f}x" for k, v in ratios.items())
+        + "; greedy means: " + ", ".join(f"{k} {np.mean(v):.1f}" for k, v in returns.items()))
+    return {"settings": settings, "seed": seed, "env_steps": steps, "warmup_rounds": warmup, "repeats": repeats,
+            "compile_seconds": compile_s, "run_seconds": times, "median_run_seconds": med,
+            "env_steps_per_second": {k: steps[k] / med[k] for k in med},
+            "over_jaxml": ratios, "goals": PEER_GOALS, "greedy_returns": returns,
+            "greedy_mean": {k: float(np.mean(v)) for k, v in returns.items()},
+            "eval_episodes": eval_episodes, "sb3_torch_threads": sb3_threads if "sb3" in times else None,
+            "peer_versions": versions, "rejax_config": out.get("rejax_config"),
+            "others_busy": mon.others_busy, "load_average_before": load_before, "load_average_after": load_after}
+
+
+def peers_table(p: dict) -> str:
+    """The peers section as Markdown: one row per contestant, ratios against jaxml."""
+    goal = {"rejax": p["goals"]["rejax_over_jaxml_at_least"], "sb3": p["goals"]["sb3_over_jaxml_at_least"]}
+    rows = []
+    for name, med in p["median_run_seconds"].items():
+        r = p["over_jaxml"].get(name)
+        ret = p["greedy_returns"].get(name)
+        rows.append([name, f"{p['env_steps'][name]:,}",
+                     common.fmt(p["compile_seconds"][name]) if name in p["compile_seconds"] else "—",
+                     med, p["env_steps_per_second"][name],
+                     "1.00" if r is None else f"{common.fmt(r['of_medians'])} ({common.fmt(r['paired_min'])}–"
+                                              f"{common.fmt(r['paired_max'])})",
+                     "—" if name not in goal else
+                     f">= {goal[name]:g}: {'yes' if r['of_medians'] >= goal[name] else 'NO'}",
+                     "—" if ret is None else f"{sum(ret) / len(ret):.1f}"])
+    kept = p["greedy_mean"].get("jaxml (kept best network)")
+    text = common.markdown_table(["contestant", "env steps", "compile (s)", "run, median (s)", "env steps/s",
+                                  "peer / jaxml time per env step (paired range)", "goal", "greedy mean return"],
+                                 rows)
+    return (text + f"\n\n{p['repeats']} interleaved rounds after {p['warmup_rounds']} warm-up round(s), seed "
+            f"{p['seed']}; greedy returns over {p['eval_episodes']} episodes of each final network"
+            + ("" if kept is None else f" (jaxml's kept best in-training network: {kept:.1f})")
+            + f"; load average {p['load_average_before']} before, {p['load_average_after']} after; other "
+              f"processes kept {p['others_busy']} of the CPUs busy; sb3 torch threads {p['sb3_torch_threads']}.\n")
+
+
 # ----------------------------------------------------------------------------- driver
 
 def run(*, seeds: int = 8, repeats: int = 3, eval_episodes: int = 100, pjx_net: bool = False,
         host_steps: int = 20_000, torch_steps: int = 20_000, cartpole_cfg=None, lunar_cfg=None,
-        log=print) -> dict:
+        peers=(), peer_repeats: int | None = None, peer_warmup: int = 1, peer_venv=None, sb3_steps=None,
+        sb3_threads: int = 1, log=print) -> dict:
     cp, ll = dqn_configs()
     cp = cartpole_cfg or cp
     ll = lunar_cfg or ll
     res = {"date": common.now(), "machine": common.machine(), "versions": common.versions("gymnax", "gymnasium"),
            "purejaxrl_reference": PUREJAXRL, "goals": GOALS, "notes": []}
-    log(f"[dqn_cartpole] {cp.env_steps:,} env steps, {cp.num_envs} envs, net {cp.hidden_sizes}")
-    res["dqn_cartpole"] = bench_compiled(cp, seeds, repeats, eval_episodes, log)
+    if peers:
+        log(f"[peers] jaxml vs {', '.join(peers)}: DQN on {cp.env_id}, {cp.env_steps:,} env steps, 1 seed, interleaved")
+        res["peers"] = bench_peers(cp, peer_repeats or repeats, eval_episodes, peers, warmup=peer_warmup,
+                                   peer_venv=peer_venv, sb3_steps=sb3_steps, sb3_threads=sb3_threads,
+                                   notes=res["notes"], log=log)
+    if seeds:
+        log(f"[dqn_cartpole] {cp.env_steps:,} env steps, {cp.num_envs} envs, net {cp.hidden_sizes}")
+        res["dqn_cartpole"] = bench_compiled(cp, seeds, repeats, eval_episodes, log)
     if pjx_net:
         pj = dataclasses.replace(cp, hidden_sizes=(120, 84))
         log(f"[dqn_cartpole_120_84] purejaxrl's network {pj.hidden_sizes}")
@@ -294,12 +483,16 @@ def run(*, seeds: int = 8, repeats: int = 3, eval_episodes: int = 100, pjx_net: 
     elif torch_steps:
         log(f"[torch] CartPole DQN host loops, {torch_steps:,} steps per repeat")
         res["torch"] = bench_torch(torch, cp, torch_steps, repeats, log)
-        res["torch"]["compiled_jaxml_1_seed_steps_per_second"] = res["dqn_cartpole"]["env_steps_per_second"]["1"]
+        if "dqn_cartpole" in res:
+            res["torch"]["compiled_jaxml_1_seed_steps_per_second"] = res["dqn_cartpole"]["env_steps_per_second"]["1"]
     return res
 
 
 def tables(res: dict) -> str:
     out = []
+    if "peers" in res:
+        out.append(f"### peers: DQN on {res['peers']['settings']['env_id']}, same settings, interleaved\n")
+        out.append(peers_table(res["peers"]))
     for key in ("dqn_cartpole", "dqn_cartpole_120_84"):
         if key not in res:
             continue
@@ -340,8 +533,9 @@ def tables(res: dict) -> str:
         out.append("\n### CartPole DQN, host loops: PyTorch CPU vs jaxml\n")
         out.append(common.markdown_table(["contestant", "env steps/s (median, learning phase)"],
                                          [[k, v] for k, v in t["median"].items()] +
-                                         [["jaxml compiled (1 seed, whole run)",
-                                           t["compiled_jaxml_1_seed_steps_per_second"]]]))
+                                         ([["jaxml compiled (1 seed, whole run)",
+                                            t["compiled_jaxml_1_seed_steps_per_second"]]]
+                                          if "compiled_jaxml_1_seed_steps_per_second" in t else [])))
         out.append(f"\njaxml host loop / torch: {common.fmt(t['jaxml_host_over_torch']['of_medians'])}x")
     for n in res["notes"]:
         out.append(f"\nNote: {n}")
@@ -351,10 +545,19 @@ def tables(res: dict) -> str:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3, help="interleaved timed rounds (median reported); default 3")
-    p.add_argument("--seeds", type=int, default=8, help="vmapped seeds; default 8")
+    p.add_argument("--seeds", type=int, default=8, help="vmapped seeds; default 8 (0 = skip the 1-vs-N section)")
     p.add_argument("--quick", action="store_true", help="fast check: 50k env steps, 1 repeat, 10k host steps")
     p.add_argument("--pjx-net", action="store_true", help="also time purejaxrl's 120-84 Q-network")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
+    p.add_argument("--peers", default="rejax,sb3",
+                   help="peer DQNs timed against jaxml's, comma-separated: rejax (its own venv, bench/.venv-rejax: "
+                        "make bench-peers), sb3 (stable-baselines3, bench extra); '' = none. Default rejax,sb3")
+    p.add_argument("--peer-repeats", type=int, default=None, help="rounds of the peers section (default --repeats)")
+    p.add_argument("--peer-warmup", type=int, default=1, help="untimed warm-up rounds of the peers section; default 1")
+    p.add_argument("--peer-venv", default=None, help="the rejax venv (default bench/.venv-rejax)")
+    p.add_argument("--sb3-steps", type=int, default=None,
+                   help="env steps of each sb3 run (default: the same as jaxml's; ratios are per env step)")
+    p.add_argument("--sb3-threads", type=int, default=1, help="torch threads for sb3; default 1")
     p.add_argument("--cpu-devices", type=int, default=None,
                    help="CPU devices to split the vmapped seeds over (default: usable cores; 1 = no split)")
     p.add_argument("--host-steps", type=int, default=20_000, help="LunarLander steps per repeat (0 = skip)")
@@ -374,10 +577,18 @@ def main(argv=None) -> dict:
     keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
     cp, ll = dqn_configs()
     kw = dict(seeds=args.seeds, repeats=args.repeats, pjx_net=args.pjx_net, host_steps=args.host_steps,
-              torch_steps=0 if args.no_torch else args.torch_steps)
+              torch_steps=0 if args.no_torch else args.torch_steps,
+              peers=tuple(x.strip() for x in args.peers.split(",") if x.strip()), peer_repeats=args.peer_repeats,
+              peer_warmup=args.peer_warmup, peer_venv=args.peer_venv, sb3_steps=args.sb3_steps,
+              sb3_threads=args.sb3_threads)
+    unknown = set(kw["peers"]) - {"rejax", "sb3"}
+    if unknown:
+        raise SystemExit(f"unknown peer(s) {sorted(unknown)}: choose from rejax, sb3")
     if args.quick:
         cp = dataclasses.replace(cp, total_timesteps=50_000)
         kw.update(repeats=1, host_steps=min(args.host_steps, 10_000), torch_steps=min(kw["torch_steps"], 10_000))
+        if args.sb3_steps is None:
+            kw["sb3_steps"] = 20_000
     res = run(cartpole_cfg=cp, lunar_cfg=ll, **kw)
     text = tables(res)
     print("\n" + text)

@@ -10,10 +10,17 @@ from jaxml.rl.dqn import CARTPOLE_SETTINGS, LUNARLANDER_SETTINGS, DQNConfig
 
 def test_rl_bench_compiled_section_tiny(monkeypatch, tmp_path):
     real = common.optional_import
-    monkeypatch.setattr(common, "optional_import", lambda name: None if name == "torch" else real(name))
+    monkeypatch.setattr(common, "optional_import",
+                        lambda name: None if name in ("torch", "stable_baselines3") else real(name))
     tiny = DQNConfig.from_mapping(study.get_config("tiny").cartpole.to_dict())  # shares tests' compiled programs
+    # The peers section without its peers (no rejax venv here, no stable-baselines3): jaxml alone, two notes.
     res = rl.run(seeds=2, repeats=1, eval_episodes=2, host_steps=0, torch_steps=100, cartpole_cfg=tiny,
-                 log=lambda *_: None)
+                 peers=("rejax", "sb3"), peer_warmup=0, peer_venv=tmp_path / "no-venv", log=lambda *_: None)
+    p = res["peers"]
+    assert list(p["run_seconds"]) == ["jaxml"] and len(p["greedy_returns"]["jaxml"]) == 2 and p["over_jaxml"] == {}
+    assert any("make bench-peers" in n and "no-venv" in n for n in res["notes"])
+    assert any("stable-baselines3" in n and "skipped" in n for n in res["notes"])
+    assert "### peers: DQN on CartPole-v1" in rl.tables(res) and "| jaxml |" in rl.tables(res)
     r = res["dqn_cartpole"]
     assert r["env_steps"] == tiny.env_steps and len(r["run_seconds"]["1"]) == 1 and len(r["greedy_mean_per_seed"]) == 2
     assert r["compile_seconds"]["1"] > 0 and r["vmap_over_1"]["of_medians"] > 0

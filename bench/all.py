@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""Every benchmark in one invocation, then one summary table of ratios (``make bench``).
+
+Runs ``bench/mlp.py``, ``vision.py``, ``sequence.py``, ``rl.py``, ``classic.py``, ``decode.py`` and
+``bf16.py`` one after the other, each in its own process (``python -m bench.<name> ... --out``), then
+reads the JSON file each of them wrote and writes ``summary.md`` and ``summary.json`` beside them:
+one row per comparison the benchmark reports (its ratio of medians, the median and range of its
+per-repeat paired ratios, its goal), plus the machine (CPU model, cores, load average before and
+after the whole run and around each benchmark). The benchmarks' own conventions (DESIGN.md §6:
+contestants interleaved in one process, compile time apart, ratios) are theirs; this script only
+orchestrates and collects.
+
+Usage::
+
+    python -m bench.all                 # full settings, results in bench/results/ (tens of minutes)
+    python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/ (~2 min)
+    python -m bench.all --only mlp,rl   # a subset (the summary covers the JSON files present)
+    python -m bench.all --summary-only  # rebuild the summary from the JSON files already there
+
+A benchmark that fails is reported in the summary (status and exit code) and makes the exit
+status non-zero; the others still run.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from typing import Callable
+
+if __package__ in (None, ""):  # run as a file (python bench/all.py): make `bench` importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import common
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+QUICK_RESULTS = RESULTS / "quick"
+
+
+# ----------------------------------------------------------------------------- per-benchmark rows
+
+def _row(benchmark: str, comparison: str, ratio, paired: dict | None = None, goal=None, met=None,
+         meaning: str = "", note: str = "") -> dict:
+    paired = paired or {}
+    return {"benchmark": benchmark, "comparison": comparison, "ratio": None if ratio is None else float(ratio),
+            "paired_median": paired.get("paired_median"), "paired_min": paired.get("paired_min"),
+            "paired_max": paired.get("paired_max"), "goal": goal, "met": met, "meaning": meaning, "note": note}
+
+
+def _comparisons(name: str, d: dict) -> list[dict]:
+    """mlp.py / sequence.py: a ``comparisons`` list of {name, ratio, paired, goal, met}."""
+    return [_row(name, c["name"], c["ratio"], c.get("paired"), None if c.get("goal") in (None, "—") else c["goal"],
+                 c.get("met")) for c in d.get("comparisons", [])]
+
+
+def rows_classic(d: dict) -> list[dict]:
+    return [_row("classic", f"{c['case']}: {c['numerator']} / {c['denominator']}", c["ratio"], c.get("paired"),
+                 meaning=c.get("meaning", "")) for c in d.get("comparisons", [])]
+
+
+def rows_vision(d: dict) -> list[dict]:
+    goal = d.get("settings", {}).get("goal_jaxml_over_torch")
+    rows = []
+    for model, r in d.get("results", {}).items():
+        for key, p in r.get("speed_ratios", {}).items():
+            g = goal if goal is not None and key.endswith("/torch_2t") and not key.startswith("jaxml_stock") else None
+            rows.append(_row("vision", f"{model}: {key} steps/s", p["of_medians"], p,
+                             None if g is None else f">= {g:g}", None if g is None else p["of_medians"] >= g))
+    return rows
+
+
+def rows_decode(d: dict) -> list[dict]:
+    rows = [_row("decode", f"{r['model']} batch {r['batch']}: jaxml / transformers tokens/s",
+                 r["ratio (jaxml/torch)"], note=f"same tokens: {r.get('same tokens')}") for r in d.get("gpt2", [])]
+    rows += [_row("decode", f"char GPT `{r['preset']}`: cached / windowed chars/s", r["speed-up"],
+                  note=f"same tokens: {r.get('same tokens')}") for r in d.get("char", [])]
+    return rows
+
+
+def rows_bf16(d: dict) -> list[dict]:
+    return [_row("bf16", f"{w}: bf16 / f32 step time", r["bf16_over_f32_time"]["of_medians"],
+                 r["bf16_over_f32_time"], meaning="> 1: bfloat16 slower")
+            for w, r in d.get("results", {}).items() if "bf16_over_f32_time" in r]
+
+
+def rows_rl(d: dict) -> list[dict]:
+    rows = []
+    p = d.get("peers")
+    if p:
+        g = p.get("goals", {})
+        goals = {"rejax": g.get("rejax_over_jaxml_at_least"), "sb3": g.get("sb3_over_jaxml_at_least")}
+        means = p.get("greedy_mean", {})
+        for name, r in p.get("over_jaxml", {}).items():
+            goal = goals.get(name)
+            note = (f"greedy mean return: jaxml {means.get('jaxml', float('nan')):.1f}, {name} "
+                    f"{means.get(name, float('nan')):.1f}; {p['env_steps'][name]:,} vs {p['env_steps']['jaxml']:,} "
+                    f"env steps")
+            rows.append(_row("rl", f"DQN CartPole: {name} / jaxml time per env step (1 seed)", r["of_medians"], r,
+                             None if goal is None else f">= {goal:g}",
+                             None if goal is None else r["of_medians"] >= goal, note=note))
+    for key in ("dqn_cartpole", "dqn_cartpole_120_84"):
+        c = d.get(key)
+        if not c:
+            continue
+        s = c["seeds"]
+        net = "x".join(str(h) for h in c["config"]["hidden_sizes"])
+        rows.append(_row("rl", f"DQN CartPole {net}: {s} vmapped seeds / 1 seed, time", c["vmap_over_1"]["of_medians"],
+                         c["vmap_over_1"], "<= 4", c["vmap_over_1"]["of_medians"] <= 4,
+                         note=f"solved {c['solved_seeds']}/{s}"))
+        sp = c.get("split")
+        if sp:
+            rows.append(_row("rl", f"DQN CartPole {net}: {s} seeds split over {sp['devices']} devices / 1 seed, time",
+                             sp["over_1"]["of_medians"], sp["over_1"], "<= 4", sp["over_1"]["of_medians"] <= 4,
+                             note=f"solved {sp['solved_seeds']}/{s}"))
+    t = d.get("torch")
+    if t:
+        h = t["jaxml_host_over_torch"]
+        rows.append(_row("rl", "DQN CartPole host loop: jaxml / PyTorch env steps/s", h["of_medians"], h))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Bench:
+    name: str
+    full: tuple = ()           # extra arguments of a full run
+    quick: tuple = ("--quick",)  # of a quick run
+    stem_out: bool = False      # --out takes a path without ".json" (vision, decode, bf16)
+    rows: Callable[[dict], list] = None
+
+    def json_path(self, out_dir: pathlib.Path) -> pathlib.Path:
+        return pathlib.Path(out_dir) / f"{self.name}.json"
+
+    def command(self, out_dir: pathlib.Path, quick: bool) -> list[str]:
+        out = self.json_path(out_dir)
+        return [sys.executable, "-m", f"bench.{self.name}", *(self.quick if quick else self.full),
+                "--out", str(out.with_suffix("") if self.stem_out else out)]
+
+
+BENCHMARKS = {b.name: b for b in (
+    Bench("mlp", rows=lambda d: _comparisons("mlp", d)),
+    Bench("vision", stem_out=True, rows=rows_vision),
+    Bench("sequence", rows=lambda d: _comparisons("sequence", d)),
+    # quick: 50k env steps, no 8-seed section, no LunarLander loop; the peers (sb3 20k steps; rejax
+    # when its venv exists, whose compilation alone takes ~15-40 s here).
+    Bench("rl", quick=("--quick", "--seeds", "0", "--host-steps", "0", "--no-torch"), rows=rows_rl),
+    Bench("classic", rows=rows_classic),
+    Bench("decode", stem_out=True, rows=rows_decode),
+    Bench("bf16", stem_out=True, rows=rows_bf16),
+)}
+
+
+# ----------------------------------------------------------------------------- machine and summary
+
+def machine_facts() -> dict:
+    """CPU model, counts and load average, without importing jax (the benchmarks record the rest)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu_model": common.cpu_model(), "cpu_count": os.cpu_count(), "cpus_usable": usable,
+            "cpu_family_model": (lambda c: f"family {c.get('cpu family', '?')} model {c.get('model', '?')}"
+                                 if c else None)(common.cpuinfo()),
+            "load_average_1_5_15": common.load_average()}
+
+
+def collect(out_dir: pathlib.Path, names, runs: dict | None = None) -> list[dict]:
+    """Summary rows of the benchmarks ``names`` from their JSON files in ``out_dir``; a benchmark
+    without a file (or whose run failed, per ``runs``) gets one row saying so."""
+    rows = []
+    runs = runs or {}
+    for name in names:
+        b = BENCHMARKS[name]
+        path = b.json_path(out_dir)
+        run = runs.get(name)
+        if run is not None and run["returncode"] != 0:
+            rows.append(_row(name, f"benchmark failed (exit code {run['returncode']})", None,
+                             note="see its output above"))
+            continue
+        if not path.exists():
+            rows.append(_row(name, "no results file", None, note=f"{path.name} missing: run python -m bench.{name}"))
+            continue
+        try:
+            data = json.loads(path.read_text())
+            got = b.rows(data)
+        except (ValueError, KeyError, TypeError) as e:
+            rows.append(_row(name, "unreadable results file", None, note=f"{type(e).__name__}: {e}"))
+            continue
+        date = data.get("date", "")
+        for r in got:
+            r["date"] = date
+        rows.extend(got or [_row(name, "no comparisons in the results file", None)])
+        for n in data.get("notes", []) or []:
+            if "skipped" in n:
+                rows.append(_row(name, "note", None, note=n, meaning="", goal=None))
+    return rows
+
+
+def summary_markdown(summary: dict) -> str:
+    m = summary["machine"]
+    lines = [f"# Benchmark summary ({'quick' if summary['quick'] else 'full'} run, {summary['date']})", "",
+             f"Machine: {m['before']['cpu_model']} ({m['before']['cpu_family_model']}), {m['before']['cpu_count']} "
+             f"CPUs ({m['before']['cpus_usable']} usable); load average (1, 5, 15 min) "
+             f"{m['before']['load_average_1_5_15']} before, {m['after']['load_average_1_5_15']} after"
+             + (f"; total {summary['wall_seconds']:.0f} s" if summary.get("wall_seconds") else "") + ".", "",
+             "Ratios are the benchmarks' own (contestants interleaved in one invocation, compile time excluded): "
+             "the ratio of medians, then the median and range of the per-repeat paired ratios. "
+             "Each benchmark's section in bench/README.md says which way is faster; raw data in its JSON.", ""]
+    if summary.get("runs"):
+        lines += [common.markdown_table(
+            ["benchmark", "status", "wall s", "load before", "load after", "command"],
+            [[n, "ok" if r["returncode"] == 0 else f"FAILED ({r['returncode']})", r["wall_seconds"],
+              r["load_before"], r["load_after"], "`" + " ".join(r["command"][2:]) + "`"]
+             for n, r in summary["runs"].items()]), ""]
+    table = []
+    for r in summary["rows"]:
+        paired = ("—" if r["paired_median"] is None else
+                  f"{common.fmt(r['paired_median'])} ({common.fmt(r['paired_min'])}–{common.fmt(r['paired_max'])})")
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
+        table.append([r["benchmark"], r["comparison"], "—" if r["ratio"] is None else common.fmt(r["ratio"]), paired,
+                      (r["goal"] or "") + (f" {met}" if met else ""),
+                      "; ".join(x for x in (r["meaning"], r["note"]) if x)])
+    lines.append(common.markdown_table(["benchmark", "comparison", "ratio", "paired median (range)", "goal",
+                                        "notes"], table))
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(out_dir: pathlib.Path, names, runs: dict | None, quick: bool, before: dict, after: dict,
+                  wall: float | None = None) -> dict:
+    summary = {"date": common.now(), "quick": quick, "machine": {"before": before, "after": after},
+               "wall_seconds": wall, "runs": runs or {}, "rows": collect(out_dir, names, runs)}
+    out_dir = pathlib.Path(out_dir)
+    common.write_json(out_dir / "summary.json", summary)
+    (out_dir / "summary.md").write_text(summary_markdown(summary))
+    return summary
+
+
+# ----------------------------------------------------------------------------- driver
+
+def run_benchmark(b: Bench, out_dir: pathlib.Path, quick: bool, extra_env: dict | None = None) -> dict:
+    cmd = b.command(out_dir, quick)
+    load_before = common.load_average()
+    t0 = time.perf_counter()
+    print(f"\n=== bench.{b.name}: {' '.join(cmd[1:])}", flush=True)
+    rc = subprocess.call(cmd, cwd=ROOT, env={**os.environ, **(extra_env or {})})
+    wall = time.perf_counter() - t0
+    print(f"=== bench.{b.name}: exit {rc}, {wall:.0f} s", flush=True)
+    return {"command": cmd[1:] and [os.path.basename(cmd[0]), *cmd[1:]], "returncode": rc, "wall_seconds": wall,
+            "load_before": load_before, "load_after": common.load_average()}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="each benchmark's quick mode (~2 min in all); "
+                   "results in bench/results/quick/")
+    p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    p.add_argument("--skip", default="", help="comma-separated benchmarks not to run")
+    p.add_argument("--summary-only", action="store_true", help="run nothing; summarise the JSON files present")
+    p.add_argument("--out-dir", default=None, help="where the JSON files and the summary go "
+                   "(default bench/results, or bench/results/quick with --quick)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
+    skip = {n.strip() for n in args.skip.split(",") if n.strip()}
+    unknown = (set(names) | skip) - set(BENCHMARKS)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    names = [n for n in names if n not in skip]
+    out_dir = pathlib.Path(args.out_dir) if args.out_dir else (QUICK_RESULTS if args.quick else RESULTS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    before = machine_facts()
+    runs = {}
+    t0 = time.perf_counter()
+    if not args.summary_only:
+        for n in names:
+            runs[n] = run_benchmark(BENCHMARKS[n], out_dir, args.quick)
+    summary = write_summary(out_dir, names, runs, args.quick, before, machine_facts(),
+                            None if args.summary_only else time.perf_counter() - t0)
+    print("\n" + summary_markdown(summary))
+    print(f"wrote {out_dir / 'summary.md'} and summary.json")
+    return 1 if any(r["returncode"] != 0 for r in runs.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
