@@ -26,6 +26,18 @@ weights. Ablations (one factor at a time, everything else as the base):
   do not fit 32x32, so this group uses SAME padding for all three depths (32 -> 16 -> 8 -> 4).
 - ``activation``: ReLU (base), LeakyReLU (slope 0.01), tanh — in conv and dense layers.
 - ``learning_rate``: 1e-4, 1e-3 (base), 1e-2.
+- ``dense_only``: no conv layers at all — the flattened image into dense layers, counted with the
+  output layer: 2 = (120) -> 10, 5 = (120, 84, 64, 32) -> 10 (``dense_only_variants``); the base
+  LeNet shown for reference.
+- ``unpooled``: the conv layers without their max-pools (``unpooled_channel_variants``, default
+  (6, 16): 5x5 VALID convs 32 -> 28 -> 24, flatten 24x24x16 = 9,216 into dense 120); the pooled
+  base shown for reference.
+- ``test_batch_size``: the base network's final weights evaluated at each of ``test_batch_sizes``
+  (a short last batch is masked): test accuracy and cross-entropy per batch size, the largest
+  logit difference from the first batch size and the number of test images whose predicted class
+  changes. LeNet has no batch norm or dropout at test time, so each image's logits do not depend
+  on the other images of its batch; only the floating-point order of the computation can (XLA
+  may pick other kernels for other shapes).
 
 Each distinct network is trained once, for every learning rate any selected part asks of it, as
 ONE program: ``make_runs(..., grid={"learning_rate": ...})`` x seeds, then ``fit(runs)`` (the
@@ -39,7 +51,7 @@ small CNNs on CPU too; ``"host"`` runs a Python loop of compiled steps with iden
     python -m experiments.cifar10_cnn --config=tiny           # seconds; the smoke test
     python -m experiments.cifar10_cnn --config.parts=activation,learning_rate
 
-Parts (``run_parts``): the selected ablation groups, then ``per_class_accuracy``,
+Parts (``run_parts``): the selected ablation groups (and ``test_batch_size``), then ``per_class_accuracy``,
 ``first_test_images`` and ``wall_time``.
 
 Outputs: config.json, machine.json, results.md, summary.json, one folder per network with
@@ -50,15 +62,16 @@ from __future__ import annotations
 
 import functools
 import pathlib
+import time
 
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from jaxml import data as jdata
-from jaxml.evaluate.classify import mistakes, per_class_accuracy, predict
+from jaxml.evaluate.classify import mistakes, per_class_accuracy, predict, predict_logits
 from jaxml.models import param_count
-from jaxml.models.cnn import lenet
+from jaxml.models.cnn import CNN, lenet
 from jaxml.report import bar_plot, image_grid, line_plot, markdown_table, mean_band, mean_std
 from jaxml.study.config import ConfigError, check_config
 from jaxml.study.experiment import run_experiment, run_parts
@@ -67,9 +80,12 @@ from jaxml.train import EPOCH_LOOPS, fit, make_optimizer, make_runs, resolve_epo
 
 NAME = "cifar10_cnn"
 PRESETS = ("full", "demo", "tiny")
-PARTS = ("dense_layers", "channels", "conv_layers", "activation", "learning_rate")
+PARTS = ("dense_layers", "channels", "conv_layers", "activation", "learning_rate", "dense_only", "unpooled",
+         "test_batch_size")
+GROUPS = PARTS[:-1]   # the ablation groups: a table of trained variants each
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
-VARIANT_KEYS = ("dense_variants", "channel_variants", "conv_layer_variants")
+VARIANT_KEYS = ("dense_variants", "channel_variants", "conv_layer_variants", "dense_only_variants",
+                "unpooled_channel_variants")
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
@@ -96,6 +112,9 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
     c.conv_layers_padding = "SAME"
     c.activations = ACTIVATIONS
     c.learning_rates = (1e-4, 1e-3, 1e-2)
+    c.dense_only_variants = ((120,), (120, 84, 64, 32))   # no conv layers: 2 and 5 dense layers with the output
+    c.unpooled_channel_variants = ((6, 16),)              # conv layers without max-pooling
+    c.test_batch_sizes = (1000, 100, 10, 1)               # the first is the reference
     c.num_shown = 20
     c.eval_batch_size = 1000
     c.vmap_seeds = True
@@ -113,8 +132,13 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.n_train, c.n_test = 100, 40
         # One small network (so one compilation): the activation group holds only the base, the
         # learning-rate group runs it at two learning rates in one program.
-        c.parts = ("activation", "learning_rate")
+        c.parts = ("activation", "learning_rate", "dense_only", "unpooled", "test_batch_size")
         c.conv_channels, c.dense = (4, 8), (16,)
+        # Small extra programs: two conv-free MLPs and one unpooled 1-conv net; the base network's final
+        # weights evaluated at 40 (one batch) and 7 (5 full batches and a masked one of 5).
+        c.dense_only_variants = ((16,), (16, 8, 8, 8))
+        c.unpooled_channel_variants = ((4,),)
+        c.test_batch_sizes = (40, 7)
         c.activations = ("relu",)
         c.learning_rates = (1e-2, 3e-2)
         c.learning_rate = 3e-2
@@ -130,12 +154,14 @@ def check(c) -> None:
                  subsets={"parts": PARTS, "activations": ACTIVATIONS}, nonempty=("parts", "seeds"),
                  positive=("learning_rate", "learning_rates"), fractions=("momentum",),
                  counts=("n_train", "n_test", "epochs", "eval_batch_size", "kernel", "num_shown", "batch_size",
-                         "conv_channels", "dense", *VARIANT_KEYS),
+                         "conv_channels", "dense", "test_batch_sizes", *VARIANT_KEYS),
                  ranges={"batch_size": (1, c.n_train)})
     for key in VARIANT_KEYS:
         if not all(isinstance(v, (tuple, list)) for v in c[key]):
             raise ConfigError(f"config key {key!r} must hold tuples of layer sizes, got {c[key]!r}")
-    for v in (c.conv_channels, *c.channel_variants, *c.conv_layer_variants):
+    if not c.test_batch_sizes:
+        raise ConfigError("config key 'test_batch_sizes' must list at least one batch size")
+    for v in (c.conv_channels, *c.channel_variants, *c.conv_layer_variants, *c.unpooled_channel_variants):
         if not 1 <= len(v) <= 3:
             raise ConfigError(f"conv channel tuples need 1 to 3 entries (lenet), got {tuple(v)!r}")
 
@@ -155,7 +181,7 @@ def load_data(c) -> tuple[dict, tuple, np.ndarray]:
 
 def base_net(c) -> dict:
     return {"conv_channels": tuple(c.conv_channels), "dense": tuple(c.dense), "activation": c.activation,
-            "padding": "VALID"}
+            "padding": "VALID", "pool": True}
 
 
 def variants(c) -> list[tuple[str, str, dict, float]]:
@@ -182,19 +208,38 @@ def variants(c) -> list[tuple[str, str, dict, float]]:
         for value in c.learning_rates:
             tag = " (base)" if float(value) == lr else ""
             out.append(("learning_rate", f"lr {value:g}{tag}", base, float(value)))
+    if "dense_only" in c.parts:
+        for dense in sorted(map(tuple, c.dense_only_variants), key=len):
+            out.append(("dense_only", f"no conv, {len(dense) + 1} dense layers {dense}->10",
+                        {**base, "conv_channels": (), "dense": dense}, lr))
+        out.append(("dense_only", f"base LeNet, conv {tuple(c.conv_channels)} (reference)", base, lr))
+    if "unpooled" in c.parts:
+        for ch in map(tuple, c.unpooled_channel_variants):
+            out.append(("unpooled", f"channels {ch}, no pooling", {**base, "conv_channels": ch, "pool": False}, lr))
+        out.append(("unpooled", f"channels {tuple(c.conv_channels)}, max-pool 2 (base)", base, lr))
+    if "test_batch_size" in c.parts:
+        out.append(("test_batch_size", "base network", base, lr))
     return out
 
 
 def net_key(net: dict) -> str:
-    """A readable folder name for a network: conv6-16_dense120-84_relu_VALID."""
-    return (f"conv{'-'.join(map(str, net['conv_channels']))}_dense{'-'.join(map(str, net['dense'])) or 'none'}"
-            f"_{net['activation']}_{net['padding']}")
+    """A readable folder name for a network: conv6-16_dense120-84_relu_VALID (``_nopool`` without the
+    max-pools; ``noconv_dense120_relu`` without conv layers)."""
+    dense = f"dense{'-'.join(map(str, net['dense'])) or 'none'}"
+    if not net["conv_channels"]:
+        return f"noconv_{dense}_{net['activation']}"
+    return (f"conv{'-'.join(map(str, net['conv_channels']))}_{dense}_{net['activation']}_{net['padding']}"
+            + ("" if net.get("pool", True) else "_nopool"))
 
 
 def make_model(c, net: dict, input_channels: int, num_classes: int):
+    dtype = jnp.bfloat16 if c.half_precision else jnp.float32
+    if not net["conv_channels"]:  # conv-free: flatten -> dense layers -> logits (lenet needs 1-3 conv layers)
+        return CNN(blocks=(), dense=net["dense"], num_classes=num_classes, dense_activation=net["activation"],
+                   input_channels=input_channels, dtype=dtype)
     return lenet(conv_channels=net["conv_channels"], kernel=c.kernel, dense=net["dense"],
                  activation=net["activation"], padding=net["padding"], num_classes=num_classes,
-                 input_channels=input_channels, dtype=jnp.bfloat16 if c.half_precision else jnp.float32)
+                 input_channels=input_channels, pool=2 if net.get("pool", True) else None, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,8 +253,10 @@ def learning_rates(c) -> dict:
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def train_network(c, data: dict, num_classes: int, net: dict, lrs: tuple, workdir: pathlib.Path) -> dict:
-    """{learning rate: record} for ``net`` trained for every (learning rate, seed) as one program."""
+def train_network(c, data: dict, num_classes: int, net: dict, lrs: tuple,
+                  workdir: pathlib.Path) -> tuple[dict, object]:
+    """({learning rate: record}, final state of all runs) for ``net`` trained for every (learning rate,
+    seed) as one program."""
     key = net_key(net)
     model = make_model(c, net, data["train"]["x"].shape[-1], num_classes)
     n_params = param_count(model, data["train"]["x"][:1])
@@ -228,8 +275,9 @@ def train_network(c, data: dict, num_classes: int, net: dict, lrs: tuple, workdi
                    **fit_summary(res, ("train_loss", "test_loss", "test_accuracy"), runs=idx),
                    "test_accuracy": (preds[idx] == y_test[None]).mean(axis=1).tolist(),
                    "per_class_accuracy": per_class_accuracy(y_test, preds[idx], num_classes).tolist(),
-                   "predictions_first": preds[idx, :c.num_shown].tolist(), "runs_in_program": res.num_runs}
-    return out
+                   "predictions_first": preds[idx, :c.num_shown].tolist(), "runs_in_program": res.num_runs,
+                   "run_indices": np.asarray(idx).tolist()}
+    return out, res.state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,6 +340,48 @@ def first_images_part(c, class_names, raw_test, y_test, done: dict, part_dir: pa
     return text, {"variant": label, "seed": r["seeds"][0], "predictions": pred.tolist(), "mistakes": wrong}
 
 
+def _cross_entropy(logits_RxNxC: np.ndarray, y_N: np.ndarray) -> np.ndarray:
+    """Mean cross-entropy per run (R,), in float64 from the logits."""
+    z = np.asarray(logits_RxNxC, np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return -np.take_along_axis(log_p, y_N[None, :, None], axis=-1)[..., 0].mean(axis=1)
+
+
+def test_batch_size_part(c, data: dict, trained, states: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
+    """The base network's final weights (every seed) evaluated at each of ``c.test_batch_sizes``."""
+    net, lr = base_net(c), float(c.learning_rate)
+    record = trained(net, lr)
+    state, idx = states[net_key(net)], np.asarray(record["run_indices"])
+    x, y = data["test"]["x"], np.asarray(data["test"]["y"])
+    rows, out, ref = [], {}, None
+    for b in c.test_batch_sizes:
+        t0 = time.perf_counter()
+        logits = predict_logits(state, x, batch_size=int(b), num_runs=record["runs_in_program"])[idx]
+        seconds = time.perf_counter() - t0
+        pred = logits.argmax(-1)
+        acc, loss = (pred == y[None]).mean(axis=1), _cross_entropy(logits, y)
+        if ref is None:
+            ref = (logits, pred, acc, loss)
+        diff = float(np.abs(logits - ref[0]).max())
+        flips = (pred != ref[1]).sum(axis=1)
+        out[int(b)] = {"test_accuracy": acc.tolist(), "test_loss": loss.tolist(), "max_abs_logit_diff": diff,
+                       "prediction_changes": flips.tolist(), "accuracy_diff": (acc - ref[2]).tolist(),
+                       "loss_diff": (loss - ref[3]).tolist(),
+                       "seconds": seconds}
+        n_batches = -(-len(y) // min(int(b), len(y)))
+        rows.append({"test batch size": int(b), "batches (last masked if short)": n_batches,
+                     "test accuracy": mean_std(acc), "test cross-entropy": mean_std(loss),
+                     "max |logit - ref|": f"{diff:.2e}",
+                     "max |accuracy - ref|": f"{float(np.abs(acc - ref[2]).max()):.6f}",
+                     "max |cross-entropy - ref|": f"{float(np.abs(loss - ref[3]).max()):.2e}",
+                     "predictions changed (per seed)": ", ".join(map(str, flips.tolist())),
+                     "eval s (incl. compile)": f"{seconds:.2f}"})
+    text = (f"Base network ({net_key(net)}, lr {lr:g}), final weights of seeds {record['seeds']}, on the "
+            f"{len(y)} test images; reference = batch size {c.test_batch_sizes[0]}.\n\n" + markdown_table(rows))
+    return text, {"network": net_key(net), "seeds": record["seeds"], "batch_sizes": out}
+
+
 def wall_time_part(c, done: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
     programs = {}
     for (key, lr), r in done.items():
@@ -313,18 +403,20 @@ def wall_time_part(c, done: dict, part_dir: pathlib.Path) -> tuple[str, dict]:
 def main(c, workdir: pathlib.Path) -> dict:
     check(c)
     data, class_names, raw_test = load_data(c)
-    lrs, done = learning_rates(c), {}
+    lrs, done, states = learning_rates(c), {}, {}
 
     def trained(net: dict, lr: float) -> dict:
         """The record of ``net`` at ``lr``, training the network (all its learning rates) on first use."""
         key = net_key(net)
         if (key, lr) not in done:
-            records = train_network(c, data, len(class_names), net, lrs[key], workdir)
+            records, states[key] = train_network(c, data, len(class_names), net, lrs[key], workdir)
             done.update({(key, v): rec for v, rec in records.items()})
         return done[(key, lr)]
 
     parts = {group: (f"Ablation: {group.replace('_', ' ')} (mean ± std over seeds)",
-                     functools.partial(group_part, c, group, trained)) for group in PARTS}
+                     functools.partial(group_part, c, group, trained)) for group in GROUPS}
+    parts["test_batch_size"] = ("Test batch size: the base network evaluated in batches of different sizes",
+                                functools.partial(test_batch_size_part, c, data, trained, states))
     parts["per_class_accuracy"] = ("Per-class test accuracy (mean over seeds)",
                                    functools.partial(per_class_part, c, class_names, done))
     parts["first_test_images"] = (f"First {c.num_shown} test images", functools.partial(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
+import re
 import sys
 
 import jax
@@ -45,12 +46,41 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
     cfg = study.get_config("tiny")
     test_y = jdata.train_val_test("cifar10", cfg.n_train, 0, cfg.n_test, seed=cfg.data_seed)["test"].y
     counts = np.bincount(test_y, minlength=10)
-    assert list(summary) == ["activation", "learning_rate", "per_class_accuracy", "first_test_images", "wall_time"]
+    assert list(summary) == ["activation", "learning_rate", "dense_only", "unpooled", "test_batch_size",
+                             "per_class_accuracy", "first_test_images", "wall_time"]
     assert list(summary["activation"]["variants"]) == ["relu (base)"]
     assert list(summary["learning_rate"]["variants"]) == ["lr 0.01", "lr 0.03 (base)"]
-    # The base network at two learning rates x two seeds: one program.
-    [program] = summary["wall_time"]["programs"]
+    # The base network at two learning rates x two seeds: one program; then the two conv-free nets and
+    # the unpooled one at the base learning rate.
+    program, *others = summary["wall_time"]["programs"]
     assert program["learning_rates"] == [0.01, 0.03] and program["runs"] == 4
+    assert [(p["network"], p["learning_rates"]) for p in others] == [
+        ("noconv_dense16_relu", [0.03]), ("noconv_dense16-8-8-8_relu", [0.03]),
+        ("conv4_dense16_relu_VALID_nopool", [0.03])]
+    # Conv-free nets: only dense parameters (28x28x1 would be 784 inputs; these are 32x32x3 = 3,072).
+    dense_only = summary["dense_only"]["variants"]
+    assert list(dense_only) == ["no conv, 2 dense layers (16,)->10", "no conv, 5 dense layers (16, 8, 8, 8)->10",
+                                "base LeNet, conv (4, 8) (reference)"]
+    assert dense_only["no conv, 2 dense layers (16,)->10"]["n_params"] == 3072 * 16 + 16 + 16 * 10 + 10
+    assert dense_only["no conv, 5 dense layers (16, 8, 8, 8)->10"]["n_params"] == (
+        3072 * 16 + 16 + 16 * 8 + 8 + 2 * (8 * 8 + 8) + 8 * 10 + 10)
+    model = study.make_model(cfg, {**study.base_net(cfg), "conv_channels": (), "dense": (16,)}, 3, 10)
+    params = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3)))["params"]
+    assert sorted(params) == ["dense_0", "output"]   # no conv layer
+    # Unpooled: conv 4 5x5 VALID keeps 28x28 (no pool) -> 3,136 inputs to dense 16.
+    unpooled = summary["unpooled"]["variants"]["channels (4,), no pooling"]
+    assert unpooled["n_params"] == (25 * 3 * 4 + 4) + (28 * 28 * 4 * 16 + 16) + (16 * 10 + 10)
+    for r in [*dense_only.values(), unpooled]:
+        assert np.isfinite(r["final"]["train_loss"]).all() and len(r["test_accuracy"]) == len(cfg.seeds)
+    # Test batch size: 40 (one batch) and 7 (five of 7, a masked one of 5) give the same accuracy;
+    # the logits agree to float rounding, and the reference equals the record's own test accuracy.
+    tb = summary["test_batch_size"]["batch_sizes"]
+    assert list(tb) == list(cfg.test_batch_sizes) == [40, 7]
+    np.testing.assert_allclose(tb[40]["test_accuracy"], summary["learning_rate"]["variants"]["lr 0.03 (base)"][
+        "test_accuracy"], atol=1e-6)
+    np.testing.assert_allclose(tb[7]["test_accuracy"], tb[40]["test_accuracy"], atol=1e-6)
+    np.testing.assert_allclose(tb[7]["test_loss"], tb[40]["test_loss"], rtol=1e-5)
+    assert tb[7]["max_abs_logit_diff"] < 1e-4 and tb[7]["prediction_changes"] == [0] * len(cfg.seeds)
     records = {**summary["activation"]["variants"], **summary["learning_rate"]["variants"]}
     assert records["relu (base)"] == records["lr 0.03 (base)"]  # the same training, reported in both groups
     for r in records.values():
@@ -73,6 +103,7 @@ def test_tiny_preset_end_to_end(fake_cifar_dir, run_tiny):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
     assert "## Per-class test accuracy" in text and "## First 20 test images" in text
+    assert "## Test batch size" in text and re.search(r"\n\|\s+7 \|", text)
     assert text.count("| NO ") == len(wrong)
 
 
@@ -80,12 +111,17 @@ def test_full_preset_variants_and_trainings():
     cfg = study.get_config("full")
     vs = study.variants(cfg)
     groups = [g for g, *_ in vs]
-    assert {g: groups.count(g) for g in study.PARTS} == {g: 3 for g in study.PARTS}
+    assert {g: groups.count(g) for g in study.PARTS} == {**{g: 3 for g in study.PARTS}, "unpooled": 2,
+                                                        "test_batch_size": 1}
     assert [lbl for g, lbl, _, _ in vs if g == "dense_layers"] == [
         "2 dense layers (120,)->10", "3 dense layers (120, 84)->10 (base)", "5 dense layers (120, 84, 64, 32)->10"]
-    # Distinct trainings: 10 networks, the base one at 3 learning rates.
+    assert [lbl for g, lbl, _, _ in vs if g == "dense_only"] == [
+        "no conv, 2 dense layers (120,)->10", "no conv, 5 dense layers (120, 84, 64, 32)->10",
+        "base LeNet, conv (6, 16) (reference)"]
+    # Distinct trainings: 13 networks (10 + 2 conv-free + 1 unpooled), the base one at 3 learning rates.
     combos = {(study.net_key(net), lr) for _, _, net, lr in vs}
-    assert len(combos) == 12 and len({k for k, _ in combos}) == 10
+    assert len(combos) == 15 and len({k for k, _ in combos}) == 13
+    assert "conv6-16_dense120-84_relu_VALID_nopool" in {k for k, _ in combos}
     assert all(net["padding"] == "SAME" for g, _, net, _ in vs if g == "conv_layers")
 
 
