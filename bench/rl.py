@@ -353,12 +353,19 @@ def bench_peers(cfg, repeats: int, eval_episodes: int, peers=("rejax", "sb3"), *
             log(f"  {msg}")
         else:
             peer = peer_mod.Peer(python, peer_mod.REJAX_DRIVER, settings)
-            ready = peer.start()
-            compile_s["rejax"] = ready["compile_seconds"]
-            versions["rejax"] = ready["versions"]
-            out["rejax_config"] = ready["rejax_config"]
-            steps["rejax"] = int(settings["total_timesteps"])
-            contestants["rejax"] = lambda: peer.request("run")["seconds"]
+            try:
+                ready = peer.start()
+            except peer_mod.PeerError as e:
+                peer.close()
+                peer = None
+                notes.append(f"the rejax peer failed to start and was skipped: {e}")
+                log(f"  the rejax peer failed to start: {e}")
+            else:
+                compile_s["rejax"] = ready["compile_seconds"]
+                versions["rejax"] = ready["versions"]
+                out["rejax_config"] = ready["rejax_config"]
+                steps["rejax"] = int(settings["total_timesteps"])
+                contestants["rejax"] = lambda: peer.request("run")["seconds"]
     torch = sb3 = None
     if "sb3" in peers:
         torch, sb3 = common.optional_import("torch"), common.optional_import("stable_baselines3")
