@@ -53,6 +53,18 @@ def pytest_configure(config):
     os.environ.update(JAX_COMPILATION_CACHE_DIR=folder, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                       JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
 
+# The long tests (studies' tiny presets, processes started by tests, model-family training) run first:
+# xdist's worksteal hands each worker a contiguous share of this order and an idle worker takes from
+# the end of another's, so the short tests fill the end of the run instead of one long test finishing
+# alone on one core.
+LONG_FIRST = ("tests/experiments/", "tests/recipes/", "tests/pretrained/", "tests/study/test_faults.py",
+              "tests/train/test_multiprocess.py", "tests/train/test_parallel.py", "tests/models/test_conv_impl.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: file order kept within each group
+
+
 # Shared tiny problems (8 features, 3 classes, a few hundred examples): compile time dominates.
 
 NUM_FEATURES = 8
