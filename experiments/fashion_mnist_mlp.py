@@ -116,7 +116,7 @@ def make_model(c) -> MLP:
 
 
 def save_model_spec(c, folder: pathlib.Path) -> None:
-    """``folder/model.json``: what ``python -m jaxml.study.evaluate_checkpoint`` rebuilds."""
+    """``folder/model.json``: what ``python -m jaxml.trained.evaluate_checkpoint`` rebuilds."""
     write_model_spec(folder, "mlp", model_kwargs(c), study=NAME,
                      data={"dataset": "fashion_mnist", "n_train": c.n_train, "n_val": c.n_val, "n_test": c.n_test,
                            "data_seed": c.data_seed, "layout": "flat", "image_shape": (28, 28, 1)})

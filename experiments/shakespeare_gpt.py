@@ -167,7 +167,7 @@ def train_one(c, data: dict, *, block_size: int, num_heads: int, iterations: int
                   "num_heads": num_heads, "embed_dim": c.embed_dim, "dropout_rate": c.dropout,
                   "dtype": jnp.bfloat16 if c.half_precision else jnp.float32}
     model = GPT(**gpt_kwargs)
-    # For python -m jaxml.study.sample_text: the model and its characters, next to its checkpoints.
+    # For python -m jaxml.trained.sample_text: the model and its characters, next to its checkpoints.
     write_model_spec(workdir, "gpt", gpt_kwargs, study=NAME, data={"vocab": "".join(train.vocab)})
     init_key, train_key, sample_key = jax.random.split(jax.random.PRNGKey(c.seed), 3)
     tx = optimizer(c, iterations)

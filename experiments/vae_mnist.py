@@ -148,7 +148,7 @@ def train_latent(c, latent_dim: int, data, workdir: pathlib.Path) -> dict:
     checkpoints exist); returns the final states and the (seeds, epochs) curves."""
     model = VAE(latent_dim=latent_dim, hidden=(c.hidden,))
     write_model_spec(workdir / f"z{latent_dim}", "vae", {"latent_dim": latent_dim, "hidden": (c.hidden,)},
-                     study=NAME, data={"image_shape": (28, 28, 1)})   # for python -m jaxml.study.sample_images
+                     study=NAME, data={"image_shape": (28, 28, 1)})   # for python -m jaxml.trained.sample_images
     tx = make_optimizer({"name": "adam", "learning_rate": c.learning_rate})
     init_keys, train_keys = seed_keys(tuple(c.seeds))
     x1 = jnp.asarray(data["train"]["x"][:1])

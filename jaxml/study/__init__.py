@@ -10,7 +10,6 @@
 - ``jaxml.study.fit_summary`` — ``fit_summary(result, metrics)``: a ``FitResult``'s per-run curves,
   final values, epochs and seconds, ready for ``summary.json``.
 - ``jaxml.study.model_spec`` — ``model.json`` beside a part's checkpoints (model family + constructor
-  arguments + what the inputs are) and the registry of builders; ``jaxml.study.trained`` reads a part's
-  run back (``load_trained``). Commands on a finished work directory: ``python -m jaxml.study.sample_text``,
-  ``sample_images``, ``evaluate_checkpoint`` (BUILD.md, "Using a finished run").
+  arguments + what the inputs are), read and written as JSON; ``jaxml.trained`` rebuilds the model from it
+  and holds the commands on a finished work directory (BUILD.md, "Using a finished run").
 """

@@ -16,7 +16,7 @@ Fixtures:
   a study module's ``tiny`` preset (``python -m experiments.<name> --config=tiny``) into a temporary work
   directory on ``fake_data_root`` (or ``data_dir``);
 - ``study_command``: ``study_command(module, *args) -> (exit status, stdout, stderr)`` runs a
-  ``jaxml.study`` command (``sample_text``, ``sample_images``, ``evaluate_checkpoint``) in this process;
+  ``jaxml.trained`` command (``sample_text``, ``sample_images``, ``evaluate_checkpoint``) in this process;
 - ``real_data_dir``: ``real_data_dir("mnist")`` is ``$JAXML_DATA_DIR`` when ``$JAXML_DATA_DIR/mnist``
   exists, else the test is skipped with the reason.
 

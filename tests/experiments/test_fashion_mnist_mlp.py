@@ -7,8 +7,8 @@ import pytest
 
 from experiments import fashion_mnist_mlp as study
 from jaxml.report import read_metrics
-from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
+from jaxml.trained import evaluate_checkpoint
 
 
 def test_tiny_preset_end_to_end(run_tiny, study_command):
@@ -42,7 +42,7 @@ def test_tiny_preset_end_to_end(run_tiny, study_command):
     runs = summary["momentum"]["runs"]
     final = {m: [loss[-1] for loss, r in zip(losses, runs) if r["momentum"] == m] for m in cfg.momenta}
     assert max(final[0.9]) < min(final[0.1])
-    # python -m jaxml.study.evaluate_checkpoint: one folder per run (batch-size part, the early-stopping
+    # python -m jaxml.trained.evaluate_checkpoint: one folder per run (batch-size part, the early-stopping
     # best weights the study tests) and runs on a leading axis (momentum x seeds, final weights).
     def evaluated(*args):
         code, out, err = study_command(evaluate_checkpoint, f"--workdir={workdir}", "--json", *args)

@@ -8,8 +8,8 @@ from PIL import Image
 
 from experiments import gan_mnist as study
 from jaxml.report import read_metrics
-from jaxml.study import sample_images
 from jaxml.study.config import ConfigError
+from jaxml.trained import sample_images
 
 
 def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir, study_command, tmp_path):
@@ -43,7 +43,7 @@ def test_tiny_dcgan_end_to_end_and_resume(run_tiny, fake_data_dir, study_command
     assert [r["train_d_loss"] for r in records] == [h["d_loss"] for h in history]
     text = (workdir / "results.md").read_text()
     assert "## Sample quality" in text and f"resumed after epoch {cfg.epochs}" in text
-    # python -m jaxml.study.sample_images with the study's sample seed: the DCGAN generator of the last
+    # python -m jaxml.trained.sample_images with the study's sample seed: the DCGAN generator of the last
     # checkpoint (batch norm in eval mode) draws the study's last sample grid (100 samples, 10 rows).
     grids = {seed: tmp_path / f"seed{seed}.png" for seed in (cfg.sample_seed, 0)}
     for seed, out in grids.items():

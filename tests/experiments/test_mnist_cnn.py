@@ -11,8 +11,8 @@ import pytest
 from experiments import mnist_cnn as study
 from jaxml.models.cnn import mnist_cnn
 from jaxml.report import read_metrics
-from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
+from jaxml.trained import evaluate_checkpoint
 
 
 def test_tiny_preset_end_to_end(run_tiny, study_command):
@@ -42,7 +42,7 @@ def test_tiny_preset_end_to_end(run_tiny, study_command):
     text = (workdir / "results.md").read_text()
     assert "## Parameter shapes" in text and "(3, 3, 32, 32)" in text and "Test (final weights)" in text
     assert "](training/curves_loss.png)" in text
-    # python -m jaxml.study.evaluate_checkpoint on this work directory (model.json + the vmapped
+    # python -m jaxml.trained.evaluate_checkpoint on this work directory (model.json + the vmapped
     # checkpoint): each seed's final weights give the logged test and validation numbers.
     for run in range(len(cfg.seeds)):
         for split, prefix in (("test", "test"), ("validation", "val")):

@@ -8,8 +8,8 @@ import pytest
 
 from experiments import ood_shift as study
 from jaxml.report import read_metrics
-from jaxml.study import evaluate_checkpoint
 from jaxml.study.config import ConfigError
+from jaxml.trained import evaluate_checkpoint
 
 
 def test_tiny_preset_end_to_end(run_tiny, study_command):
@@ -41,7 +41,7 @@ def test_tiny_preset_end_to_end(run_tiny, study_command):
         assert (workdir / name).stat().st_size > 0, name
     text = (workdir / "results.md").read_text()
     assert "CNN-3" in text and "shifted up 4 px" in text and "± " in text
-    # python -m jaxml.study.evaluate_checkpoint with --shift / --rotate: the study's numbers (each
+    # python -m jaxml.trained.evaluate_checkpoint with --shift / --rotate: the study's numbers (each
     # seed's best-validation weights) for the shifted and rotated test sets.
     for name, run in (("cnn3", 1), ("mlp", 0)):
         for flag, label in (("--shift=4", "shifted up 4 px"), ("--rotate=90", "rotated 90°"),

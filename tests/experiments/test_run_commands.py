@@ -1,4 +1,4 @@
-"""The trained-model commands (``jaxml.study.sample_text``, ``sample_images``, ``evaluate_checkpoint``)
+"""The trained-model commands (``jaxml.trained.sample_text``, ``sample_images``, ``evaluate_checkpoint``)
 and ``model.json``, without a training run. Each study's smoke test (``test_<study>.py``) runs the
 commands on its own tiny run's work directory: the numbers and pictures the study logged."""
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 
 from jaxml.models.gan import DCGenerator
 from jaxml.models.mlp import MLP
-from jaxml.study import evaluate_checkpoint, sample_images, sample_text
-from jaxml.study.model_spec import SpecError, build, read_model_spec, write_model_spec
-from jaxml.study.trained import find_parts, load_trained
+from jaxml.study.model_spec import SpecError, read_model_spec, write_model_spec
+from jaxml.trained import evaluate_checkpoint, sample_images, sample_text
+from jaxml.trained.families import build
+from jaxml.trained.load import find_parts, load_trained
 
 
 def test_model_spec_round_trip(tmp_path):
@@ -64,7 +65,7 @@ def test_mistakes_are_one_line(tmp_path, capsys):
     code, out, _ = run(sample_text, capsys, "--help")
     assert code == 0 and "--temperature" in out and "--part" in out
     # From the real command line: one line on stderr, no traceback.
-    proc = subprocess.run([sys.executable, "-m", "jaxml.study.evaluate_checkpoint", f"--workdir={tmp_path / 'nope'}"],
+    proc = subprocess.run([sys.executable, "-m", "jaxml.trained.evaluate_checkpoint", f"--workdir={tmp_path / 'nope'}"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [f"evaluate_checkpoint: error: work directory {tmp_path / 'nope'} "

@@ -7,8 +7,8 @@ import pytest
 
 from experiments import shakespeare_gpt as study
 from jaxml.report import read_metrics
-from jaxml.study import sample_text
 from jaxml.study.config import ConfigError
+from jaxml.trained import sample_text
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
         "First Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 20
@@ -48,7 +48,7 @@ def test_tiny_preset_end_to_end(data_dir, tmp_path, monkeypatch, study_command):
     assert (workdir / "main" / "checkpoints").is_dir()
     assert len(read_metrics(workdir / "main" / "metrics.jsonl")) == len(main["history"])
     assert "Sample after training" in (workdir / "results.md").read_text()
-    # python -m jaxml.study.sample_text on this work directory: the model and vocabulary from model.json.
+    # python -m jaxml.trained.sample_text on this work directory: the model and vocabulary from model.json.
     args = (f"--workdir={workdir}", "--prompt=First", "--temperature=0.8", "--top_k=5", "--num_tokens=30")
     code, out, err = study_command(sample_text, *args, "--seed=3")
     assert code == 0, err

@@ -10,8 +10,8 @@ from PIL import Image
 
 from experiments import vae_mnist as study
 from jaxml.report import read_metrics
-from jaxml.study import evaluate_checkpoint, sample_images
 from jaxml.study.config import ConfigError
+from jaxml.trained import evaluate_checkpoint, sample_images
 
 
 def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir, study_command, tmp_path):
@@ -50,7 +50,7 @@ def test_tiny_preset_end_to_end_and_resume(run_tiny, fake_data_dir, study_comman
     assert rerun["resumed_from"] == cfg.epochs and rerun["compile_seconds"] == run["compile_seconds"]
     assert rerun["curves"] == run["curves"] and rerun["quality"] == run["quality"]
     assert len(read_metrics(workdir / "z2" / "metrics.jsonl")) == cfg.epochs * len(cfg.seeds)
-    # python -m jaxml.study.sample_images with the study's sample seed: seed 0's decoded N(0, I) samples,
+    # python -m jaxml.trained.sample_images with the study's sample seed: seed 0's decoded N(0, I) samples,
     # the very grid the study drew (samples_z2.png: 100 samples, 10 rows).
     out = tmp_path / "grid.png"
     code, _, err = study_command(sample_images, f"--workdir={workdir}", f"--out={out}", "--num=100",

@@ -1,6 +1,6 @@
 """What the trained-model commands share (``sample_text``, ``sample_images``, ``evaluate_checkpoint``):
 absl flags parsed into a private ``FlagValues``, the ``--workdir``/``--part``/``--run``/``--weights``
-flags that choose a model (``jaxml.study.trained``), and mistakes as one line on stderr (exit 2 for a
+flags that choose a model (``jaxml.trained.load``), and mistakes as one line on stderr (exit 2 for a
 flag, 1 for anything about the work directory or data), never a traceback."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from absl import flags
 
 from jaxml.data.errors import DataError
 from jaxml.study.model_spec import SpecError
-from jaxml.study.trained import WEIGHTS, Trained, load_trained
+from jaxml.trained.load import WEIGHTS, Trained, load_trained
 
 
 class CommandError(ValueError):

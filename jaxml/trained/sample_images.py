@@ -1,8 +1,8 @@
 """A PNG grid of samples from the VAE of ``experiments/vae_mnist.py`` or the GAN/DCGAN of
 ``experiments/gan_mnist.py``.
 
-    python -m jaxml.study.sample_images --workdir=runs/gan_mnist/<time> --out=grid.png --num=64 --seed=0
-    python -m jaxml.study.sample_images --workdir=runs/vae_mnist/<time> --part=z20 --run=1 --out=z20.png
+    python -m jaxml.trained.sample_images --workdir=runs/gan_mnist/<time> --out=grid.png --num=64 --seed=0
+    python -m jaxml.trained.sample_images --workdir=runs/vae_mnist/<time> --part=z20 --run=1 --out=z20.png
 
 Draws ``--num`` latent vectors z ~ N(0, I) from ``--seed`` and writes the decoded images as one
 grayscale PNG (``jaxml.report.mosaic.mosaic_png``: ceil(sqrt(num)) rows, 1-pixel white gaps, each
@@ -18,7 +18,7 @@ import sys
 
 from absl import flags
 
-from jaxml.study.commands import CommandError, define_model_flags, load_model, run_command
+from jaxml.trained.commands import CommandError, define_model_flags, load_model, run_command
 
 PROG = "sample_images"
 

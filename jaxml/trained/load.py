@@ -24,7 +24,8 @@ import jax
 import numpy as np
 from absl import logging
 
-from jaxml.study.model_spec import SPEC_FILE, SpecError, build, param_shapes, read_model_spec
+from jaxml.study.model_spec import SPEC_FILE, SpecError, read_model_spec
+from jaxml.trained.families import build, param_shapes
 
 WEIGHTS = ("best", "final")
 

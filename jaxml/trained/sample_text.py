@@ -1,6 +1,6 @@
 """Sample text from the character GPT of a finished ``experiments/shakespeare_gpt.py`` run.
 
-    python -m jaxml.study.sample_text --workdir=runs/shakespeare_gpt/<time> --prompt="ROMEO:" \\
+    python -m jaxml.trained.sample_text --workdir=runs/shakespeare_gpt/<time> --prompt="ROMEO:" \\
         --temperature=0.8 --top_k=10 --num_tokens=300 [--seed=0] [--part=main] [--weights=best]
 
 Reads the part's ``model.json`` (the GPT's constructor arguments and its character vocabulary) and
@@ -15,7 +15,7 @@ import sys
 
 from absl import flags
 
-from jaxml.study.commands import CommandError, define_model_flags, load_model, run_command
+from jaxml.trained.commands import CommandError, define_model_flags, load_model, run_command
 
 PROG = "sample_text"
 

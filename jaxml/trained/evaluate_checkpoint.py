@@ -1,8 +1,8 @@
 """Loss and accuracy of a classifier checkpoint on a dataset split, plain, shifted or rotated.
 
-    python -m jaxml.study.evaluate_checkpoint --workdir=runs/mnist_cnn/<time> --split=test
-    python -m jaxml.study.evaluate_checkpoint --workdir=runs/ood_shift/<time> --part=cnn3 --run=1 --shift=4
-    python -m jaxml.study.evaluate_checkpoint --workdir=... --rotate=90 --whole_split --dataset=mnist
+    python -m jaxml.trained.evaluate_checkpoint --workdir=runs/mnist_cnn/<time> --split=test
+    python -m jaxml.trained.evaluate_checkpoint --workdir=runs/ood_shift/<time> --part=cnn3 --run=1 --shift=4
+    python -m jaxml.trained.evaluate_checkpoint --workdir=... --rotate=90 --whole_split --dataset=mnist
 
 Studies: ``fashion_mnist_mlp`` (parts ``batch_size/bs<B>``, ``early_stopping``, ``momentum``),
 ``mnist_cnn`` (``training``), ``ood_shift`` (``mlp``, ``cnn2``, ``cnn3``). ``--split`` is
@@ -21,7 +21,7 @@ import sys
 
 from absl import flags
 
-from jaxml.study.commands import CommandError, define_model_flags, load_model, run_command
+from jaxml.trained.commands import CommandError, define_model_flags, load_model, run_command
 
 PROG = "evaluate_checkpoint"
 SPLITS = ("train", "validation", "test")
