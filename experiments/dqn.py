@@ -104,11 +104,11 @@ def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
         c.sweep_gammas = (0.99, 0.9)
         c.sweep_learning_rates = (1e-3,)
         c.sweep_seeds = (0,)
-        c.lunarlander.update(dict(total_timesteps=240, num_envs=2, hidden_sizes=(16,), buffer_size=200, batch_size=16,
-                                  learning_starts=100, target_update_every=1))
+        # The two LunarLander parts share one config here, so one compiled host program serves both.
+        c.lunarlander.update(dict(total_timesteps=240, num_envs=2, hidden_sizes=COURSEWORK_Q_HIDDEN, buffer_size=200,
+                                  batch_size=16, learning_starts=100, target_update_every=1, epsilon_fraction=0.5))
         c.lunarlander_log_every = 100
-        c.lunarlander_sweep.update(dict(total_timesteps=240, num_envs=2, buffer_size=200, batch_size=16,
-                                        learning_starts=100, target_update_every=1))
+        c.lunarlander_sweep.update(c.lunarlander.to_dict())
         c.lunarlander_sweep_gammas = (0.9, 0.99)
         c.lunarlander_sweep_learning_rates = (1e-3,)
         c.lunarlander_sweep_seeds = (0,)
