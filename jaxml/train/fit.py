@@ -50,6 +50,7 @@ from jaxml.report.progress import EpochProgress
 from jaxml.report.tensorboard import TensorBoardLog
 from jaxml.report.tensorboard import enabled as tensorboard_enabled
 from jaxml.train import health, parallel
+from jaxml.train.bookkeeping import RunBook
 from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.checks import check_classifier_arrays
 from jaxml.train.epoch import eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
@@ -261,20 +262,11 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     steps_per_epoch = source.steps
     examples_per_epoch = source.num_examples
 
-    # Host-side bookkeeping, one entry per run.
-    sign = 1.0 if early_stopping is None or early_stopping.mode == "max" else -1.0
-    best_value = np.full(R, -np.inf)
-    best_epoch = np.zeros(R, int)
-    wait = np.zeros(R, int)
-    active = np.ones(R, bool)
-    stopped_epoch = np.zeros(R, int)
-    updates = np.zeros(R, int)
-    first_loss = np.full(R, np.nan)  # each run's first step loss (the divergence check's reference)
+    book = RunBook.new(R)  # host-side bookkeeping, one entry per run
     history: list[dict] = []
     step_losses: list[np.ndarray] = []
     best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
-    compile_seconds = train_seconds = epoch_seconds = 0.0  # cumulative over resumed invocations
 
     workdir = pathlib.Path(workdir) if workdir is not None else None
     ckpt = log = board = None
@@ -293,27 +285,16 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             if early_stopping is not None and restored_best is not None:
                 best_state = restored_best
             history = list(meta.get("history", []))
-            if "best_value" in meta:
-                best_value = np.array([-np.inf if v is None else v for v in meta["best_value"]])
-                best_epoch, wait = np.array(meta["best_epoch"]), np.array(meta["wait"])
-                active, stopped_epoch = np.array(meta["active"], bool), np.array(meta["stopped_epoch"])
-                updates = np.array(meta["updates"])
-                first_loss = np.array([np.nan if v is None else v for v in meta.get("first_loss", [None] * R)])
-            else:  # a checkpoint without the bookkeeping (written by other code): every run goes on
-                stopped_epoch[:] = last
-                updates[:] = last * source.steps
+            book = RunBook.from_meta(meta, R, last, source.steps)
             start_epoch, resumed_from = last + 1, last
-            seconds = meta.get("seconds", {})
-            compile_seconds, train_seconds, epoch_seconds = (float(seconds.get(k, 0.0))
-                                                             for k in ("compile", "train", "epoch"))
             if primary and (workdir / log_name).exists():
                 truncate_after(workdir / log_name, "epoch", last)
-            message = (f"resumed from epoch {last} (step {int(np.max(updates))}) of the checkpoint "
+            message = (f"resumed from epoch {last} (step {int(np.max(book.updates))}) of the checkpoint "
                        f"{ckpt.path(last)}")
             if primary:
                 print(f"{desc + ': ' if desc else ''}{message}", flush=True)
                 with MetricsLog(workdir / "events.jsonl") as events:
-                    events.log(event="resumed", epoch=last, step=int(np.max(updates)),
+                    events.log(event="resumed", epoch=last, step=int(np.max(book.updates)),
                                checkpoint=str(ckpt.path(last)), log=log_name)
         if primary:  # one writer per job: process 0 logs; every process saves its part of the checkpoints
             log = MetricsLog(workdir / log_name)
@@ -335,10 +316,10 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     compiled_evals = {}
     try:
         for epoch in range(start_epoch, epochs + 1):
-            if not active.any():
+            if not book.active.any():
                 break
             keys = epoch_keys(key, epoch)
-            active_dev = jnp.asarray(active)
+            active_dev = jnp.asarray(book.active)
             if compiled is None:
                 t0 = time.perf_counter()
                 compiled_evals = {n: f.lower(state, evals_dev[n]).compile() for n, f in eval_jits.items()}
@@ -352,7 +333,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                         return (_select(active, new_state, state) if batched else new_state), metrics
                     compiled = jax.jit(masked_epoch, donate_argnums=0).lower(
                         state, train_dev, keys, active_dev).compile()
-                compile_seconds += time.perf_counter() - t0
+                book.compile_seconds += time.perf_counter() - t0
                 if eval_before and epoch == 1:
                     t0 = time.perf_counter()
                     start_values = evaluate_all(state)
@@ -365,15 +346,15 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                         for rec in records0:
                             log.log(**rec)
             t0 = time.perf_counter()
-            was_active = active.copy()
+            was_active = book.active.copy()
             if streaming:
                 new_state, step_metrics = compiled(state, keys)
-                if batched and not active.all():
+                if batched and not book.active.all():
                     new_state = _select_jit(active_dev, new_state, state)
                 state = new_state
             elif loop == "host":
                 new_state, step_metrics = compiled(state, train_dev, keys)
-                if batched and not active.all():
+                if batched and not book.active.all():
                     new_state = _select_jit(active_dev, new_state, state)
                 state = new_state
             else:
@@ -383,19 +364,19 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             t_eval = time.perf_counter()
             eval_summary = evaluate_all(state)
             seconds_eval = time.perf_counter() - t_eval
-            train_seconds += seconds + seconds_eval
-            epoch_seconds += seconds
+            book.train_seconds += seconds + seconds_eval
+            book.epoch_seconds += seconds
 
             per_step = {k: np.asarray(v, np.float64).reshape(R, -1) for k, v in step_metrics.items()}
             if step_log:
                 step_losses.append(per_step["loss_sum"] / np.maximum(per_step["count"], 1.0))
             train_summary = means({k: v.sum(axis=1) for k, v in per_step.items()}, "train_")
-            updates = updates + was_active * steps_per_epoch
+            book.updates = book.updates + was_active * steps_per_epoch
 
-            first_loss = health.first_losses(per_step, first_loss)
+            book.first_loss = health.first_losses(per_step, book.first_loss)
             verdict = health.Verdict(R)
             verdict.add(*health.nonfinite_steps(per_step, was_active))
-            verdict.add(*health.diverged_steps(per_step, first_loss, divergence_factor, was_active),
+            verdict.add(*health.diverged_steps(per_step, book.first_loss, divergence_factor, was_active),
                         error=DivergenceError)
             verdict.add(*health.nonfinite_evals(eval_summary, was_active))
             diverged = verdict.bad
@@ -411,8 +392,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                     log.log(event="nonfinite_loss", epoch=epoch, run=r, step=step, message=message)
                 if on_nonfinite == "raise":
                     raise error(message)
-                active &= ~diverged
-                stopped_epoch[diverged] = epoch
+                book.active &= ~diverged
+                book.stopped_epoch[diverged] = epoch
 
             records = []
             improved = np.zeros(R, bool)
@@ -421,24 +402,14 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                     continue
                 rec = {"epoch": epoch, "run": r, **run_info[r],
                        **{k: float(v[r]) for k, v in {**train_summary, **eval_summary}.items()},
-                       "updates": int(updates[r]), "epoch_seconds": seconds, "eval_seconds": seconds_eval,
+                       "updates": int(book.updates[r]), "epoch_seconds": seconds, "eval_seconds": seconds_eval,
                        "examples_per_second": examples_per_epoch * int(was_active.sum()) / max(seconds, 1e-9)}
                 if diverged[r]:
                     rec["diverged"] = True
-                elif early_stopping is not None:
-                    value = sign * rec[early_stopping.monitor]
-                    if value > best_value[r] + early_stopping.min_delta:
-                        best_value[r], best_epoch[r], wait[r], improved[r] = value, epoch, 0, True
-                    else:
-                        wait[r] += 1
-                        if early_stopping.patience is not None and wait[r] >= early_stopping.patience:
-                            active[r] = False
-                            rec["early_stopped"] = True
                 else:
-                    best_epoch[r], improved[r] = epoch, True
-                if not diverged[r]:
-                    stopped_epoch[r] = epoch
-                rec["active"] = bool(active[r])
+                    improved[r] = book.judge(r, epoch, rec, early_stopping)
+                    book.stopped_epoch[r] = epoch
+                rec["active"] = bool(book.active[r])
                 records.append(rec)
             if measure is not None and records:
                 measured = measure(epoch, state) or {}
@@ -464,15 +435,11 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                 shown = {k: float(np.mean([rec[k] for rec in records])) for k in keys_shown if records}
                 shown["ex/s"] = records[0]["examples_per_second"] if records else 0.0
                 if batched:
-                    shown["active"] = int(active.sum())
+                    shown["active"] = int(book.active.sum())
                 bar.update(epoch, shown, seconds + seconds_eval)
-            if ckpt is not None and (epoch % checkpoint_every == 0 or epoch == epochs or not active.any()):
-                meta = {"epoch": epoch, "best_value": [None if not np.isfinite(v) else float(v) for v in best_value],
-                        "best_epoch": best_epoch.tolist(), "wait": wait.tolist(), "active": active.tolist(),
-                        "stopped_epoch": stopped_epoch.tolist(), "updates": updates.tolist(),
-                        "first_loss": [None if not np.isfinite(v) else float(v) for v in first_loss],
-                        "seconds": {"compile": compile_seconds, "train": train_seconds, "epoch": epoch_seconds},
-                        "data_position": {"epoch": epoch, "step": steps_per_epoch}, "history": history}
+            if ckpt is not None and (epoch % checkpoint_every == 0 or epoch == epochs or not book.active.any()):
+                meta = {"epoch": epoch, **book.to_meta(), "data_position": {"epoch": epoch, "step": steps_per_epoch},
+                        "history": history}
                 ckpt.save(epoch, state, best_state, meta)
                 last_saved = epoch
             for cb in callbacks:
@@ -487,9 +454,9 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             ckpt.close()
     if early_stopping is None:
         best_state = state
-    return FitResult(state=state, best_state=best_state, history=history, best_epoch=best_epoch,
-                     stopped_epoch=stopped_epoch, updates=updates, train_seconds=train_seconds,
-                     compile_seconds=compile_seconds, epoch_seconds=epoch_seconds, run_info=run_info,
+    return FitResult(state=state, best_state=best_state, history=history, best_epoch=book.best_epoch,
+                     stopped_epoch=book.stopped_epoch, updates=book.updates, train_seconds=book.train_seconds,
+                     compile_seconds=book.compile_seconds, epoch_seconds=book.epoch_seconds, run_info=run_info,
                      resumed_from=resumed_from,
                      step_loss=np.stack(step_losses, axis=1) if step_log and step_losses else None)
 
