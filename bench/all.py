@@ -145,11 +145,13 @@ class Bench:
 BENCHMARKS = {b.name: b for b in (
     Bench("mlp", rows=lambda d: _comparisons("mlp", d)),
     Bench("vision", stem_out=True, rows=rows_vision),
-    Bench("sequence", rows=lambda d: _comparisons("sequence", d)),
+    # quick: the LSTM only (one baby-GPT step takes about a minute here), 1 repeat of 2,000 examples.
+    Bench("sequence", quick=("--quick", "--only", "lstm", "--repeats", "1", "--lstm-examples", "2000"),
+          rows=lambda d: _comparisons("sequence", d)),
     # quick: 50k env steps, no 8-seed section, no LunarLander loop; the peers (sb3 20k steps; rejax
     # when its venv exists, whose compilation alone takes ~15-40 s here).
     Bench("rl", quick=("--quick", "--seeds", "0", "--host-steps", "0", "--no-torch"), rows=rows_rl),
-    Bench("classic", rows=rows_classic),
+    Bench("classic", quick=("--quick", "--repeats", "1"), rows=rows_classic),
     Bench("decode", stem_out=True, rows=rows_decode),
     Bench("bf16", stem_out=True, rows=rows_bf16),
 )}
