@@ -1,4 +1,5 @@
-"""Predict the fourth word from the three before it (the trigram / next-word coursework).
+"""Predict the fourth word from the three before it (the trigram / next-word coursework), on Jane
+Austen's novels or the King James Bible instead of the coursework's own 4-gram data set (not available here).
 
 Coursework question: with a shared word embedding and one logistic hidden layer, how well can a
 network predict the next word of a 250-word vocabulary, and how do the embedding size D and the
