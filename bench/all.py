@@ -171,11 +171,13 @@ def machine_facts() -> dict:
             "load_average_1_5_15": common.load_average()}
 
 
-def collect(out_dir: pathlib.Path, names, runs: dict | None = None) -> list[dict]:
+def collect(out_dir: pathlib.Path, names, runs: dict | None = None, files: dict | None = None) -> list[dict]:
     """Summary rows of the benchmarks ``names`` from their JSON files in ``out_dir``; a benchmark
-    without a file (or whose run failed, per ``runs``) gets one row saying so."""
+    without a file (or whose run failed, per ``runs``) gets one row saying so. ``files``, when
+    given, receives each file read: ``{name: {"file": ..., "date": ...}}``."""
     rows = []
     runs = runs or {}
+    files = {} if files is None else files
     for name in names:
         b = BENCHMARKS[name]
         path = b.json_path(out_dir)
@@ -194,6 +196,8 @@ def collect(out_dir: pathlib.Path, names, runs: dict | None = None) -> list[dict
             rows.append(_row(name, "unreadable results file", None, note=f"{type(e).__name__}: {e}"))
             continue
         date = data.get("date", "")
+        files[name] = {"file": str(path), "date": date, "load_average": (data.get("machine") or {}).get(
+            "load_average_1_5_15", data.get("load_average_before"))}
         for r in got:
             r["date"] = date
         rows.extend(got or [_row(name, "no comparisons in the results file", None)])
@@ -205,7 +209,8 @@ def collect(out_dir: pathlib.Path, names, runs: dict | None = None) -> list[dict
 
 def summary_markdown(summary: dict) -> str:
     m = summary["machine"]
-    lines = [f"# Benchmark summary ({'quick' if summary['quick'] else 'full'} run, {summary['date']})", "",
+    kind = "quick run" if summary["quick"] else ("full run" if summary.get("runs") else "collected results")
+    lines = [f"# Benchmark summary ({kind}, {summary['date']})", "",
              f"Machine: {m['before']['cpu_model']} ({m['before']['cpu_family_model']}), {m['before']['cpu_count']} "
              f"CPUs ({m['before']['cpus_usable']} usable); load average (1, 5, 15 min) "
              f"{m['before']['load_average_1_5_15']} before, {m['after']['load_average_1_5_15']} after"
@@ -219,6 +224,12 @@ def summary_markdown(summary: dict) -> str:
             [[n, "ok" if r["returncode"] == 0 else f"FAILED ({r['returncode']})", r["wall_seconds"],
               r["load_before"], r["load_after"], "`" + " ".join(r["command"][2:]) + "`"]
              for n, r in summary["runs"].items()]), ""]
+    else:
+        lines += ["Nothing was run by this invocation (`--summary-only`): each benchmark's rows come from its "
+                  "last results file, dated here.", "",
+                  common.markdown_table(["benchmark", "results file", "date", "load average then"],
+                                        [[n, pathlib.Path(f["file"]).name, f["date"] or "?", f["load_average"]]
+                                         for n, f in summary.get("files", {}).items()]), ""]
     table = []
     for r in summary["rows"]:
         paired = ("—" if r["paired_median"] is None else
@@ -234,8 +245,10 @@ def summary_markdown(summary: dict) -> str:
 
 def write_summary(out_dir: pathlib.Path, names, runs: dict | None, quick: bool, before: dict, after: dict,
                   wall: float | None = None) -> dict:
+    files = {}
+    rows = collect(out_dir, names, runs, files)
     summary = {"date": common.now(), "quick": quick, "machine": {"before": before, "after": after},
-               "wall_seconds": wall, "runs": runs or {}, "rows": collect(out_dir, names, runs)}
+               "wall_seconds": wall, "runs": runs or {}, "files": files, "rows": rows}
     out_dir = pathlib.Path(out_dir)
     common.write_json(out_dir / "summary.json", summary)
     (out_dir / "summary.md").write_text(summary_markdown(summary))

@@ -86,5 +86,7 @@ def test_commands_and_cli(tmp_path, capsys):
         bench_all.main(["--only", "nope"])
     common.write_json(tmp_path / "mlp.json", fake_results()["mlp"])
     assert bench_all.main(["--summary-only", "--only", "mlp", "--out-dir", str(tmp_path)]) == 0
-    assert "| mlp | jaxml / torch (2 threads) steps/s, batch 5 | 6.10 |" in (tmp_path / "summary.md").read_text()
+    md = (tmp_path / "summary.md").read_text()
+    assert "| mlp | jaxml / torch (2 threads) steps/s, batch 5 | 6.10 |" in md
+    assert "collected results" in md and "| mlp | mlp.json | d |" in md
     assert "wrote" in capsys.readouterr().out
