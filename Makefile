@@ -47,8 +47,8 @@ data: $(STAMP)
 	$(PY) -m jaxml.data download $(DATASETS)
 
 # Every benchmark in one invocation, then bench/results/summary.{md,json} (bench/all.py; bench/README.md).
-# make bench QUICK=1: a short pass (~2 min on 2 idle cores). The rejax peer of bench/rl.py needs its
-# own venv (make bench-peers); without it bench/rl.py skips that peer with a note.
+# make bench QUICK=1: a smoke pass (383 s measured on the shared 2-core VM), results in bench/results/quick/.
+# The rejax peer of bench/rl.py needs its own venv (make bench-peers); without it rl.py skips it with a note.
 QUICK ?=
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"

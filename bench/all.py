@@ -13,7 +13,7 @@ orchestrates and collects.
 Usage::
 
     python -m bench.all                 # full settings, results in bench/results/ (tens of minutes)
-    python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/ (~2 min)
+    python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/ (~6 min here)
     python -m bench.all --only mlp,rl   # a subset (the summary covers the JSON files present)
     python -m bench.all --summary-only  # rebuild the summary from the JSON files already there
 
@@ -271,7 +271,7 @@ def run_benchmark(b: Bench, out_dir: pathlib.Path, quick: bool, extra_env: dict 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="each benchmark's quick mode (~2 min in all); "
+    p.add_argument("--quick", action="store_true", help="each benchmark's quick mode (~6 min in all on 2 cores); "
                    "results in bench/results/quick/")
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     p.add_argument("--skip", default="", help="comma-separated benchmarks not to run")
