@@ -244,6 +244,41 @@ def cartpole_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     return text, summary
 
 
+def _sweep_rows(workdir: pathlib.Path, prefix: str, env_id: str, settings, seeds, steps, ret, loss, evals,
+                curve_points: int, *, ylabel: str, seconds=None) -> tuple[list, dict]:
+    """The γ x learning-rate table of a sweep whose runs are ordered (setting, seed): one row and one
+    plot ``<prefix>_gamma<g>_lr<lr>.png`` per setting, all settings in ``<prefix>_all.png``.
+    ``ret``/``loss``: (runs, points) curves; ``evals``: (runs, episodes) greedy returns; ``seconds``:
+    per-run training seconds (a column when given). Returns (rows, {tag: per-setting results})."""
+    rows, result, all_curves, all_bands = [], {}, {}, {}
+    n, solved, env = len(seeds), SOLVED_AT[env_id], env_id.split("-")[0]
+    for i, (g, lr) in enumerate(settings):
+        sl = slice(i * n, (i + 1) * n)
+        curves, bands = {}, {}
+        band("episode return", steps, ret[sl], curves, bands)
+        tag = f"gamma{g:g}_lr{lr:g}"
+        line_plot(workdir / f"{prefix}_{tag}.png", curves, bands=bands,
+                  title=f"DQN {env}, γ = {g:g}, lr = {lr:g} (seeds {list(seeds)}, mean ± std)",
+                  xlabel="environment steps", ylabel=ylabel)
+        band(f"γ={g:g}, lr={lr:g}", steps, ret[sl], all_curves, all_bands)
+        final = np.nanmean(ret[sl, -max(1, curve_points // 10):], axis=1)
+        per_seed = evals[sl].mean(1)
+        rows.append({"γ": f"{g:g}", "learning rate": f"{lr:g}",
+                     f"greedy return (mean ± std over {n} seed{'s' * (n > 1)})":
+                         greedy_overall(evals[sl])["over_seeds"],
+                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in per_seed),
+                     f"seeds >= {solved:g}": f"{int((per_seed >= solved).sum())}/{n}",
+                     "training return, last 10%": greedy_overall(final[:, None])["over_seeds"],
+                     "final TD loss": f"{float(np.mean(loss[sl, -1])):.3g}"})
+        result[tag] = {"greedy": evals[sl].tolist(), "curve": ret[sl].tolist()}
+        if seconds is not None:
+            rows[-1]["train wall time (s, all seeds)"] = sum(seconds[sl])
+            result[tag]["seconds"] = seconds[sl]
+    line_plot(workdir / f"{prefix}_all.png", all_curves, title=f"DQN {env}: γ x learning rate (mean over seeds)",
+              xlabel="environment steps", ylabel=ylabel)
+    return rows, result
+
+
 def sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     cfg = dqn.DQNConfig.from_mapping(c.sweep.to_dict()).validate()
     settings = [(float(g), float(lr)) for g in c.sweep_gammas for lr in c.sweep_learning_rates]
@@ -257,27 +292,8 @@ def sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     steps, ret, loss_steps, loss = _curves(out, cfg, c.curve_points)
     _log_curves(workdir / "metrics.jsonl", [{"gamma": g, "learning_rate": lr, "seed": s} for g, lr, s in runs],
                 steps, ret, loss_steps, loss)
-    rows, all_curves, all_bands, result = [], {}, {}, {}
-    n = len(seeds)
-    for i, (g, lr) in enumerate(settings):
-        sl = slice(i * n, (i + 1) * n)
-        curves, bands = {}, {}
-        band("episode return", steps, ret[sl], curves, bands)
-        tag = f"gamma{g:g}_lr{lr:g}"
-        line_plot(workdir / f"sweep_{tag}.png", curves, bands=bands,
-                  title=f"DQN CartPole, γ = {g:g}, lr = {lr:g} ({n} seeds, mean ± std)",
-                  xlabel="environment steps", ylabel="episode return")
-        band(f"γ={g:g}, lr={lr:g}", steps, ret[sl], all_curves, all_bands)
-        per_seed = evals[sl].mean(1)
-        final = np.nanmean(ret[sl, -max(1, c.curve_points // 10):], axis=1)
-        rows.append({"γ": f"{g:g}", "learning rate": f"{lr:g}",
-                     "greedy return (mean ± std over seeds)": greedy_overall(evals[sl])["over_seeds"],
-                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in per_seed),
-                     "training return, last 10%": greedy_overall(final[:, None])["over_seeds"],
-                     "final TD loss": f"{float(np.mean(loss[sl, -1])):.3g}"})
-        result[tag] = {"greedy": evals[sl].tolist(), "curve": ret[sl].tolist()}
-    line_plot(workdir / "sweep_all.png", all_curves, title="DQN CartPole: γ x learning rate (mean over seeds)",
-              xlabel="environment steps", ylabel="episode return")
+    rows, result = _sweep_rows(workdir, "sweep", "CartPole-v1", settings, seeds, steps, ret, loss, evals,
+                               c.curve_points, ylabel="episode return")
     plots = " ".join(f"![{g:g}/{lr:g}](sweep/sweep_gamma{g:g}_lr{lr:g}.png)" for g, lr in settings)
     text = (f"Coursework network 4-16-32-16-2 ReLU, Adam, {cfg.env_steps:,} env steps per run in {cfg.num_envs} "
             f"envs, otherwise as the CartPole part. {len(runs)} runs ({len(settings)} settings x seeds {seeds}) as ONE "
@@ -359,31 +375,9 @@ def lunarlander_sweep_part(c, workdir: pathlib.Path) -> tuple[str, dict]:
     outs, evals = _host_runs(c, cfg, workdir, runs)
     sizes = layer_sizes(outs[0]["state"].params)
     steps, ret, loss_steps, loss = _stacked_curves(outs, cfg, c.curve_points)
-    rows, all_curves, all_bands, result = [], {}, {}, {}
-    n, solved = len(seeds), SOLVED_AT["LunarLander-v3"]
-    for i, (g, lr) in enumerate(settings):
-        sl = slice(i * n, (i + 1) * n)
-        curves, bands = {}, {}
-        band("episode return", steps, ret[sl], curves, bands)
-        tag = f"gamma{g:g}_lr{lr:g}"
-        line_plot(workdir / f"lunarlander_sweep_{tag}.png", curves, bands=bands,
-                  title=f"DQN LunarLander, γ = {g:g}, lr = {lr:g} (seeds {seeds})",
-                  xlabel="environment steps", ylabel="return of episodes ending in the window")
-        band(f"γ={g:g}, lr={lr:g}", steps, ret[sl], all_curves, all_bands)
-        final = np.nanmean(ret[sl, -max(1, c.curve_points // 10):], axis=1)
-        seconds = [outs[r]["seconds"] for r in range(sl.start, sl.stop)]
-        rows.append({"γ": f"{g:g}", "learning rate": f"{lr:g}",
-                     f"greedy return (mean ± std over {n} seed{'s' * (n > 1)})":
-                         greedy_overall(evals[sl])["over_seeds"],
-                     "per-seed greedy means": ", ".join(f"{v:.1f}" for v in evals[sl].mean(1)),
-                     f"seeds >= {solved:g}": f"{int((evals[sl].mean(1) >= solved).sum())}/{n}",
-                     "training return, last 10%": greedy_overall(final[:, None])["over_seeds"],
-                     "final TD loss": f"{float(np.mean(loss[sl, -1])):.3g}",
-                     "train wall time (s, all seeds)": sum(seconds)})
-        result[tag] = {"greedy": evals[sl].tolist(), "curve": ret[sl].tolist(), "seconds": seconds}
-    line_plot(workdir / "lunarlander_sweep_all.png", all_curves,
-              title="DQN LunarLander: γ x learning rate (mean over seeds)",
-              xlabel="environment steps", ylabel="return of episodes ending in the window")
+    rows, result = _sweep_rows(workdir, "lunarlander_sweep", "LunarLander-v3", settings, seeds, steps, ret, loss,
+                               evals, c.curve_points, ylabel="return of episodes ending in the window",
+                               seconds=[o["seconds"] for o in outs])
     full = dqn.LUNARLANDER_SETTINGS["total_timesteps"]
     budget = (f"**Reduced budget: {cfg.env_steps:,} env steps per run** (the LunarLander part's full preset trains "
               f"{full:,})" if cfg.env_steps < full else f"{cfg.env_steps:,} env steps per run")
