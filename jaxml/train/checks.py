@@ -19,11 +19,16 @@ from jaxml.train.state import apply_model
 __all__ = ["check_classifier_arrays", "model_outputs", "check_labels"]
 
 
+@jax.jit  # traced once per input shape (train and test sets share the trace)
+def _eval_outputs(state, x):
+    return apply_model(state, state.params, x, train=False)[0]
+
+
 def model_outputs(state, x_example, name: str):
     """``jax.ShapeDtypeStruct`` of the model's outputs for ``x_example`` (one batch, nothing runs);
     InputError naming ``name`` when the parameters do not fit that input."""
     try:
-        return jax.eval_shape(lambda s, x: apply_model(s, s.params, x, train=False)[0], state, x_example)
+        return jax.eval_shape(_eval_outputs, state, x_example)
     except Exception as e:  # flax's ScopeParamShapeError, dot_general's TypeError, ...
         detail = str(e).split("\n")[0][:300]
         raise InputError(f"{name}['x'] has example shape {tuple(x_example.shape[1:])} ({x_example.dtype}), "

@@ -206,6 +206,10 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             check_classifier_data(f"eval_sets[{name!r}]", s, source)
             check_classifier_arrays(f"eval_sets[{name!r}]", s.arrays, one_state, loss, allow_uint8=allow_uint8)
         eval_step = make_eval_step(loss)
+    # Each step traced once per input shapes: the metric-name lookup below, the compiled epoch and
+    # every evaluation pass reuse jit's trace of a jitted step (its cache is keyed on the function;
+    # XLA inlines the nested call). Tracing a ResNet-18 takes ~0.5 s on a CPU, as long as compiling it.
+    train_step, eval_step = jax.jit(train_step), jax.jit(eval_step)
     streaming = isinstance(source, StreamSource)
 
     batch_sharding = data_sharding = None
