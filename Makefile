@@ -13,7 +13,7 @@ ifeq ($(origin JAXML_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: demo test lint venv bench bench-peers catalog data clean
+.PHONY: demo test test-slow lint venv bench bench-peers catalog data clean
 
 venv: $(STAMP)
 
@@ -30,10 +30,16 @@ demo: $(STAMP)
 	@$(PY) -m jaxml.data download fashion_mnist
 	$(PY) -m experiments.fashion_mnist_mlp --config=experiments/fashion_mnist_mlp.py:demo
 
-# Tests never download (they serve their own files from 127.0.0.1).
+# Tests never download (they serve their own files from 127.0.0.1). `make test` skips the tests marked
+# slow (they start processes: fault injection, 2-process jobs; or run a benchmark end to end);
+# `make test-slow` runs only those, and CI (.ci/run) runs both.
 test: export JAXML_OFFLINE := 1
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n $(JOBS) --dist worksteal --durations=40
+	$(PY) -m pytest -q -n $(JOBS) --dist worksteal --durations=40 -m "not slow"
+
+test-slow: export JAXML_OFFLINE := 1
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) --dist worksteal --durations=10 -m slow
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

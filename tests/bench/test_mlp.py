@@ -5,7 +5,11 @@ a message (not crash) when it cannot be imported.
 """
 from __future__ import annotations
 
+import pytest
+
 from bench import common, mlp
+
+pytestmark = pytest.mark.slow  # runs the MLP benchmark end to end at a tiny size; make test-slow and CI run it
 
 
 def test_mlp_bench_jax_side_tiny_without_torch(monkeypatch, tmp_path):

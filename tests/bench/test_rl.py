@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import common, rl
 from experiments import dqn as study
 from jaxml.rl.dqn import CARTPOLE_SETTINGS, LUNARLANDER_SETTINGS, DQNConfig
+
+pytestmark = pytest.mark.slow  # runs the RL benchmark end to end at a tiny size; make test-slow and CI run it
 
 
 def test_rl_bench_compiled_section_tiny(monkeypatch, tmp_path):

@@ -1,7 +1,11 @@
 """bench.vision's jaxml side runs at a tiny size without torch and reports both formulations."""
 from __future__ import annotations
 
+import pytest
+
 from bench import common, vision
+
+pytestmark = pytest.mark.slow  # runs the vision benchmark end to end at a tiny size; make test-slow and CI run it
 
 
 def test_vision_bench_without_torch(monkeypatch):

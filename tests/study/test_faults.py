@@ -19,6 +19,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # starts and kills study processes (about 45 s on 2 cores); make test-slow and CI run it
+
 CHILD = pathlib.Path(__file__).with_name("fault_run.py")
 TIMING = ("epoch_seconds", "eval_seconds", "examples_per_second")
 

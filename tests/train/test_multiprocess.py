@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # 2-process JAX jobs over gloo (~20 s on 2 cores); make test-slow, CI run it
+
 SCRIPT = pathlib.Path(__file__).with_name("multiprocess_run.py")
 
 
