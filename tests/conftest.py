@@ -33,6 +33,10 @@ def pytest_configure(config):
     if os.environ.get("JAXML_TEST_XLA_OPTIMIZE", "0") != "1":
         jax.config.update("jax_disable_most_optimizations", True)
         os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"  # the processes tests start behave the same
+    # Lowering to MLIR attaches each operation's full Python traceback as its location; only the
+    # innermost frame is kept here (measured on 3 studies' tiny presets, interleaved: 11-20 % less time).
+    jax.config.update("jax_include_full_tracebacks_in_locations", False)
+    os.environ["JAX_INCLUDE_FULL_TRACEBACKS_IN_LOCATIONS"] = "0"
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no test
     from jaxml.cpu_memory import keep_freed_memory_on_cpu
