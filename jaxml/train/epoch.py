@@ -24,8 +24,15 @@ import numpy as np
 
 from jaxml.train.sources import ArraySource, num_batches
 
-__all__ = ["EPOCH_LOOPS", "resolve_epoch_loop", "scan_epoch", "host_epoch", "stream_epoch", "make_epoch_fn",
-           "make_eval_fn", "eval_pass", "means", "batch_mask", "num_batches"]
+__all__ = ["EPOCH_LOOPS", "copy_tree", "resolve_epoch_loop", "scan_epoch", "host_epoch", "stream_epoch",
+           "make_epoch_fn", "make_eval_fn", "eval_pass", "means", "batch_mask", "num_batches"]
+
+
+@jax.jit
+def copy_tree(tree):
+    """A copy of every leaf of ``tree``: one compiled program per tree structure and shapes, shared by
+    every caller (``jnp.copy`` leaf by leaf compiles one program per leaf shape)."""
+    return jax.tree_util.tree_map(jnp.copy, tree)
 
 EPOCH_LOOPS = ("auto", "scan", "host")
 
@@ -97,7 +104,6 @@ class host_epoch:  # noqa: N801  (used like a function that returns an epoch cal
         self.steps, self.batched = source.steps, batched
         self._plan = jax.jit(plan)
         self._step = jax.jit(step, donate_argnums=0)
-        self._copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree))
 
     def compile(self, state, arrays, key):
         plan, step_key = jax.eval_shape(self._plan, key)
@@ -106,7 +112,7 @@ class host_epoch:  # noqa: N801  (used like a function that returns an epoch cal
 
     def __call__(self, state, arrays, key):
         plan, step_key = self._plan(key)
-        state = self._copy(state)
+        state = copy_tree(state)
         metrics = []
         for i in range(self.steps):
             state, m = self._step(state, arrays, plan, step_key, jnp.int32(i))
@@ -127,13 +133,12 @@ class stream_epoch:  # noqa: N801
         self.source, self.batched, self.sharding = source, batched, batch_sharding
         self._split = jax.jit(jax.vmap(jax.random.split) if batched else jax.random.split)
         self._step = jax.jit(step, donate_argnums=0)
-        self._copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree))
 
     def __call__(self, state, key):
         keys = self._split(key)
         plan_key, step_key = (keys[:, 0], keys[:, 1]) if self.batched else (keys[0], keys[1])
         plan = self.source.plan(plan_key)
-        state = self._copy(state)
+        state = copy_tree(state)
         metrics = []
         for i, batch in enumerate(self.source.batches(plan, self.sharding)):
             state, m = self._step(state, batch, step_key, jnp.int32(i))

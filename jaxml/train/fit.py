@@ -53,7 +53,7 @@ from jaxml.train import health, parallel
 from jaxml.train.bookkeeping import RunBook
 from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.checks import check_classifier_arrays
-from jaxml.train.epoch import eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
+from jaxml.train.epoch import copy_tree, eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
 from jaxml.train.errors import ConfigError, DivergenceError
 from jaxml.train.results import EarlyStopping, FitResult, as_key
 from jaxml.train.runs import Runs, unstack
@@ -221,7 +221,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
         if streaming and batched:
             batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, "data"))
     # The compiled epoch donates its state: work on a copy so the caller's state stays usable.
-    state = jax.tree_util.tree_map(jnp.copy, state)
+    state = copy_tree(state)
     train_dev = None if streaming else device_arrays(source, data_sharding)
     evals_dev = {name: device_arrays(s, data_sharding) for name, s in evals.items()}
 
@@ -269,7 +269,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     book = RunBook.new(R)  # host-side bookkeeping, one entry per run
     history: list[dict] = []
     step_losses: list[np.ndarray] = []
-    best_state = jax.tree_util.tree_map(jnp.copy, state) if early_stopping is not None else None
+    best_state = copy_tree(state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
 
     workdir = pathlib.Path(workdir) if workdir is not None else None
@@ -323,7 +323,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
             if not book.active.any():
                 break
             keys = epoch_keys(key, epoch)
-            active_dev = jnp.asarray(book.active)
+            active_dev = jax.device_put(np.asarray(book.active))
             if compiled is None:
                 t0 = time.perf_counter()
                 compiled_evals = {n: f.lower(state, evals_dev[n]).compile() for n, f in eval_jits.items()}
@@ -428,7 +428,7 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                             float(v) if isinstance(v, (np.floating, np.integer)) else v)
             history.extend(records)
             if early_stopping is not None and improved.any():
-                best_state = _select_jit(jnp.asarray(improved if batched else improved[0]), state, best_state)
+                best_state = _select_jit(np.asarray(improved if batched else improved[0]), state, best_state)
             if log is not None:
                 for rec in records:
                     log.log(**rec)

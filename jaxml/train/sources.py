@@ -272,5 +272,7 @@ def check_classifier_data(name, source, reference=None):
 
 def device_arrays(source, sharding):
     """A device source's arrays on the device (replicated over ``sharding`` when given)."""
-    arrays = {k: jnp.asarray(v) for k, v in dict(source.arrays).items()}
+    # device_put, not jnp.asarray: the same arrays without compiling a program per shape
+    arrays = {k: v if isinstance(v, jax.Array) else jax.device_put(np.asarray(v))
+              for k, v in dict(source.arrays).items()}
     return jax.device_put(arrays, sharding) if sharding is not None else arrays
