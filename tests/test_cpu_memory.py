@@ -54,6 +54,7 @@ def test_import_has_no_side_effect(env_value):
     assert out["applied"] is False and out["jax_loaded"] is False
 
 
+@pytest.mark.slow  # JAX in a fresh process per case; make test-slow, CI
 @glibc_only
 @pytest.mark.parametrize("env_value, applied", [(None, True), ("1", True), ("0", False), ("off", False)])
 def test_applied_once_on_cpu_unless_disabled(env_value, applied):
@@ -63,6 +64,7 @@ def test_applied_once_on_cpu_unless_disabled(env_value, applied):
     assert out["env"] == env_value
 
 
+@pytest.mark.slow  # JAX in a fresh process per case; make test-slow, CI
 def test_not_applied_on_other_backends():
     out = run(OTHER_BACKEND, None)
     assert out["returned"] is False and out["applied"] is False

@@ -58,6 +58,7 @@ def eight_devices(cpu_devices):
     return cpu_devices(8, data_parallel_outcome)
 
 
+@pytest.mark.slow  # 8 simulated CPU devices in a subprocess; make test-slow, CI
 def test_data_parallel_fit_matches_single_device(eight_devices):
     out = eight_devices
     assert out["devices"] == 8
@@ -70,6 +71,7 @@ def test_data_parallel_fit_matches_single_device(eight_devices):
     np.testing.assert_allclose(out["val_loss"][2], out["val_loss"][0], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # 8 simulated CPU devices in a subprocess; make test-slow, CI
 def test_data_parallel_batch_size_must_divide_by_device_count(eight_devices):
     error = eight_devices["error"]
     assert error is not None and "batch_size=12" in error and "(8)" in error

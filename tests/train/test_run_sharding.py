@@ -46,6 +46,7 @@ TWO_DEVICES = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # 2 simulated CPU devices in a subprocess; make test-slow, CI
 def test_runs_split_over_two_cpu_devices_match_one_device():
     out = subprocess.run([sys.executable, "-c", TWO_DEVICES], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stderr[-2000:]
