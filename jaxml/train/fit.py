@@ -351,13 +351,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                             log.log(**rec)
             t0 = time.perf_counter()
             was_active = book.active.copy()
-            if streaming:
-                new_state, step_metrics = compiled(state, keys)
-                if batched and not book.active.all():
-                    new_state = _select_jit(active_dev, new_state, state)
-                state = new_state
-            elif loop == "host":
-                new_state, step_metrics = compiled(state, train_dev, keys)
+            if streaming or loop == "host":  # Python loops of compiled steps: stopped runs masked afterwards
+                new_state, step_metrics = compiled(state, keys) if streaming else compiled(state, train_dev, keys)
                 if batched and not book.active.all():
                     new_state = _select_jit(active_dev, new_state, state)
                 state = new_state
