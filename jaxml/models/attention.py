@@ -42,6 +42,8 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 
+from jaxml.models.dropout import keep_mask
+
 __all__ = [
     "qkv",
     "causal_mask",
@@ -73,13 +75,13 @@ def causal_mask(t_q: int, t_k: int | None = None):
 
 
 def scaled_dot_product_attention(q_TqxK, k_TkxK, v_TkxV, *, causal: bool = False, mask=None,
-                                 dropout_rate: float = 0.0, dropout_rng=None):
+                                 dropout_rate: float = 0.0, dropout_rng=None, dropout_impl: str = "hash"):
     """``(Z (..., T_q, d_v), A (..., T_q, T_k))`` with ``A = softmax(Q Kᵀ / sqrt(d_k))``, ``Z = A V``.
 
     Leading axes (batch, heads) are shared by q, k and v. ``mask``: bool, broadcastable to A's
     shape, True where attention is allowed. ``dropout_rate`` > 0 with a ``dropout_rng`` drops
-    attention weights (inverted dropout) before they multiply V; the returned A is the
-    undropped softmax.
+    attention weights (inverted dropout, mask from :func:`jaxml.models.dropout.keep_mask` with
+    ``dropout_impl``) before they multiply V; the returned A is the undropped softmax.
     """
     if q_TqxK.shape[-1] != k_TkxK.shape[-1]:
         raise ValueError(f"attention: queries and keys need the same d_k, got {q_TqxK.shape} and {k_TkxK.shape}")
@@ -100,7 +102,7 @@ def scaled_dot_product_attention(q_TqxK, k_TkxK, v_TkxV, *, causal: bool = False
     a_TqxTk = jax.nn.softmax(scores_TqxTk, axis=-1)  # over the keys
     weights = a_TqxTk.astype(v_TkxV.dtype)
     if dropout_rate > 0.0 and dropout_rng is not None:
-        keep = jax.random.bernoulli(dropout_rng, 1.0 - dropout_rate, weights.shape)
+        keep = keep_mask(dropout_rng, dropout_rate, weights.shape, dropout_impl)
         weights = jnp.where(keep, weights / (1.0 - dropout_rate), 0.0)
     z_TqxV = jnp.einsum("...qk,...kv->...qv", weights, v_TkxV)
     return z_TqxV, a_TqxTk
@@ -156,7 +158,8 @@ class MultiHeadSelfAttention(nn.Module):
 
     Parameters as in ``flax.linen.MultiHeadDotProductAttention`` (see module docstring).
     ``causal``: each position attends to itself and earlier positions only.
-    ``dropout_rate``: dropout on the attention weights when ``train=True`` (rng ``dropout``).
+    ``dropout_rate``: dropout on the attention weights when ``train=True`` (rng ``dropout``; mask
+    by ``dropout_impl``, see :mod:`jaxml.models.dropout`).
     ``mask``: extra bool mask broadcastable to (B, H, T, T) (or (B, H, T, S) with a cache),
     True = may attend, e.g. :func:`padding_mask`.
     ``return_weights=True`` returns ``(out, A (B, H, T, T))``.
@@ -171,6 +174,7 @@ class MultiHeadSelfAttention(nn.Module):
     use_bias: bool = True
     causal: bool = False
     dropout_rate: float = 0.0
+    dropout_impl: str = "hash"
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     out_kernel_init: nn.initializers.Initializer | None = None
     dtype: Any = None
@@ -212,7 +216,7 @@ class MultiHeadSelfAttention(nn.Module):
         rng = self.make_rng("dropout") if (train and self.dropout_rate > 0.0) else None
         z_BxHxTxK, a_BxHxTxT = scaled_dot_product_attention(
             q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=causal, mask=mask,
-            dropout_rate=self.dropout_rate if train else 0.0, dropout_rng=rng)
+            dropout_rate=self.dropout_rate if train else 0.0, dropout_rng=rng, dropout_impl=self.dropout_impl)
         out = _OutHeads(out_dim, self.use_bias, self.out_kernel_init or self.kernel_init, self.dtype,
                         self.param_dtype, name="out")(z_BxHxTxK)
         chex.assert_shape(out, (b, t, out_dim))

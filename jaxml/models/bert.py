@@ -27,6 +27,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxml.models.attention import MultiHeadSelfAttention, padding_mask
+from jaxml.models.dropout import DROPOUT_IMPLS, Dropout
 
 __all__ = ["BertConfig", "Bert", "BertLayer", "bert_positions"]
 
@@ -49,6 +50,7 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
     dropout_rate: float = 0.0  # embeddings, attention weights, residual branches (train=True only)
+    dropout_impl: str = "hash"  # how masks are drawn: "hash" or "bernoulli" (jaxml.models.dropout)
     model_type: str = "bert"  # or "roberta"
 
     def __post_init__(self):
@@ -59,6 +61,9 @@ class BertConfig:
             raise ValueError(f"BertConfig: hidden_act must be one of {sorted(_ACTIVATIONS)}, got {self.hidden_act!r}")
         if self.model_type not in ("bert", "roberta"):
             raise ValueError(f"BertConfig: model_type must be 'bert' or 'roberta', got {self.model_type!r}")
+        if self.dropout_impl not in DROPOUT_IMPLS:
+            raise ValueError(f"BertConfig: dropout_impl must be one of {list(DROPOUT_IMPLS)}, "
+                             f"got {self.dropout_impl!r}")
 
 
 def bert_positions(config: BertConfig, input_ids_BxT):
@@ -83,8 +88,9 @@ class BertLayer(nn.Module):
         init = nn.initializers.normal(0.02)
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         norm = dict(epsilon=c.layer_norm_eps, use_fast_variance=False, **kw)
-        drop = nn.Dropout(c.dropout_rate, deterministic=not train)
-        h = MultiHeadSelfAttention(c.num_attention_heads, dropout_rate=c.dropout_rate, kernel_init=init,
+        drop = Dropout(c.dropout_rate, deterministic=not train, impl=c.dropout_impl)
+        h = MultiHeadSelfAttention(c.num_attention_heads, dropout_rate=c.dropout_rate,
+                                   dropout_impl=c.dropout_impl, kernel_init=init,
                                    name="attention", **kw)(x_BxTxD, train=train, mask=mask)
         x_BxTxD = nn.LayerNorm(name="attention_ln", **norm)(x_BxTxD + drop(h))
         h = nn.Dense(c.intermediate_size, kernel_init=init, name="intermediate", **kw)(x_BxTxD)
@@ -129,7 +135,7 @@ class Bert(nn.Module):
         x_BxTxD = (jnp.take(word_VxD, input_ids_BxT, axis=0) + jnp.take(pos_PxD, position_ids_BxT, axis=0)
                    + jnp.take(type_YxD, token_type_ids_BxT, axis=0))
         x_BxTxD = nn.LayerNorm(name="embeddings_ln", **norm)(x_BxTxD)
-        x_BxTxD = nn.Dropout(c.dropout_rate, deterministic=not train)(x_BxTxD)
+        x_BxTxD = Dropout(c.dropout_rate, deterministic=not train, impl=c.dropout_impl)(x_BxTxD)
         mask = None if attention_mask_BxT is None else padding_mask(attention_mask_BxT)
         for i in range(c.num_hidden_layers):
             x_BxTxD = BertLayer(c, self.dtype, self.param_dtype, name=f"layer_{i}")(x_BxTxD, mask=mask, train=train)

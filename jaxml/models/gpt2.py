@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from jaxml.models.attention import KVCache, MultiHeadSelfAttention, padding_mask
 from jaxml.models.attention import init_cache as _init_layer_cache
+from jaxml.models.dropout import DROPOUT_IMPLS, Dropout
 
 __all__ = ["GPT2Config", "GPT2", "GPT2Block", "init_cache", "positions_from_mask"]
 
@@ -43,6 +44,7 @@ class GPT2Config:
     n_inner: int | None = None  # MLP width; None = 4 * n_embd
     layer_norm_epsilon: float = 1e-5
     dropout_rate: float = 0.0  # embeddings, attention weights, residual branches (train=True only)
+    dropout_impl: str = "hash"  # how masks are drawn: "hash" or "bernoulli" (jaxml.models.dropout)
     bos_token_id: int | None = 50256
     eos_token_id: int | None = 50256
     pad_token_id: int | None = None
@@ -53,6 +55,9 @@ class GPT2Config:
         for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"GPT2Config: {name} must be >= 1, got {getattr(self, name)}")
+        if self.dropout_impl not in DROPOUT_IMPLS:
+            raise ValueError(f"GPT2Config: dropout_impl must be one of {list(DROPOUT_IMPLS)}, "
+                             f"got {self.dropout_impl!r}")
 
     @property
     def head_dim(self) -> int:
@@ -86,12 +91,13 @@ class GPT2Block(nn.Module):
         c = self.config
         init = nn.initializers.normal(0.02)
         proj_init = nn.initializers.normal(0.02 / math.sqrt(2 * c.n_layer))
-        drop = nn.Dropout(c.dropout_rate, deterministic=not train)
+        drop = Dropout(c.dropout_rate, deterministic=not train, impl=c.dropout_impl)
         norm = dict(epsilon=c.layer_norm_epsilon, dtype=self.dtype, param_dtype=self.param_dtype,
                     use_fast_variance=False)
         dense = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = nn.LayerNorm(name="ln_1", **norm)(x_BxTxD)
-        h = MultiHeadSelfAttention(c.n_head, causal=True, dropout_rate=c.dropout_rate, kernel_init=init,
+        h = MultiHeadSelfAttention(c.n_head, causal=True, dropout_rate=c.dropout_rate,
+                                   dropout_impl=c.dropout_impl, kernel_init=init,
                                    out_kernel_init=proj_init, name="attn", **dense)(h, train=train, mask=mask,
                                                                                     cache=cache)
         if cache is not None:
@@ -136,7 +142,7 @@ class GPT2(nn.Module):
         x_BxTxD = jnp.take(wte_VxD, input_ids_BxT, axis=0) + jnp.take(wpe_PxD, position_ids_BxT, axis=0)
         if self.dtype is not None:
             x_BxTxD = x_BxTxD.astype(self.dtype)
-        x_BxTxD = nn.Dropout(c.dropout_rate, deterministic=not train)(x_BxTxD)
+        x_BxTxD = Dropout(c.dropout_rate, deterministic=not train, impl=c.dropout_impl)(x_BxTxD)
         mask = None if attention_mask_BxS is None else padding_mask(attention_mask_BxS)
         new_cache = []
         for i in range(c.n_layer):

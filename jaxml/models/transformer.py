@@ -4,7 +4,8 @@
 ``num_layers`` pre-LayerNorm blocks ``x + Attn(LN(x))``, ``x + MLP(LN(x))`` (causal multi-head
 self-attention from :mod:`jaxml.models.attention`; MLP D -> 4D GELU -> D) -> final LayerNorm ->
 linear head to V logits. Dropout (``dropout_rate``, ``train=True``, rng "dropout") on the
-embeddings, the attention weights, and each block's two residual branches, as nanoGPT.
+embeddings, the attention weights, and each block's two residual branches, as nanoGPT; the masks
+come from :mod:`jaxml.models.dropout` (``dropout_impl``: "hash", the default, or "bernoulli").
 Weights N(0, 0.02), residual output projections N(0, 0.02/sqrt(2·num_layers)), biases zero.
 ``dtype`` is the computation dtype (``jnp.bfloat16``: embeddings, blocks and head in bfloat16;
 LayerNorm statistics and the attention softmax are computed in float32 by flax / ``attention``),
@@ -41,6 +42,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxml.models.attention import MultiHeadSelfAttention, init_cache
+from jaxml.models.dropout import Dropout
 from jaxml.models.sampling import check_sampling, check_token_ids, filter_top_k
 
 __all__ = ["GPT", "Block", "make_generate"]
@@ -53,6 +55,7 @@ class Block(nn.Module):
     num_layers: int = 1
     dropout_rate: float = 0.0
     mlp_ratio: int = 4
+    dropout_impl: str = "hash"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -62,11 +65,12 @@ class Block(nn.Module):
         d = x_BxTxD.shape[-1]
         init = nn.initializers.normal(0.02)
         proj_init = nn.initializers.normal(0.02 / math.sqrt(2 * self.num_layers))
-        drop = nn.Dropout(self.dropout_rate, deterministic=not train)
+        drop = Dropout(self.dropout_rate, deterministic=not train, impl=self.dropout_impl)
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = nn.LayerNorm(name="ln_1", **kw)(x_BxTxD)
-        h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate, kernel_init=init,
-                                   out_kernel_init=proj_init, name="attn", **kw)(h, train=train, cache=cache)
+        h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate,
+                                   dropout_impl=self.dropout_impl, kernel_init=init, out_kernel_init=proj_init,
+                                   name="attn", **kw)(h, train=train, cache=cache)
         if cache is not None:
             h, cache = h
         x_BxTxD = x_BxTxD + drop(h)
@@ -90,6 +94,7 @@ class GPT(nn.Module):
     num_heads: int = 4
     embed_dim: int = 64
     dropout_rate: float = 0.0
+    dropout_impl: str = "hash"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -110,11 +115,11 @@ class GPT(nn.Module):
         else:
             pos_BxTxD = jax.lax.dynamic_slice_in_dim(pos_TxD, cache[0].index, t, axis=0)[None]
         x = (jnp.take(tok_VxD, idx_BxT, axis=0) + pos_BxTxD).astype(self.dtype)
-        x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+        x = Dropout(self.dropout_rate, deterministic=not train, impl=self.dropout_impl)(x)
         new_cache = []
         for i in range(self.num_layers):
-            block = Block(self.num_heads, self.num_layers, self.dropout_rate, dtype=self.dtype,
-                          param_dtype=self.param_dtype, name=f"block_{i}")
+            block = Block(self.num_heads, self.num_layers, self.dropout_rate, dropout_impl=self.dropout_impl,
+                          dtype=self.dtype, param_dtype=self.param_dtype, name=f"block_{i}")
             if cache is None:
                 x = block(x, train=train)
             else:
