@@ -6,8 +6,10 @@ The conventions every benchmark follows:
 - warm-up calls are made and thrown away before timing;
 - every timed JAX call ends with ``jax.block_until_ready`` (asynchronous dispatch would
   otherwise time only the launch);
-- contestants run INTERLEAVED in one process (``interleave``): repeat r runs contestant A,
-  then B, then C, so a noisy neighbour on a shared machine hits all of them alike;
+- contestants run INTERLEAVED in one process (``interleave``): one round runs contestant A,
+  then B, then C, the next C, B, A (counterbalanced, as an ABBA design), so a noisy neighbour on a
+  shared machine hits all of them alike and no contestant always runs right after the same other
+  one (what one contestant leaves behind can slow the next: bench/README.md, "Carry-over");
 - the figure reported is the median over repeats, and comparisons are ratios of medians
   (``ratio``), with the median of the per-repeat (paired) ratios kept as a cross-check;
 - results go to a JSON file (settings, machine, versions, date, raw times) and a Markdown table.
@@ -50,26 +52,37 @@ def time_once(fn: Callable[[], object]) -> float:
 
 def interleave(contestants: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1,
                per_repeat: int = 1) -> dict[str, list[float]]:
-    """Run the contestants round-robin and return ``{name: [seconds per repeat]}``.
+    """Run the contestants in rounds and return ``{name: [seconds per repeat]}``.
 
     Each contestant is a zero-argument callable doing one unit of work (e.g. one epoch; it
     may carry state between calls). First ``warmup`` untimed rounds, then ``repeats`` timed
     rounds; in every round each contestant runs ``per_repeat`` times back to back and the
-    time of the whole group is recorded (so divide by ``per_repeat`` for one unit).
+    time of the whole group is recorded (so divide by ``per_repeat`` for one unit). Rounds
+    alternate between the given order and its reverse (warm-up rounds included), so each
+    contestant runs right after a neighbour in the list or after itself, never after one further
+    away: a contestant that slows whatever runs next (bench/README.md, "Carry-over") cannot always
+    precede the same rival.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for _ in range(warmup):
-        for fn in contestants.values():
-            block(fn())
+    names = list(contestants)
+    for r in range(warmup):
+        for name in round_order(names, r):
+            block(contestants[name]())
     times: dict[str, list[float]] = {name: [] for name in contestants}
-    for _ in range(repeats):
-        for name, fn in contestants.items():
+    for r in range(warmup, warmup + repeats):
+        for name in round_order(names, r):
+            fn = contestants[name]
             t0 = time.perf_counter()
             for _ in range(per_repeat):
                 block(fn())
             times[name].append(time.perf_counter() - t0)
     return times
+
+
+def round_order(names: Sequence[str], r: int) -> list[str]:
+    """The order of round ``r`` in :func:`interleave`: ``names`` in even rounds, reversed in odd ones."""
+    return list(names) if r % 2 == 0 else list(reversed(names))
 
 
 def jax_matmul_gflops(n: int = 1024, repeats: int = 10) -> float:

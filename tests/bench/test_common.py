@@ -8,12 +8,16 @@ import pytest
 from bench import common
 
 
-def test_interleave_runs_round_robin_after_warmup():
+def test_interleave_alternates_the_order_of_rounds_after_warmup():
     calls = []
     times = common.interleave({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
                               repeats=3, warmup=1, per_repeat=2)
-    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3
+    assert calls == ["a", "b"] + ["b", "b", "a", "a"] + ["a", "a", "b", "b"] + ["b", "b", "a", "a"]
     assert set(times) == {"a", "b"} and all(len(t) == 3 and min(t) >= 0 for t in times.values())
+    calls.clear()
+    common.interleave({n: (lambda n=n: calls.append(n)) for n in "abc"}, repeats=4, warmup=1)
+    assert calls == list("abc" "cba" "abc" "cba" "abc")
+    assert all(calls[i - 1] != "c" for i, n in enumerate(calls) if n == "a" and i > 0)  # a never follows c
     with pytest.raises(ValueError, match="repeats"):
         common.interleave({"a": lambda: None}, repeats=0)
 
