@@ -27,8 +27,10 @@ Workloads (the settings of ``experiments/imdb_sentiment.py`` part (c) and of
   token and position embeddings, which are lookups) and are reported as a fraction of this
   machine's measured float32 1024x1024 matmul rate (``common.jax_matmul_gflops``).
 
-Contestants run round-robin per repeat (jaxml, torch, ...), so the noise of this shared machine
-hits them alike; the figure is the ratio of medians (and the median of paired ratios).
+Each workload's contestants (jaxml, torch with all threads, torch with 1 thread) are interleaved on
+their own, round after round in alternating order (``common.interleave``), so the noise of this
+shared machine hits them alike; the figure is the ratio of medians (and the median of paired ratios).
+``--gpt-batch 8,64`` times the GPT at several batch sizes in one run.
 torch runs with ``torch.set_num_threads(os.cpu_count())`` (the goal's baseline) and with 1 thread (on
 a loaded machine OpenMP threads spin-wait on each other); XLA uses its default thread pool.
 
@@ -145,7 +147,7 @@ def gpt_flops_per_token(n_matmul_params: int) -> float:
     return 6 * n_matmul_params + 12 * GPT["num_layers"] * GPT["block_size"] * GPT["embed_dim"]
 
 
-def build_jax_gpt(stream, iters: int):
+def build_jax_gpt(stream, iters: int, batch: int = GPT["batch_size"]):
     import jax
     import jax.numpy as jnp
 
@@ -162,7 +164,7 @@ def build_jax_gpt(stream, iters: int):
         jax.random.PRNGKey(0))
     p = state.params
     n_matmul = count_params(p) - p["wte"].size - p["wpe"].size
-    source = BlockSource(jnp.asarray(stream), GPT["batch_size"], GPT["block_size"], steps=iters)
+    source = BlockSource(jnp.asarray(stream), batch, GPT["block_size"], steps=iters)
     epoch = jax.jit(scan_epoch(make_train_step(next_token_loss), source), donate_argnums=0)
     keys = jax.random.split(jax.random.PRNGKey(2), 64)
     compiled, seconds = common.compile_jitted(epoch, state, source.arrays, keys[0])
@@ -170,10 +172,10 @@ def build_jax_gpt(stream, iters: int):
 
 
 class TorchGPT:
-    def __init__(self, torch, stream, iters: int, threads: int, seed: int = 0):
+    def __init__(self, torch, stream, iters: int, threads: int, seed: int = 0, batch: int = GPT["batch_size"]):
         nn, F = torch.nn, torch.nn.functional
         torch.manual_seed(seed)
-        self.torch, self.iters, self.threads = torch, iters, threads
+        self.torch, self.iters, self.threads, self.batch = torch, iters, threads, batch
         d, h, t, v, pdrop = GPT["embed_dim"], GPT["num_heads"], GPT["block_size"], GPT["vocab"], GPT["dropout"]
 
         class Block(nn.Module):
@@ -218,7 +220,7 @@ class TorchGPT:
         torch, F = self.torch, self.torch.nn.functional
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
-        b, t = GPT["batch_size"], GPT["block_size"]
+        b, t = self.batch, GPT["block_size"]
         for _ in range(self.iters):
             ix = torch.randint(len(self.data) - t, (b,), generator=self.gen)
             x = torch.stack([self.data[i:i + t] for i in ix])
@@ -234,8 +236,8 @@ class TorchGPT:
 # ----------------------------------------------------------------------------- the run
 
 def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_examples: int = 20_000,
-        lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, torch: bool = True, torch_threads=None,
-        log=print) -> dict:
+        lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, gpt_batches=(GPT["batch_size"],),
+        torch: bool = True, torch_threads=None, log=print) -> dict:
     import numpy as np
 
     t_start = time.perf_counter()
@@ -246,48 +248,57 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
     # One torch contestant per thread count; the first (all cores) is the goal's baseline. On a
     # loaded machine torch's OpenMP threads can spin-wait on each other, so 1 thread is timed too.
     torch_threads = list(dict.fromkeys(torch_threads or [os.cpu_count(), 1]))
-    contestants, compile_s, units = {}, {}, {}
+    groups, compile_s, units = [], {}, {}  # one group of contestants per workload, interleaved on its own
     n_matmul = {}
     if "lstm" in only:
         for maxlen in lstm_maxlens:
             x, y = lstm_data(lstm_examples, maxlen)
             steps = math.ceil(lstm_examples / LSTM_BATCH)
+            group = {}
             for u in lstm_unroll:
                 name = f"jaxml_lstm_T{maxlen}" + (f"_unroll{u}" if u != 1 else "")
                 log(f"[bench/sequence] compiling {name} ...")
-                contestants[name], compile_s[name] = build_jax_lstm(x, y, unroll=u)
-                units[name] = ("lstm", maxlen, steps)
+                group[name], compile_s[name] = build_jax_lstm(x, y, unroll=u)
+                units[name] = ("lstm", maxlen, steps, LSTM_BATCH)
             for t in (torch_threads if torch_mod is not None else []):
                 name = f"torch{t}t_lstm_T{maxlen}"
-                contestants[name] = TorchLSTM(torch_mod, x, y, t)
-                units[name] = ("lstm", maxlen, steps)
+                group[name] = TorchLSTM(torch_mod, x, y, t)
+                units[name] = ("lstm", maxlen, steps, LSTM_BATCH)
+            groups.append(group)
     if "gpt" in only:
         stream = np.random.default_rng(0).integers(0, GPT["vocab"], size=1_000_000).astype(np.int32)
-        log("[bench/sequence] compiling jaxml_gpt ...")
-        contestants["jaxml_gpt"], compile_s["jaxml_gpt"], n_matmul["jaxml_gpt"] = build_jax_gpt(stream, gpt_iters)
-        units["jaxml_gpt"] = ("gpt", GPT["block_size"], gpt_iters)
-        for t in (torch_threads if torch_mod is not None else []):
-            name = f"torch{t}t_gpt"
-            contestants[name] = TorchGPT(torch_mod, stream, gpt_iters, t)
-            n_matmul[name] = contestants[name].n_matmul
-            units[name] = ("gpt", GPT["block_size"], gpt_iters)
-    log(f"[bench/sequence] timing {list(contestants)} interleaved: {warmup} warm-up, {repeats} repeats ...")
+        for b in gpt_batches:
+            group = {}
+            name = f"jaxml_gpt_B{b}"
+            log(f"[bench/sequence] compiling {name} ...")
+            group[name], compile_s[name], n_matmul[name] = build_jax_gpt(stream, gpt_iters, batch=b)
+            units[name] = ("gpt", GPT["block_size"], gpt_iters, b)
+            for t in (torch_threads if torch_mod is not None else []):
+                name = f"torch{t}t_gpt_B{b}"
+                group[name] = TorchGPT(torch_mod, stream, gpt_iters, t, batch=b)
+                n_matmul[name] = group[name].n_matmul
+                units[name] = ("gpt", GPT["block_size"], gpt_iters, b)
+            groups.append(group)
+    log(f"[bench/sequence] timing {[list(g) for g in groups]}, each group interleaved: {warmup} warm-up, "
+        f"{repeats} repeats ...")
     peak = {"before": common.jax_matmul_gflops()}
     load_before = common.load_average()
+    raw = {}
     with common.CpuMonitor() as monitor:
-        raw = common.interleave(contestants, repeats=repeats, warmup=warmup)
+        for group in groups:
+            raw.update(common.interleave(group, repeats=repeats, warmup=warmup))
     load_after = common.load_average()
     peak["after"] = common.jax_matmul_gflops()
     ceiling = max(peak["before"], peak["after"])
 
     per = {}
     for name, ts in raw.items():
-        kind, length, steps = units[name]
+        kind, length, steps, batch = units[name]
         s = common.spread(ts)
-        row = {"workload": kind, "sequence_length": length, "steps_per_unit": steps, "unit_seconds": s,
+        row = {"workload": kind, "sequence_length": length, "batch": batch, "steps_per_unit": steps, "unit_seconds": s,
                "steps_per_second": steps / s["median"]}
         if kind == "gpt":
-            tokens = steps * GPT["batch_size"] * GPT["block_size"]
+            tokens = steps * batch * GPT["block_size"]
             row["tokens_per_second"] = tokens / s["median"]
             row["matmul_params"] = n_matmul[name]
             row["model_gflops_per_second"] = gpt_flops_per_token(n_matmul[name]) * row["tokens_per_second"] / 1e9
@@ -297,9 +308,9 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
     for name in raw:
         if not name.startswith("jaxml_"):
             continue
-        kind, length, _ = units[name]
+        kind, length, _, batch = units[name]
         for i, t in enumerate(torch_threads if torch_mod is not None else []):
-            base = f"torch{t}t_{kind}" + (f"_T{length}" if kind == "lstm" else "")
+            base = f"torch{t}t_{kind}" + (f"_T{length}" if kind == "lstm" else f"_B{batch}")
             r = common.ratio(raw[base], raw[name])  # time ratio torch/jax = speed ratio jax/torch
             comparisons.append({"name": f"{name} / {base} (steps/s)", "ratio": r["of_medians"], "paired": r,
                                 "goal": f">= {GOAL}" if i == 0 else "—",
@@ -308,9 +319,11 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
             "settings": {"lstm": {"examples": lstm_examples, "maxlens": list(lstm_maxlens), "batch": LSTM_BATCH,
                                   "vocab": VOCAB, "embed": EMBED, "units": UNITS, "optimizer": "RMSprop 1e-3",
                                   "unroll": list(lstm_unroll), "data": "synthetic uniform ids"},
-                         "gpt": {**GPT, "iters_per_unit": gpt_iters, "optimizer": "AdamW 1e-3 b2 0.99 wd 0.1 clip 1",
+                         "gpt": {**GPT, "batch_sizes": list(gpt_batches), "iters_per_unit": gpt_iters,
+                                 "optimizer": "AdamW 1e-3 b2 0.99 wd 0.1 clip 1",
                                  "data": "synthetic uniform stream of 1e6 tokens"},
-                         "repeats": repeats, "warmup": warmup, "order_per_repeat": list(contestants),
+                         "repeats": repeats, "warmup": warmup,
+                         "groups": [list(g) for g in groups],  # each interleaved alone, ABBA (common.interleave)
                          "torch_threads": torch_threads if torch_mod is not None else None,
                          "xla_flags": os.environ.get("XLA_FLAGS", "")},
             "machine": {**common.machine(), "load_average_before_timing": load_before,
@@ -325,12 +338,12 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
 def tables(res: dict) -> str:
     rows = []
     for name, c in res["contestants"].items():
-        rows.append([name, c["sequence_length"], c["steps_per_unit"], c["unit_seconds"]["median"],
+        rows.append([name, c["sequence_length"], c.get("batch", "—"), c["steps_per_unit"], c["unit_seconds"]["median"],
                      c["steps_per_second"], c.get("tokens_per_second", "—"),
                      c.get("model_gflops_per_second", "—"),
                      f"{100 * c['fraction_of_matmul_peak']:.1f}%" if "fraction_of_matmul_peak" in c else "—",
                      f"{100 * c['unit_seconds']['rel_iqr']:.0f}%"])
-    out = [common.markdown_table(["contestant", "T", "steps/unit", "median unit s", "steps/s", "tokens/s",
+    out = [common.markdown_table(["contestant", "T", "B", "steps/unit", "median unit s", "steps/s", "tokens/s",
                                   "model GFLOP/s", "of matmul peak", "IQR/median"], rows)]
     rows = [[c["name"], c["ratio"], c["paired"]["paired_median"],
              f"{common.fmt(c['paired']['paired_min'])}–{common.fmt(c['paired']['paired_max'])}", c["goal"],
@@ -364,8 +377,8 @@ def parse_args(argv=None):
     p.add_argument("--lstm-maxlen", default="20", help="comma-separated sequence lengths (default 20)")
     p.add_argument("--lstm-unroll", default="1", help="comma-separated scan unroll factors for jaxml")
     p.add_argument("--gpt-iters", type=int, default=1, help="GPT iterations per timed unit")
-    p.add_argument("--gpt-batch", type=int, default=GPT["batch_size"],
-                   help=f"GPT batch size (default {GPT['batch_size']}, the baby preset's)")
+    p.add_argument("--gpt-batch", default=str(GPT["batch_size"]),
+                   help=f"comma-separated GPT batch sizes (default {GPT['batch_size']}, the baby preset's)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--torch-threads", default=None,
                    help="comma-separated torch.set_num_threads values (default: os.cpu_count(),1); the first "
@@ -379,12 +392,12 @@ def main(argv=None) -> dict:
     from jaxml.cpu_memory import keep_freed_memory_on_cpu
 
     keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
-    GPT["batch_size"] = args.gpt_batch
     repeats = 3 if args.quick and args.repeats == 5 else args.repeats
     res = run(only=tuple(args.only.split(",")), repeats=repeats, warmup=args.warmup,
               lstm_examples=args.lstm_examples or (4_000 if args.quick else 20_000),
               lstm_maxlens=tuple(int(v) for v in args.lstm_maxlen.split(",")),
               lstm_unroll=tuple(int(v) for v in args.lstm_unroll.split(",")), gpt_iters=args.gpt_iters,
+              gpt_batches=tuple(int(v) for v in args.gpt_batch.split(",")),
               torch=not args.no_torch,
               torch_threads=[int(t) for t in args.torch_threads.split(",")] if args.torch_threads else None)
     text = report(res)
