@@ -50,6 +50,7 @@ if __package__ in (None, ""):  # run as a file (python bench/sequence.py): make 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from bench import common
+from bench.isolated import Isolated
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -233,13 +234,47 @@ class TorchGPT:
             self.opt.step()
 
 
+# ----------------------------------------------------------------------------- contestants
+
+def gpt_stream():
+    """The synthetic token stream every GPT contestant samples its windows from (seeded)."""
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, GPT["vocab"], size=1_000_000).astype(np.int32)
+
+
+def contestant(kind: str, framework: str, threads: int | None = None, *, maxlen: int = 20, examples: int = 20_000,
+               unroll: int = 1, batch: int = GPT["batch_size"], iters: int = 1):
+    """``(unit, info)`` of one contestant: ``unit()`` runs one unit of work; ``info`` holds its compile
+    seconds and matmul parameter count where they apply. What ``run`` builds in each contestant's process
+    (``bench.isolated.Isolated``) or, with ``isolate=False``, in its own."""
+    from jaxml.cpu_memory import keep_freed_memory_on_cpu
+
+    keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
+    if kind == "lstm":
+        x, y = lstm_data(examples, maxlen)
+        if framework == "jaxml":
+            unit, seconds = build_jax_lstm(x, y, unroll=unroll)
+            return unit, {"compile_seconds": seconds}
+        import torch
+
+        return TorchLSTM(torch, x, y, threads), {}
+    if kind != "gpt":
+        raise ValueError(f"unknown workload {kind!r}; expected 'lstm' or 'gpt'")
+    if framework == "jaxml":
+        unit, seconds, n = build_jax_gpt(gpt_stream(), iters, batch=batch)
+        return unit, {"compile_seconds": seconds, "n_matmul": n}
+    import torch
+
+    unit = TorchGPT(torch, gpt_stream(), iters, threads, batch=batch)
+    return unit, {"n_matmul": unit.n_matmul}
+
+
 # ----------------------------------------------------------------------------- the run
 
 def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_examples: int = 20_000,
         lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, gpt_batches=(GPT["batch_size"],),
-        torch: bool = True, torch_threads=None, log=print) -> dict:
-    import numpy as np
-
+        torch: bool = True, torch_threads=None, isolate: bool = True, log=print) -> dict:
     t_start = time.perf_counter()
     torch_mod = common.optional_import("torch") if torch else None
     notes = []
@@ -248,45 +283,55 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
     # One torch contestant per thread count; the first (all cores) is the goal's baseline. On a
     # loaded machine torch's OpenMP threads can spin-wait on each other, so 1 thread is timed too.
     torch_threads = list(dict.fromkeys(torch_threads or [os.cpu_count(), 1]))
-    groups, compile_s, units = [], {}, {}  # one group of contestants per workload, interleaved on its own
-    n_matmul = {}
+    # One group of contestants per workload, interleaved on its own; each contestant is built (and,
+    # with isolate=True, run) in a process of its own, so none inherits another's heap or threads.
+    groups, units = [], {}
+    frameworks = [("jaxml", None)] + [("torch", t) for t in (torch_threads if torch_mod is not None else [])]
     if "lstm" in only:
+        steps = math.ceil(lstm_examples / LSTM_BATCH)
         for maxlen in lstm_maxlens:
-            x, y = lstm_data(lstm_examples, maxlen)
-            steps = math.ceil(lstm_examples / LSTM_BATCH)
             group = {}
-            for u in lstm_unroll:
-                name = f"jaxml_lstm_T{maxlen}" + (f"_unroll{u}" if u != 1 else "")
-                log(f"[bench/sequence] compiling {name} ...")
-                group[name], compile_s[name] = build_jax_lstm(x, y, unroll=u)
-                units[name] = ("lstm", maxlen, steps, LSTM_BATCH)
-            for t in (torch_threads if torch_mod is not None else []):
-                name = f"torch{t}t_lstm_T{maxlen}"
-                group[name] = TorchLSTM(torch_mod, x, y, t)
-                units[name] = ("lstm", maxlen, steps, LSTM_BATCH)
+            for framework, t in frameworks:
+                for u in (lstm_unroll if framework == "jaxml" else (1,)):
+                    name = (f"jaxml_lstm_T{maxlen}" + (f"_unroll{u}" if u != 1 else "") if framework == "jaxml"
+                            else f"torch{t}t_lstm_T{maxlen}")
+                    group[name] = dict(kind="lstm", framework=framework, threads=t, maxlen=maxlen,
+                                       examples=lstm_examples, unroll=u)
+                    units[name] = ("lstm", maxlen, steps, LSTM_BATCH)
             groups.append(group)
     if "gpt" in only:
-        stream = np.random.default_rng(0).integers(0, GPT["vocab"], size=1_000_000).astype(np.int32)
         for b in gpt_batches:
             group = {}
-            name = f"jaxml_gpt_B{b}"
-            log(f"[bench/sequence] compiling {name} ...")
-            group[name], compile_s[name], n_matmul[name] = build_jax_gpt(stream, gpt_iters, batch=b)
-            units[name] = ("gpt", GPT["block_size"], gpt_iters, b)
-            for t in (torch_threads if torch_mod is not None else []):
-                name = f"torch{t}t_gpt_B{b}"
-                group[name] = TorchGPT(torch_mod, stream, gpt_iters, t, batch=b)
-                n_matmul[name] = group[name].n_matmul
+            for framework, t in frameworks:
+                name = f"jaxml_gpt_B{b}" if framework == "jaxml" else f"torch{t}t_gpt_B{b}"
+                group[name] = dict(kind="gpt", framework=framework, threads=t, batch=b, iters=gpt_iters)
                 units[name] = ("gpt", GPT["block_size"], gpt_iters, b)
             groups.append(group)
-    log(f"[bench/sequence] timing {[list(g) for g in groups]}, each group interleaved: {warmup} warm-up, "
+    log(f"[bench/sequence] timing {[list(g) for g in groups]}, each group interleaved "
+        f"({'each contestant in its own process' if isolate else 'all in this process'}): {warmup} warm-up, "
         f"{repeats} repeats ...")
     peak = {"before": common.jax_matmul_gflops()}
     load_before = common.load_average()
-    raw = {}
+    raw, compile_s, n_matmul = {}, {}, {}
     with common.CpuMonitor() as monitor:
         for group in groups:
-            raw.update(common.interleave(group, repeats=repeats, warmup=warmup))
+            log(f"[bench/sequence] building {list(group)} ...")
+            built = {name: (Isolated("bench.sequence:contestant", **spec) if isolate else contestant(**spec))
+                     for name, spec in group.items()}
+            try:
+                fns = {name: (c if isolate else c[0]) for name, c in built.items()}
+                times = common.interleave(fns, repeats=repeats, warmup=warmup)
+                for name, c in built.items():
+                    info = c.info if isolate else c[1]
+                    raw[name] = c.seconds[warmup:] if isolate else times[name]  # the child's own timing
+                    if "compile_seconds" in info:
+                        compile_s[name] = info["compile_seconds"]
+                    if "n_matmul" in info:
+                        n_matmul[name] = info["n_matmul"]
+            finally:
+                for c in built.values():
+                    if isolate:
+                        c.close()
     load_after = common.load_average()
     peak["after"] = common.jax_matmul_gflops()
     ceiling = max(peak["before"], peak["after"])
@@ -322,7 +367,7 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
                          "gpt": {**GPT, "batch_sizes": list(gpt_batches), "iters_per_unit": gpt_iters,
                                  "optimizer": "AdamW 1e-3 b2 0.99 wd 0.1 clip 1",
                                  "data": "synthetic uniform stream of 1e6 tokens"},
-                         "repeats": repeats, "warmup": warmup,
+                         "repeats": repeats, "warmup": warmup, "isolated_processes": isolate,
                          "groups": [list(g) for g in groups],  # each interleaved alone, ABBA (common.interleave)
                          "torch_threads": torch_threads if torch_mod is not None else None,
                          "xla_flags": os.environ.get("XLA_FLAGS", "")},
@@ -380,6 +425,8 @@ def parse_args(argv=None):
     p.add_argument("--gpt-batch", default=str(GPT["batch_size"]),
                    help=f"comma-separated GPT batch sizes (default {GPT['batch_size']}, the baby preset's)")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--same-process", action="store_true",
+                   help="build and run every contestant in this process (default: each in its own, bench/isolated.py)")
     p.add_argument("--torch-threads", default=None,
                    help="comma-separated torch.set_num_threads values (default: os.cpu_count(),1); the first "
                         "is the goal's baseline")
@@ -398,7 +445,7 @@ def main(argv=None) -> dict:
               lstm_maxlens=tuple(int(v) for v in args.lstm_maxlen.split(",")),
               lstm_unroll=tuple(int(v) for v in args.lstm_unroll.split(",")), gpt_iters=args.gpt_iters,
               gpt_batches=tuple(int(v) for v in args.gpt_batch.split(",")),
-              torch=not args.no_torch,
+              torch=not args.no_torch, isolate=not args.same_process,
               torch_threads=[int(t) for t in args.torch_threads.split(",")] if args.torch_threads else None)
     text = report(res)
     print("\n" + text)

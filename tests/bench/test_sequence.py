@@ -1,8 +1,11 @@
 """bench.sequence times the Shakespeare GPT study's baby preset: same network, same optimizer settings.
 
-(The benchmark itself is not run here: one GPT step of the baby model takes seconds.)
+The benchmark's baby GPT is not run here (one step takes seconds); the slow tier runs a tiny
+configuration end to end, each contestant in its own process.
 """
 from __future__ import annotations
+
+import pytest
 
 from bench import sequence
 from experiments import shakespeare_gpt as study
@@ -25,3 +28,24 @@ def test_cli_defaults():
     args = sequence.parse_args([])
     assert (args.repeats, args.only, args.quick) == (5, "lstm,gpt", False)
     assert args.gpt_batch == str(sequence.GPT["batch_size"])
+
+
+@pytest.mark.slow
+def test_sequence_bench_tiny_runs_each_contestant_in_its_own_process(tmp_path):
+    out = tmp_path / "sequence.json"
+    res = sequence.main(["--only", "lstm,gpt", "--lstm-examples", "256", "--lstm-maxlen", "4", "--gpt-batch", "1",
+                         "--repeats", "2", "--torch-threads", "1", "--out", str(out)])
+    assert res["settings"]["isolated_processes"] is True
+    assert set(res["contestants"]) == {"jaxml_lstm_T4", "torch1t_lstm_T4", "jaxml_gpt_B1", "torch1t_gpt_B1"}
+    assert all(len(ts) == 2 and min(ts) > 0 for ts in res["raw_unit_seconds"].values())
+    assert set(res["compile_seconds"]) == {"jaxml_lstm_T4", "jaxml_gpt_B1"}
+    assert res["contestants"]["jaxml_gpt_B1"]["matmul_params"] == res["contestants"]["torch1t_gpt_B1"]["matmul_params"]
+    assert out.exists() and out.with_suffix(".md").exists()
+
+
+@pytest.mark.slow
+def test_an_isolated_contestant_reports_its_failure():
+    from bench.isolated import Isolated
+
+    with pytest.raises(RuntimeError, match="unknown workload 'cnn'"):
+        Isolated("bench.sequence:contestant", kind="cnn", framework="jaxml")
