@@ -61,7 +61,30 @@ def test_applied_once_on_cpu_unless_disabled(env_value, applied):
     out = run(ON_CPU, env_value)
     assert out["first"] is out["second"] is out["applied"] is applied
     assert out["tuned"] == int(applied)  # malloc tuned at most once, by the first call
-    assert out["env"] == env_value
+    assert out["env"] == env_value and out["arenas_capped"] is applied
+
+
+FAULTS = """
+import json, resource
+import jaxml.cpu_memory as m
+m.keep_freed_memory_on_cpu()
+import jax, jax.numpy as jnp
+f = jax.jit(lambda x: (jnp.sin(x) @ jnp.cos(x)).sum())  # temporaries of 64 MiB, allocated by XLA's threads
+x = jnp.ones((4096, 4096))
+f(x).block_until_ready()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    f(x).block_until_ready()
+print(json.dumps({"faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
+"""
+
+
+@pytest.mark.slow  # JAX in a fresh process per case; make test-slow, CI
+@glibc_only
+def test_repeated_calls_reuse_memory_instead_of_faulting_fresh_pages():
+    kept, default = run(FAULTS, None)["faults"], run(FAULTS, "0")["faults"]
+    assert default > 3 * 3 * 16384  # glibc's defaults: every 64 MiB temporary mapped anew (16,384 pages each)
+    assert kept < default / 20
 
 
 @pytest.mark.slow  # JAX in a fresh process per case; make test-slow, CI
