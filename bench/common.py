@@ -166,8 +166,9 @@ class CpuMonitor:
     """How busy OTHER processes kept the CPUs while a block ran (Linux; None elsewhere).
 
     ``with CpuMonitor() as mon: ...`` then ``mon.others_busy``: the fraction of all cores'
-    time used by everything except this process (0 = the machine was ours alone; on a
-    2-core machine 0.5 = someone else held one core throughout).
+    time used by everything except this process and its children that ended inside the block
+    (contestants run in processes of their own, ``bench.isolated``, are joined there): 0 = the
+    machine was ours alone; on a 2-core machine 0.5 = someone else held one core throughout.
     """
 
     def __enter__(self):
@@ -194,7 +195,7 @@ class CpuMonitor:
             return None
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
         t = os.times()
-        return sum(fields[:8]) - idle, sum(fields[:8]), t.user + t.system
+        return sum(fields[:8]) - idle, sum(fields[:8]), t.user + t.system + t.children_user + t.children_system
 
 
 def machine() -> dict:

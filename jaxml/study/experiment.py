@@ -107,6 +107,8 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
             return text
         if options.distributed:
             parallel.initialize_distributed(options.coordinator_address, options.num_processes, options.process_id)
+        # After the device settings, before JAX starts its threads (jaxml.cpu_memory) and before any timing.
+        cpu_memory.keep_freed_memory_on_cpu()
         path = make_workdir(name, options.workdir)
         if not is_primary():  # process 0 guards and describes the work directory for the whole job
             return _run_locked(name, cfg, path, options, main)
@@ -121,7 +123,6 @@ def run_experiment(name: str, get_config: Callable, presets: Sequence[str], main
 
 
 def _run_locked(name, cfg, path, options, main):
-    cpu_memory.keep_freed_memory_on_cpu()  # after the caller's device settings, before any timing
     if is_primary():
         (path / "config.json").write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True) + "\n")
         (path / "config.sha256").write_text(fingerprint(to_dict(cfg)) + "\n")
