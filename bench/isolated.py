@@ -1,19 +1,18 @@
-"""A benchmark contestant built and run in a process of its own.
+"""A benchmark contestant built and run in a process of its own (or, for comparison, in this one).
 
-Interleaving contestants in one process (``common.interleave``) lets each one inherit what the
-previous one left: heap layout, allocator caches, thread pools. Between frameworks that is not
-small: a jaxml baby-GPT step at batch 64 took 10.3-10.7 s in a process of its own and 15-18.5 s
-right after PyTorch's step in the same process (bench/README.md, "Carry-over"). An
-:class:`Isolated` contestant keeps the interleaving (the parent decides who runs when) but builds
-and runs its unit of work in a spawned child process, which times the unit itself and sends the
-seconds back.
+Interleaving contestants in one process (``common.interleave``) lets each inherit what the
+previous one left: heap layout, allocator state, thread pools. A jaxml baby-GPT step at batch 64
+took 10.3-10.7 s alone and 15-18.5 s right after PyTorch's step in the same process; that one
+turned out to be page faults, fixed in ``jaxml.cpu_memory`` (bench/README.md, "Carry-over"), but
+separate processes keep any such effect out of the comparison. An :class:`Isolated` contestant
+keeps the interleaving (the parent decides who runs when) but builds and runs its unit of work in
+a spawned child process, which times the unit itself and sends the seconds back.
 
-``Isolated("bench.sequence:lstm_contestant", maxlen=20, ...)`` imports the factory in the child and
-calls it with the arguments; the factory returns ``(unit, info)``: a zero-argument callable that
-does one unit of work (blocking until done), and a JSON-able dict sent back once (compile
-seconds, parameter counts...), available as ``.info``. Calling the contestant runs one unit in the
-child and returns its seconds; ``interleave`` then times the call from the parent too, so use
-:func:`seconds_of` on the results to keep the child's own figures (without the pipe's overhead).
+``Isolated("bench.sequence:contestant", kind="lstm", ...)`` imports the factory in the child and
+calls it with the keyword arguments; the factory returns ``(unit, info)``: a zero-argument callable
+doing one unit of work (blocking until done), and a picklable dict sent back once (compile seconds,
+parameter counts...), available as ``.info``. Each call runs one unit and returns its seconds, also
+appended to ``.seconds``. :class:`InProcess` does the same in this process (``--same-process``).
 """
 from __future__ import annotations
 
@@ -22,13 +21,17 @@ import multiprocessing
 import time
 import traceback
 
-__all__ = ["Isolated", "seconds_of"]
+__all__ = ["Isolated", "InProcess"]
+
+
+def _build(factory: str, kwargs: dict):
+    module, name = factory.split(":")
+    return getattr(importlib.import_module(module), name)(**kwargs)
 
 
 def _serve(conn, factory: str, kwargs: dict):
     try:
-        module, name = factory.split(":")
-        unit, info = getattr(importlib.import_module(module), name)(**kwargs)
+        unit, info = _build(factory, kwargs)
         conn.send(("ready", info))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         conn.send(("error", traceback.format_exc()))
@@ -88,6 +91,19 @@ class Isolated:
         self._conn.close()
 
 
-def seconds_of(contestant: Isolated, warmup: int) -> list[float]:
-    """The child's own seconds of the timed units (the first ``warmup`` calls dropped)."""
-    return contestant.seconds[warmup:]
+class InProcess:
+    """The same interface as :class:`Isolated`, with the contestant built and run in this process."""
+
+    def __init__(self, factory: str, **kwargs):
+        self.factory = factory
+        self._unit, self.info = _build(factory, kwargs)
+        self.seconds: list[float] = []
+
+    def __call__(self) -> float:
+        t0 = time.perf_counter()
+        self._unit()
+        self.seconds.append(time.perf_counter() - t0)
+        return self.seconds[-1]
+
+    def close(self):
+        pass

@@ -50,7 +50,7 @@ if __package__ in (None, ""):  # run as a file (python bench/sequence.py): make 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from bench import common
-from bench.isolated import Isolated
+from bench.isolated import InProcess, Isolated
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -316,22 +316,19 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
     with common.CpuMonitor() as monitor:
         for group in groups:
             log(f"[bench/sequence] building {list(group)} ...")
-            built = {name: (Isolated("bench.sequence:contestant", **spec) if isolate else contestant(**spec))
-                     for name, spec in group.items()}
+            make = Isolated if isolate else InProcess
+            built = {name: make("bench.sequence:contestant", **spec) for name, spec in group.items()}
             try:
-                fns = {name: (c if isolate else c[0]) for name, c in built.items()}
-                times = common.interleave(fns, repeats=repeats, warmup=warmup)
+                common.interleave(built, repeats=repeats, warmup=warmup)
                 for name, c in built.items():
-                    info = c.info if isolate else c[1]
-                    raw[name] = c.seconds[warmup:] if isolate else times[name]  # the child's own timing
-                    if "compile_seconds" in info:
-                        compile_s[name] = info["compile_seconds"]
-                    if "n_matmul" in info:
-                        n_matmul[name] = info["n_matmul"]
+                    raw[name] = c.seconds[warmup:]  # the contestant's own timing of each unit
+                    if "compile_seconds" in c.info:
+                        compile_s[name] = c.info["compile_seconds"]
+                    if "n_matmul" in c.info:
+                        n_matmul[name] = c.info["n_matmul"]
             finally:
                 for c in built.values():
-                    if isolate:
-                        c.close()
+                    c.close()
     load_after = common.load_average()
     peak["after"] = common.jax_matmul_gflops()
     ceiling = max(peak["before"], peak["after"])

@@ -8,15 +8,13 @@ and pays a page fault per 4 KiB. Measured effect: bench/README.md ("Page faults 
 :func:`keep_freed_memory` calls glibc's ``mallopt`` to serve all blocks from the heap
 (``M_MMAP_MAX = 0``) and never trim it (``M_TRIM_THRESHOLD = -1``), so freed blocks are
 reused without new page faults, and to give all threads one arena (``M_ARENA_MAX = 1``): XLA:CPU
-allocates from its worker threads, and a thread's own arena cannot grow a block past 64 MiB, so
-without the cap large buffers are ``mmap``-ed and unmapped on every call whatever the other two
-settings say. Measured on the baby GPT (bench/README.md, "Page faults"): per training step at batch
-8, 164,000 page faults and 1.18-1.21 s without the cap, none and 1.06 s with all three settings; at
-batch 64, 1.35 million faults and 10.3-11.0 s, then 0-7,000 and 9.0-9.6 s. glibc fixes its arena limit when the first
-thread asks for an arena, so the cap only works when set before JAX starts its threads:
-:func:`keep_freed_memory_on_cpu` sets it before asking JAX for its backend (on another backend it
-then stays set; host allocations only). The cost: the process keeps its peak heap size until it
-exits, and threads share one arena's lock. It changes no result, only speed, and it is process-wide.
+allocates from its worker threads, and glibc's per-thread arenas ``mmap`` large blocks whatever the
+other two settings say, so without the cap every call faulted fresh pages again (measured in
+bench/README.md, "Page faults"). glibc fixes its arena limit when the first thread asks for an
+arena, so the cap only works when set before JAX starts its threads: :func:`keep_freed_memory_on_cpu`
+sets it before asking JAX for its backend (on another backend it then stays set; host allocations
+only). The cost: the process keeps its peak heap size until it exits, and threads share one arena's
+lock. It changes no result, only speed, and it is process-wide.
 
 Importing jaxml changes nothing. Programs opt in at start-up with :func:`keep_freed_memory_on_cpu`,
 which applies the setting once, and only when JAX runs on the CPU and the environment does not set

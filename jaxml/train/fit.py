@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import inspect
 import pathlib
-import sys
 import time
 from typing import Callable, Mapping, Sequence
 
@@ -45,13 +44,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.report.metrics_log import MetricsLog, truncate_after
 from jaxml.report.progress import EpochProgress
-from jaxml.report.tensorboard import TensorBoardLog
-from jaxml.report.tensorboard import enabled as tensorboard_enabled
 from jaxml.train import health, parallel
 from jaxml.train.bookkeeping import RunBook
-from jaxml.train.checkpoint import Checkpointer
 from jaxml.train.checks import check_classifier_arrays
 from jaxml.train.epoch import copy_tree, eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
 from jaxml.train.errors import ConfigError, DivergenceError
@@ -59,6 +54,7 @@ from jaxml.train.results import EarlyStopping, FitResult, as_key
 from jaxml.train.runs import Runs, unstack
 from jaxml.train.sources import StreamSource, as_source, check_classifier_data, device_arrays, is_device_source
 from jaxml.train.steps import make_eval_step, make_train_step
+from jaxml.train.workdir import open_workdir
 
 __all__ = ["fit"]
 
@@ -272,38 +268,17 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     best_state = copy_tree(state) if early_stopping is not None else None
     start_epoch, resumed_from = 1, None
 
-    workdir = pathlib.Path(workdir) if workdir is not None else None
     ckpt = log = board = None
     primary = jax.process_index() == 0
     if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=keep_checkpoints)
-        def warn(text):
-            if primary:
-                print(f"{desc + ': ' if desc else ''}{text}", file=sys.stderr, flush=True)
-
-        restored = ckpt.restore_newest(state, state if early_stopping is not None else None, warn=warn)
-        last = restored[0] if restored is not None else None
-        if last is not None:
-            _, state, restored_best, meta = restored
-            if early_stopping is not None and restored_best is not None:
-                best_state = restored_best
-            history = list(meta.get("history", []))
-            book = RunBook.from_meta(meta, R, last, source.steps)
-            start_epoch, resumed_from = last + 1, last
-            if primary and (workdir / log_name).exists():
-                truncate_after(workdir / log_name, "epoch", last)
-            message = (f"resumed from epoch {last} (step {int(np.max(book.updates))}) of the checkpoint "
-                       f"{ckpt.path(last)}")
-            if primary:
-                print(f"{desc + ': ' if desc else ''}{message}", flush=True)
-                with MetricsLog(workdir / "events.jsonl") as events:
-                    events.log(event="resumed", epoch=last, step=int(np.max(book.updates)),
-                               checkpoint=str(ckpt.path(last)), log=log_name)
-        if primary:  # one writer per job: process 0 logs; every process saves its part of the checkpoints
-            log = MetricsLog(workdir / log_name)
-            if tensorboard if tensorboard is not None else tensorboard_enabled():
-                board = TensorBoardLog(workdir / "tensorboard" / pathlib.Path(log_name).stem, num_runs=R)
+        opened = open_workdir(workdir, state, best_state, keep_checkpoints=keep_checkpoints, log_name=log_name,
+                              tensorboard=tensorboard, num_runs=R, steps_per_epoch=source.steps, desc=desc)
+        ckpt, log, board, resumed = opened.ckpt, opened.log, opened.board, opened.resumed
+        if resumed is not None:
+            state, history, book = resumed.state, resumed.history, resumed.book
+            if early_stopping is not None and resumed.best_state is not None:
+                best_state = resumed.best_state
+            start_epoch, resumed_from = resumed.epoch + 1, resumed.epoch
 
     def evaluate_all(state):
         out = {}
