@@ -40,6 +40,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxml.models.lstm_scan import choose_lstm_impl, lstm_scan
+
 __all__ = ["simple_rnn", "init_simple_rnn", "Recurrent", "SequenceClassifier", "CELLS", "GATES"]
 
 CELLS = ("simple", "gru", "lstm")
@@ -108,6 +110,10 @@ class Recurrent(nn.Module):
 
     ``cell``: "simple" | "gru" | "lstm" (see the module docstring for layout and equations).
     ``unroll``: steps per scan iteration (a speed knob; results are the same).
+    ``lstm_impl``: how the LSTM recurrence is differentiated (a speed knob; same parameters and results,
+    :mod:`jaxml.models.lstm_scan`): "autodiff" (``jax.grad`` through the scan), "custom_vjp" (a
+    hand-written backward pass, faster on the CPU; reverse mode only) or "auto" (custom_vjp on the CPU
+    backend, autodiff elsewhere). Ignored by the other cells.
     """
 
     cell: str
@@ -116,11 +122,13 @@ class Recurrent(nn.Module):
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     unroll: int = 1
+    lstm_impl: str = "auto"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x_BxTxD, train: bool = False):
+        lstm_impl = choose_lstm_impl(self.lstm_impl)
         if self.cell not in CELLS:
             raise ValueError(f"Recurrent.cell must be one of {list(CELLS)}, got {self.cell!r}")
         for name in ("dropout", "recurrent_dropout"):
@@ -148,10 +156,18 @@ class Recurrent(nn.Module):
         rmask_BxH = None
         if train and self.recurrent_dropout > 0.0:
             rmask_BxH = _dropout_mask(self.make_rng("dropout"), self.recurrent_dropout, (b, hdim)).astype(self.dtype)
-        # All time steps' input projections in one matmul, time-major for the scan.
-        xp_TxBxG = jnp.einsum("btd,dg->tbg", x_BxTxD, kernel) + in_bias[None, None, :]
-        ys_TxBxH = _scan(self.cell, xp_TxBxG, rec, rec_bias, rmask_BxH, hdim, self.unroll,
-                         self.return_sequences)
+        x_TxBxD = jnp.swapaxes(x_BxTxD, 0, 1)
+        if self.cell == "lstm" and lstm_impl == "custom_vjp":
+            ys_TxBxH = lstm_scan(x_TxBxD, kernel, in_bias, rec, rmask_BxH,
+                                 return_sequences=self.return_sequences, unroll=self.unroll)
+        else:
+            # All time steps' input projections in one matmul, time-major for the scan. Transposing the
+            # (narrow) input rather than the (4x wider) projection keeps this a plain 2-D matmul whose
+            # output is already time-major; XLA:CPU otherwise transposes the (T, B, G) result and its
+            # gradient (bench/README.md, "The LSTM's time step").
+            xp_TxBxG = (x_TxBxD.reshape(t * b, d) @ kernel).reshape(t, b, g * hdim) + in_bias[None, None, :]
+            ys_TxBxH = _scan(self.cell, xp_TxBxG, rec, rec_bias, rmask_BxH, hdim, self.unroll,
+                             self.return_sequences)
         if self.return_sequences:
             out = jnp.swapaxes(ys_TxBxH, 0, 1)
             chex.assert_shape(out, (b, t, hdim))
@@ -216,6 +232,7 @@ class SequenceClassifier(nn.Module):
     recurrent_dropout: float = 0.0
     num_outputs: int = 1
     unroll: int = 1
+    lstm_impl: str = "auto"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -242,7 +259,7 @@ class SequenceClassifier(nn.Module):
                 last = i == len(self.units) - 1
                 h = Recurrent(self.body, width, return_sequences=not last, dropout=self.dropout,
                               recurrent_dropout=self.recurrent_dropout, unroll=self.unroll,
-                              name=f"{self.body}_{i}", **kw)(h, train=train)
+                              lstm_impl=self.lstm_impl, name=f"{self.body}_{i}", **kw)(h, train=train)
         logits = dense(self.num_outputs, "output")(h).astype(jnp.float32)
         chex.assert_shape(logits, (b, self.num_outputs))
         return logits

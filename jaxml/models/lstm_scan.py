@@ -1,0 +1,165 @@
+"""The LSTM recurrence over projected inputs, with a hand-written backward pass (``jax.custom_vjp``).
+
+:func:`lstm_scan` computes exactly what the autodiff path in :mod:`jaxml.models.rnn` computes (same
+parameters, same results up to float rounding; ``tests/models/test_lstm_scan.py`` compares values and
+gradients), but arranges the work for XLA:CPU, where each time step of a ``lax.scan`` pays a fixed cost
+per kernel and the step's matmul is tiny (B x H x 4H):
+
+- forward: one matmul and one activation pass per step. The three sigmoids and the tanh of the gates are
+  ONE ``tanh`` over the (B, 4H) pre-activations (sigmoid(z) = (1 + tanh(z / 2)) / 2), and only the gate
+  activations and the cell state are kept per step; tanh(c_t) and h_t for all steps are recomputed after
+  the scan in one vectorised pass;
+- the gates are stored as four separate (T, B, H) arrays: XLA:CPU's loop kernels run several times slower
+  when they read column slices of a dynamically indexed (T, B, 4H) array;
+- the input projection is part of the step's matmul ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]), so the
+  (T, B, 4H) projection of all steps is never written to memory;
+- backward: one elementwise kernel and one matmul per step (giving the input's and the state's gradients
+  together); the weights' gradients (kernel, recurrent
+  kernel and bias together) are ONE matmul over all steps after the scan.
+
+Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
+(i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
+entering the recurrent matmul (Keras's recurrent dropout, one mask per sequence).
+
+Limitation: a ``custom_vjp`` function supports reverse-mode differentiation only (``jax.grad``, ``vjp``);
+forward mode (``jax.jvp``, ``jax.hessian``) needs ``lstm_impl="autodiff"``.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["LSTM_IMPLS", "choose_lstm_impl", "lstm_scan"]
+
+LSTM_IMPLS = ("auto", "autodiff", "custom_vjp")
+
+
+def choose_lstm_impl(impl: str) -> str:
+    """The concrete implementation ("autodiff" | "custom_vjp") that ``impl`` stands for on the current
+    default backend: "auto" is "custom_vjp" on the CPU, "autodiff" elsewhere (where XLA's fused
+    kernels and cuDNN-like scheduling were not measured against it)."""
+    if impl not in LSTM_IMPLS:
+        raise ValueError(f"unknown LSTM implementation {impl!r}; expected one of {list(LSTM_IMPLS)}")
+    if impl != "auto":
+        return impl
+    return "custom_vjp" if jax.default_backend() == "cpu" else "autodiff"
+
+
+def _gate_constants(hdim: int, dtype):
+    """(is_g (4H,) bool, scale (4H,)): the g gate's columns, and the tanh argument scale per column."""
+    col = jnp.arange(4 * hdim)
+    is_g = (col >= 2 * hdim) & (col < 3 * hdim)
+    return is_g, jnp.where(is_g, 1.0, 0.5).astype(dtype)
+
+
+def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll):
+    """Scan the cell; returns the gate activations (i, f, g, o), each (T, B, H), and c (T, B, H)."""
+    _, b, _ = x_TxBxD.shape
+    hdim = rec_HxG.shape[0]
+    is_g, scale = _gate_constants(hdim, x_TxBxD.dtype)
+    is_g, scale, bias_1xG = is_g[None, :], scale[None, :], bias_G[None, :]
+    # One matmul per step over [x_t, h_{t-1}]: the (T, B, 4H) input projection is never materialised.
+    w_KxG = jnp.concatenate([kernel_DxG, rec_HxG], axis=0)
+    zero_BxH = jnp.zeros((b, hdim), x_TxBxD.dtype)
+
+    def step(carry, x_BxD):
+        c_prev, h_prev = carry
+        h_in = h_prev if rmask_BxH is None else h_prev * rmask_BxH
+        z_BxG = jnp.concatenate([x_BxD, h_in], axis=-1) @ w_KxG + bias_1xG
+        t_BxG = jnp.tanh(z_BxG * scale)
+        act_BxG = jnp.where(is_g, t_BxG, 0.5 * t_BxG + 0.5)
+        i, f, g, o = jnp.split(act_BxG, 4, axis=-1)
+        c = f * c_prev + i * g
+        h = o * jnp.tanh(c)
+        return (c, h), ((i, f, g, o), c)
+
+    _, (gates, c_TxBxH) = jax.lax.scan(step, (zero_BxH, zero_BxH), x_TxBxD, unroll=unroll)
+    return gates, c_TxBxH
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
+def _lstm(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
+    gates, c_TxBxH = _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll)
+    h_TxBxH = gates[3] * jnp.tanh(c_TxBxH)
+    return h_TxBxH if return_sequences else h_TxBxH[-1]
+
+
+def _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
+    gates, c_TxBxH = _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll)
+    tanh_c = jnp.tanh(c_TxBxH)
+    h_TxBxH = gates[3] * tanh_c
+    out = h_TxBxH if return_sequences else h_TxBxH[-1]
+    return out, (x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, gates, c_TxBxH, tanh_c, h_TxBxH)
+
+
+def _lstm_bwd(return_sequences, unroll, residuals, d_out):
+    x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, (i_all, f_all, g_all, o_all), c_TxBxH, tanh_c, h_TxBxH = residuals
+    t, b, d = x_TxBxD.shape
+    hdim = rec_HxG.shape[0]
+    zero_1xBxH = jnp.zeros((1, b, hdim), c_TxBxH.dtype)
+    c_prev_TxBxH = jnp.concatenate([zero_1xBxH, c_TxBxH[:-1]], axis=0)
+    dh_out_TxBxH = d_out if return_sequences else jnp.zeros_like(c_TxBxH).at[-1].set(d_out)
+    # The step's matmul gives the input's gradient beside the state's: dz_t @ [kernel; recurrent_kernel]^T.
+    w_T_GxK = jnp.concatenate([kernel_DxG, rec_HxG], axis=0).T
+
+    def step(carry, inputs):
+        dh_next, dc_next = carry
+        i, f, g, o, c_prev, tc, dh_out = inputs
+        dh = dh_out + dh_next
+        dc = dc_next + dh * o * (1.0 - tc * tc)
+        dz_BxG = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
+                                  dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)], axis=-1)
+        dxh_BxK = dz_BxG @ w_T_GxK
+        dh_prev = dxh_BxK[:, d:]
+        if rmask_BxH is not None:
+            dh_prev = dh_prev * rmask_BxH
+        return (dh_prev, dc * f), (dz_BxG, dxh_BxK[:, :d])
+
+    zero_BxH = zero_1xBxH[0]
+    _, (dz_TxBxG, d_x) = jax.lax.scan(step, (zero_BxH, zero_BxH),
+                               (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c, dh_out_TxBxH),
+                               reverse=True, unroll=unroll)
+    # The weights' gradients in ONE matmul over all steps: [x_t, h_in_{t}, 1]^T @ dz_t summed over (T, B).
+    h_in_TxBxH = jnp.concatenate([zero_1xBxH, h_TxBxH[:-1]], axis=0)
+    if rmask_BxH is not None:
+        h_in_TxBxH = h_in_TxBxH * rmask_BxH[None]
+    ones_TxBx1 = jnp.ones((t, b, 1), x_TxBxD.dtype)
+    inputs_NxK = jnp.concatenate([x_TxBxD, h_in_TxBxH, ones_TxBx1], axis=-1).reshape(t * b, d + hdim + 1)
+    dz_NxG = dz_TxBxG.reshape(t * b, 4 * hdim)
+    d_w = inputs_NxK.T @ dz_NxG
+    d_kernel, d_rec, d_bias = d_w[:d], d_w[d:d + hdim], d_w[-1]
+    d_rmask = None if rmask_BxH is None else jnp.zeros_like(rmask_BxH)
+    return d_x, d_kernel, d_bias, d_rec, d_rmask
+
+
+_lstm.defvjp(_lstm_fwd, _lstm_bwd)
+
+
+def lstm_scan(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH=None, *, return_sequences: bool = False,
+              unroll: int = 1):
+    """LSTM states from zero initial state: (T, B, H) with ``return_sequences``, else the last (B, H).
+
+    x_TxBxD: (T, B, D) inputs, time-major; kernel_DxG: (D, 4H), bias_G: (4H,) and rec_HxG: (H, 4H), gates
+    ordered (i, f, g, o) as Keras; rmask_BxH: optional (B, H) multiplier of the state entering the recurrent
+    matmul (not differentiated: its cotangent is zero). All arrays must share one dtype. Differentiable in
+    reverse mode only (see the module docstring).
+    """
+    if x_TxBxD.ndim != 3 or x_TxBxD.shape[0] < 1:
+        raise ValueError(f"lstm_scan expects x of shape (T, B, D) with T >= 1, got {x_TxBxD.shape}")
+    t, b, d = x_TxBxD.shape
+    if rec_HxG.ndim != 2 or rec_HxG.shape[1] != 4 * rec_HxG.shape[0]:
+        raise ValueError(f"lstm_scan: recurrent kernel of shape {rec_HxG.shape}, expected (H, 4H)")
+    gdim = rec_HxG.shape[1]
+    if kernel_DxG.shape != (d, gdim) or bias_G.shape != (gdim,):
+        raise ValueError(f"lstm_scan: kernel {kernel_DxG.shape} and bias {bias_G.shape} do not match x "
+                         f"{x_TxBxD.shape} and the recurrent kernel {rec_HxG.shape}; expected {(d, gdim)} "
+                         f"and {(gdim,)}")
+    if rmask_BxH is not None and rmask_BxH.shape != (b, rec_HxG.shape[0]):
+        raise ValueError(f"lstm_scan: rmask shape {rmask_BxH.shape}, expected {(b, rec_HxG.shape[0])}")
+    dtypes = {a.dtype for a in (x_TxBxD, kernel_DxG, bias_G, rec_HxG)}
+    if len(dtypes) != 1:
+        raise ValueError(f"lstm_scan: x, kernel, bias and recurrent kernel must share one dtype, got "
+                         f"{sorted(str(dt) for dt in dtypes)}")
+    return _lstm(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, bool(return_sequences), int(unroll))
