@@ -19,10 +19,11 @@ the convolution's kernel (weight) gradient slowest of all. Measurements: bench/R
 - ``"batch_chunked"``: the XLA conv applied to chunks of ``chunk`` images, concatenated. The
   forward result is identical; the kernel gradient becomes a sum of per-chunk gradients, which
   XLA:CPU computes faster than one batch-wide weight-gradient conv (bench/README.md).
-- ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``, else
-  ``batch_chunked`` when the batch exceeds ``CHUNK`` and the output is at least 8x8, else
-  ``xla``; on any other backend (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the
-  fast path there).
+- ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``, else,
+  when the batch exceeds ``CHUNK``, ``batch_chunked`` for outputs of at least 8x8 (chunks of
+  ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else ``CHUNK``) and ``patches`` for smaller
+  outputs; ``xla`` for smaller batches; on any other backend (GPU, TPU) always ``xla`` (cuDNN and
+  the TPU compiler are the fast path there).
 
 Only NHWC inputs / HWIO kernels (flax's layout for 2-D convs) without dilation or feature
 groups take the fast paths; anything else falls back to ``lax.conv_general_dilated``.
@@ -36,11 +37,12 @@ import jax.numpy as jnp
 from jax import lax
 
 __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
-           "choose_impl"]
+           "choose_impl", "auto_chunk", "CHUNK_LARGE_OUTPUT"]
 
 CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)
-CHUNK = 16  # images per chunk for "batch_chunked"
+CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
+CHUNK_LARGE_OUTPUT = 8  # images per chunk under "auto" when the output has at least 32x32 positions
 
 
 def _is_nhwc_2d(lhs, rhs, dimension_numbers) -> bool:
@@ -125,7 +127,16 @@ def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding) -> str
     wo = (w + pl + pr - kw) // window_strides[1] + 1
     if n > CHUNK and min(ho, wo) >= 8:
         return "batch_chunked"
+    if n > CHUNK:  # outputs under 8x8 (ResNets' last stage): the patches array stays small
+        return "patches"
     return "xla"
+
+
+def auto_chunk(out_hw) -> int:
+    """Images per chunk that "auto" uses for "batch_chunked" at this output size (Ho, Wo): smaller chunks
+    for large feature maps, whose per-chunk working set otherwise outgrows the caches (bench/README.md,
+    "ResNet-18's convolutions")."""
+    return CHUNK_LARGE_OUTPUT if out_hw[0] * out_hw[1] >= 32 * 32 else CHUNK
 
 
 def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
@@ -141,7 +152,12 @@ def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=Non
         return conv_patches(lhs, rhs, window_strides, padding, precision=precision,
                             preferred_element_type=preferred_element_type)
     if chosen == "batch_chunked":
-        return conv_batch_chunked(lhs, rhs, window_strides, padding, **kwargs)
+        chunk = CHUNK
+        if impl == "auto":
+            (pt, pb), (pl, pr) = _pads(padding, lhs.shape[1:3], rhs.shape[:2], tuple(window_strides))
+            chunk = auto_chunk(((lhs.shape[1] + pt + pb - rhs.shape[0]) // window_strides[0] + 1,
+                                (lhs.shape[2] + pl + pr - rhs.shape[1]) // window_strides[1] + 1))
+        return conv_batch_chunked(lhs, rhs, window_strides, padding, chunk=chunk, **kwargs)
     return lax.conv_general_dilated(lhs, rhs, window_strides, padding, **kwargs)
 
 

@@ -51,10 +51,22 @@ def test_auto_choice_on_cpu():
     # Shallow patches (3*3*32 = 288 <= 300): patches. Deep, big batch, >= 8x8 output: chunked.
     assert conv_impl.choose_impl("auto", (128, 13, 13, 32), (3, 3, 32, 32), (1, 1), "VALID") == "patches"
     assert conv_impl.choose_impl("auto", (128, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "batch_chunked"
-    assert conv_impl.choose_impl("auto", (128, 4, 4, 512), (3, 3, 512, 512), (1, 1), "SAME") == "xla"
+    # Deep, big batch, output under 8x8 (ResNets' last stage): patches (a small patches array).
+    assert conv_impl.choose_impl("auto", (128, 4, 4, 512), (3, 3, 512, 512), (1, 1), "SAME") == "patches"
+    assert conv_impl.choose_impl("auto", (128, 8, 8, 256), (3, 3, 256, 512), (2, 2), "SAME") == "patches"
+    # Chunk size for "auto": 8 images from 32x32 output positions up, else CHUNK.
+    assert (conv_impl.auto_chunk((32, 32)), conv_impl.auto_chunk((16, 16))) == (8, conv_impl.CHUNK)
     assert conv_impl.choose_impl("auto", (8, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "xla"
     assert conv_impl.choose_impl("xla", (128, 13, 13, 32), (3, 3, 32, 32), (1, 1), "VALID") == "xla"
     assert conv_impl.conv_fn("xla") is lax.conv_general_dilated
+    # "auto" with its own chunk size (17 images at 32x32 -> chunks of 8, 8, 1) computes lax's conv.
+    rng = np.random.default_rng(3)
+    x, k = (jnp.asarray(rng.normal(size=s), jnp.float32) for s in ((17, 32, 32, 36), (3, 3, 36, 8)))
+    assert conv_impl.choose_impl("auto", x.shape, k.shape, (1, 1), "SAME") == "batch_chunked"
+    auto = jax.jit(lambda x, k: conv_impl.conv_fn("auto")(x, k, (1, 1), "SAME", dimension_numbers=DN))
+    np.testing.assert_allclose(auto(x, k),
+                               lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=DN),
+                               rtol=1e-5, atol=1e-4)
 
 
 def test_unsupported_configurations_fall_back_to_lax():

@@ -28,7 +28,7 @@ def _both_impls(params, x, key):
     for cfg in CONFIGS:
         for impl in ("autodiff", "custom_vjp"):
             layer = Recurrent("lstm", 4, lstm_impl=impl, **cfg)
-            out.append(jax.value_and_grad(lambda p, x: _loss(layer, p, x, key), argnums=(0, 1))(params, x))
+            out.append(jax.value_and_grad(lambda p, x, layer=layer: _loss(layer, p, x, key), argnums=(0, 1))(params, x))
     return out
 
 
@@ -80,7 +80,7 @@ def test_bfloat16_layer_trains_on_the_custom_path():
     f32, bf16 = Recurrent("lstm", 4, lstm_impl="custom_vjp"), Recurrent("lstm", 4, lstm_impl="custom_vjp",
                                                                          dtype=jnp.bfloat16)
     params = f32.init(jax.random.PRNGKey(0), x)["params"]
-    grads = jax.jit(lambda p: [jax.grad(lambda p: jnp.sum(m.apply({"params": p}, x).astype(jnp.float32) ** 2))(p)
+    grads = jax.jit(lambda p: [jax.grad(lambda p, m=m: jnp.sum(m.apply({"params": p}, x).astype(jnp.float32) ** 2))(p)
                                for m in (f32, bf16)])(params)
     for name in ("kernel", "recurrent_kernel", "bias"):
         assert grads[1][name].dtype == jnp.float32
