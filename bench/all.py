@@ -68,10 +68,13 @@ def rows_vision(d: dict) -> list[dict]:
     goal = d.get("settings", {}).get("goal_jaxml_over_torch")
     rows = []
     for model, r in d.get("results", {}).items():
+        peak = r.get("fraction_of_matmul_peak", {})
         for key, p in r.get("speed_ratios", {}).items():
             g = goal if goal is not None and key.endswith("/torch_2t") and not key.startswith("jaxml_stock") else None
+            note = " / ".join(f"{k} {100 * peak[k]:.0f}%" for k in key.split("/") if k in peak)
             rows.append(_row("vision", f"{model}: {key} steps/s", p["of_medians"], p,
-                             None if g is None else f">= {g:g}", None if g is None else p["of_medians"] >= g))
+                             None if g is None else f">= {g:g}", None if g is None else p["of_medians"] >= g,
+                             note=f"of the matmul peak: {note}" if note else ""))
     return rows
 
 

@@ -26,6 +26,10 @@ Contestants, run INTERLEAVED (each repeat runs one "epoch" of ``--steps`` batche
 - ``torch_<t>t``: an eager loop (zero_grad, forward, cross_entropy, backward, step) over
   ``randperm`` slices with ``torch.set_num_threads(t)``, for t = all cores and 1.
 
+Reported beside the speeds: each model's FLOPs per train step (3x the forward pass's, counted by
+XLA's cost analysis of the plain lowered forward) and each contestant's model GFLOP/s as a fraction
+of the measured matmul peak (``common.jax_matmul_gflops``, before and after the timed rounds).
+
 Every contestant runs in this one process, so all share the malloc setting ``main`` applies on a
 CPU (``jaxml.cpu_memory.keep_freed_memory_on_cpu``; it speeds up torch too). Run with
 ``JAXML_KEEP_FREED_MEMORY=0`` to time everything with glibc's default malloc.
@@ -136,6 +140,19 @@ class TorchEpochs:
         return None
 
 
+def train_flops_per_step(model, x) -> float:
+    """Model FLOPs of one train step on the batch ``x``: 3x the forward pass's FLOPs (forward, then the
+    input and weight gradients), the forward's counted by XLA's cost analysis of the plain lowered
+    program (``model`` should be the ``conv_impl="xla"`` one, whose convolutions are single ops;
+    multiply-adds count 2, elementwise ops 1)."""
+    import jax
+
+    variables = model.init(jax.random.key(0), x[:1])
+    cost = jax.jit(lambda v, x: model.apply(v, x, train=False)).lower(variables, x).cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return 3.0 * float(cost["flops"])
+
+
 def run(models=MODELS, repeats: int = 5, steps: int = 20, resnet_steps: int = 2, torch_threads=None,
         log=print) -> dict:
     import jax
@@ -150,11 +167,13 @@ def run(models=MODELS, repeats: int = 5, steps: int = 20, resnet_steps: int = 2,
     torch_threads = list(dict.fromkeys(torch_threads or [os.cpu_count(), 1]))
     t_start = time.perf_counter()
     results = {}
+    peak = {"before": common.jax_matmul_gflops()}
     with common.CpuMonitor() as mon:
         for name in models:
             s = spec(name)
             n_steps = resnet_steps if name == "resnet18" else steps
             x, y = synthetic(n_steps * BATCH, s["shape"])
+            flops = train_flops_per_step(s["jax"](conv_impl="xla", pool_impl="reduce_window"), x[:BATCH])
             contestants = {
                 "jaxml": JaxEpochs(s["jax"](), s["opt"], x, y),
                 "jaxml_stock": JaxEpochs(s["jax"](conv_impl="xla", pool_impl="reduce_window"), s["opt"], x, y),
@@ -184,15 +203,22 @@ def run(models=MODELS, repeats: int = 5, steps: int = 20, resnet_steps: int = 2,
                 if k.startswith("torch") and "jaxml_scan" in times:
                     ratios[f"jaxml_scan/{k}"] = common.ratio(times[k], times["jaxml_scan"])
             results[name] = {"steps_per_repeat": n_steps, "batch": BATCH, "n_params": counts["jaxml"],
+                             "train_flops_per_step": flops,
+                             "model_gflops_per_s": {k: v * flops / 1e9 for k, v in steps_per_s.items()},
                              "first_call_s": first, "seconds": times,
                              "spread": {k: common.spread(v) for k, v in times.items()},
                              "steps_per_s": steps_per_s, "speed_ratios": ratios}
             log(f"[bench/vision] {name}: " + ", ".join(f"{k} {v:.2f} steps/s" for k, v in steps_per_s.items()))
+    peak["after"] = common.jax_matmul_gflops()
+    ceiling = max(peak.values())
+    for r in results.values():
+        r["fraction_of_matmul_peak"] = {k: v / ceiling for k, v in r["model_gflops_per_s"].items()}
     return {"benchmark": "vision", "date": common.now(), "machine": common.machine(),
             "versions": common.versions("torch"), "malloc": cpu_memory.status(), "backend": jax.default_backend(),
             "settings": {"models": list(models), "repeats": repeats, "steps": steps, "resnet_steps": resnet_steps,
                          "batch": BATCH, "torch_threads": torch_threads, "goal_jaxml_over_torch": GOAL},
             "others_busy": mon.others_busy, "wall_s": time.perf_counter() - t_start, "notes": notes,
+            "jax_matmul_1024_gflops": peak,
             "results": results}
 
 
@@ -222,7 +248,20 @@ def tables(res: dict) -> str:
             f"{res['backend']}, jax {res['versions'].get('jax')}, torch {res['versions'].get('torch')}, "
             f"malloc kept (jaxml.cpu_memory): {res['malloc']['applied']}; other processes used "
             f"{res['others_busy']} of the CPU time; wall {res['wall_s']:.0f} s.")
-    return head + "\n\n" + common.markdown_table(headers, [r for r, _ in rows])
+    text = head + "\n\n" + common.markdown_table(headers, [r for r, _ in rows])
+    pk = res.get("jax_matmul_1024_gflops")
+    if pk:  # files written before the FLOP count was added have neither
+        keys = [k for k in next(iter(res["results"].values()))["steps_per_s"]]
+        peak_rows = [[name, f"{r['train_flops_per_step'] / 1e9:.1f}"]
+                     + [f"{r['model_gflops_per_s'][k]:.1f} ({100 * r['fraction_of_matmul_peak'][k]:.0f}%)"
+                        if k in r["model_gflops_per_s"] else "—" for k in keys]
+                     for name, r in res["results"].items()]
+        text += (f"\n\nModel GFLOP/s (3x the forward pass's FLOPs per train step, XLA's cost analysis of the plain "
+                 f"forward) and their fraction of the measured matmul peak (jax float32 1024x1024 matmul: "
+                 f"{pk['before']:.0f} GFLOP/s before, {pk['after']:.0f} after the timed rounds; the larger is the "
+                 f"peak):\n\n" + common.markdown_table(["model", "GFLOP per train step"]
+                                                         + [f"{k} GFLOP/s (of peak)" for k in keys], peak_rows))
+    return text
 
 
 def parse_args(argv=None):

@@ -11,11 +11,12 @@
    ``kernel`` (D, G·H), ``recurrent_kernel`` (H, G·H) and ``bias`` ((G·H,), GRU: (2, 3H)), with
    G = 1 (simple), 3 (GRU, gates z, r, h; ``reset_after`` form) or 4 (LSTM, gates i, f, c, o).
    The input projection of all time steps is one matmul before the scan; only ``h @ recurrent_kernel``
-   runs inside it. The cell equations are flax's ``SimpleCell``/``GRUCell``/``LSTMCell``'s (the tests
-   check equality with those cells under ``nn.RNN`` for mapped weights); the fused Keras layout is
-   used instead of flax's per-gate Dense layers so parameter counts equal Keras's (flax's GRUCell
-   has no recurrent bias for z and r: 4,736 vs Keras's 4,800 for GRU(32) on 16 inputs) and so the
-   gates are one matmul per step.
+   runs inside it. The LSTM on the CPU runs instead through :func:`jaxml.models.lstm_scan.lstm_scan`
+   (``lstm_impl="auto"``): the same function with a hand-written backward pass, faster there. The cell
+   equations are flax's ``SimpleCell``/``GRUCell``/``LSTMCell``'s (the tests check equality with those
+   cells under ``nn.RNN`` for mapped weights); the fused Keras layout is used instead of flax's
+   per-gate Dense layers so parameter counts equal Keras's (flax's GRUCell has no recurrent bias for z
+   and r: 4,736 vs Keras's 4,800 for GRU(32) on 16 inputs) and so the gates are one matmul per step.
    Initialisation as Keras: glorot-uniform kernel, orthogonal recurrent kernel, zero bias (LSTM:
    forget-gate bias 1). Dropout with Keras semantics: ``dropout`` drops input features and
    ``recurrent_dropout`` drops the state entering the recurrent matmul, each with ONE mask per
@@ -220,8 +221,8 @@ class SequenceClassifier(nn.Module):
 
     ``body="flatten"``: Flatten -> Dense(units[0], ReLU) (the Keras Embedding + Dense baseline).
     ``body`` in ("simple", "gru", "lstm"): one Recurrent layer per entry of ``units``; all but the
-    last return sequences (stacking). ``dropout``/``recurrent_dropout`` apply to every recurrent
-    layer. Embedding init U(-0.05, 0.05), Dense glorot-uniform, as Keras.
+    last return sequences (stacking). ``dropout``/``recurrent_dropout``/``unroll``/``lstm_impl`` apply
+    to every recurrent layer (see :class:`Recurrent`). Embedding init U(-0.05, 0.05), Dense glorot-uniform, as Keras.
     """
 
     vocab_size: int

@@ -18,3 +18,10 @@ def test_vision_bench_without_torch(monkeypatch):
     assert all(v > 0 for v in r["steps_per_s"].values())
     assert set(r["speed_ratios"]) == {"jaxml/jaxml_stock"}
     assert "| cnn2 | 80,650 |" in vision.tables(res)
+    # FLOPs per train step: 3x the forward's, whose multiply-adds a hand count gives (VALID 7x7 conv to
+    # 22x22x64, dense 7,744 -> 10; 2 FLOPs each); XLA's count adds the elementwise ops (bias, ReLU, pool).
+    hand = 3 * vision.BATCH * 2 * (22 * 22 * 64 * 49 + 7_744 * 10)
+    assert hand <= r["train_flops_per_step"] <= 1.06 * hand
+    assert set(r["fraction_of_matmul_peak"]) == set(r["steps_per_s"])
+    assert all(0 < f < 5 for f in r["fraction_of_matmul_peak"].values())
+    assert "of the measured matmul peak" in vision.tables(res)
