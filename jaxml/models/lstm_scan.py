@@ -1,4 +1,4 @@
-"""The LSTM recurrence over projected inputs, with a hand-written backward pass (``jax.custom_vjp``).
+"""The LSTM layer's recurrence (input projection included), with a hand-written backward pass (``jax.custom_vjp``).
 
 :func:`lstm_scan` computes exactly what the autodiff path in :mod:`jaxml.models.rnn` computes (same
 parameters, same results up to float rounding; ``tests/models/test_lstm_scan.py`` compares values and
@@ -14,8 +14,8 @@ per kernel and the step's matmul is tiny (B x H x 4H):
 - the input projection is part of the step's matmul ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]), so the
   (T, B, 4H) projection of all steps is never written to memory;
 - backward: one elementwise kernel and one matmul per step (giving the input's and the state's gradients
-  together); the weights' gradients (kernel, recurrent
-  kernel and bias together) are ONE matmul over all steps after the scan.
+  together); the weights' gradients (kernel, recurrent kernel and bias together) are ONE matmul over all
+  steps after the scan.
 
 Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
 (i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
@@ -38,8 +38,8 @@ LSTM_IMPLS = ("auto", "autodiff", "custom_vjp")
 
 def choose_lstm_impl(impl: str) -> str:
     """The concrete implementation ("autodiff" | "custom_vjp") that ``impl`` stands for on the current
-    default backend: "auto" is "custom_vjp" on the CPU, "autodiff" elsewhere (where XLA's fused
-    kernels and cuDNN-like scheduling were not measured against it)."""
+    default backend: "auto" is "custom_vjp" on the CPU, "autodiff" elsewhere (GPU/TPU, where the two
+    were not compared)."""
     if impl not in LSTM_IMPLS:
         raise ValueError(f"unknown LSTM implementation {impl!r}; expected one of {list(LSTM_IMPLS)}")
     if impl != "auto":
@@ -118,9 +118,9 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
         return (dh_prev, dc * f), (dz_BxG, dxh_BxK[:, :d])
 
     zero_BxH = zero_1xBxH[0]
-    _, (dz_TxBxG, d_x) = jax.lax.scan(step, (zero_BxH, zero_BxH),
-                               (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c, dh_out_TxBxH),
-                               reverse=True, unroll=unroll)
+    _, (dz_TxBxG, dx_TxBxD) = jax.lax.scan(step, (zero_BxH, zero_BxH),
+                                           (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c, dh_out_TxBxH),
+                                           reverse=True, unroll=unroll)
     # The weights' gradients in ONE matmul over all steps: [x_t, h_in_{t}, 1]^T @ dz_t summed over (T, B).
     h_in_TxBxH = jnp.concatenate([zero_1xBxH, h_TxBxH[:-1]], axis=0)
     if rmask_BxH is not None:
@@ -131,7 +131,7 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     d_w = inputs_NxK.T @ dz_NxG
     d_kernel, d_rec, d_bias = d_w[:d], d_w[d:d + hdim], d_w[-1]
     d_rmask = None if rmask_BxH is None else jnp.zeros_like(rmask_BxH)
-    return d_x, d_kernel, d_bias, d_rec, d_rmask
+    return dx_TxBxD, d_kernel, d_bias, d_rec, d_rmask
 
 
 _lstm.defvjp(_lstm_fwd, _lstm_bwd)
