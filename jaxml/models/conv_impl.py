@@ -109,6 +109,13 @@ def conv_batch_chunked(lhs, rhs, window_strides, padding, chunk: int = CHUNK, **
     return jnp.concatenate(parts, axis=0)
 
 
+def _out_hw(lhs_shape, rhs_shape, window_strides, padding) -> tuple[int, int]:
+    """(Ho, Wo) of an NHWC x HWIO convolution without dilation."""
+    (_, h, w, _), (kh, kw) = lhs_shape, rhs_shape[:2]
+    (pt, pb), (pl, pr) = _pads(padding, (h, w), (kh, kw), tuple(window_strides))
+    return (h + pt + pb - kh) // window_strides[0] + 1, (w + pl + pr - kw) // window_strides[1] + 1
+
+
 def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding) -> str:
     """The concrete implementation ("xla" | "patches" | "batch_chunked") ``impl`` stands for
     with these shapes on the current default backend (see the module docstring)."""
@@ -122,9 +129,7 @@ def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding) -> str
     kh, kw, c_in, _ = rhs_shape
     if kh * kw * c_in <= PATCHES_MAX_DEPTH:
         return "patches"
-    (pt, pb), (pl, pr) = _pads(padding, (h, w), (kh, kw), tuple(window_strides))
-    ho = (h + pt + pb - kh) // window_strides[0] + 1
-    wo = (w + pl + pr - kw) // window_strides[1] + 1
+    ho, wo = _out_hw(lhs_shape, rhs_shape, window_strides, padding)
     if n > CHUNK and min(ho, wo) >= 8:
         return "batch_chunked"
     if n > CHUNK:  # outputs under 8x8 (ResNets' last stage): the patches array stays small
@@ -152,11 +157,7 @@ def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=Non
         return conv_patches(lhs, rhs, window_strides, padding, precision=precision,
                             preferred_element_type=preferred_element_type)
     if chosen == "batch_chunked":
-        chunk = CHUNK
-        if impl == "auto":
-            (pt, pb), (pl, pr) = _pads(padding, lhs.shape[1:3], rhs.shape[:2], tuple(window_strides))
-            chunk = auto_chunk(((lhs.shape[1] + pt + pb - rhs.shape[0]) // window_strides[0] + 1,
-                                (lhs.shape[2] + pl + pr - rhs.shape[1]) // window_strides[1] + 1))
+        chunk = auto_chunk(_out_hw(lhs.shape, rhs.shape, window_strides, padding)) if impl == "auto" else CHUNK
         return conv_batch_chunked(lhs, rhs, window_strides, padding, chunk=chunk, **kwargs)
     return lax.conv_general_dilated(lhs, rhs, window_strides, padding, **kwargs)
 

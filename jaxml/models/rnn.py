@@ -41,6 +41,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxml.models.dropout import keep_mask
 from jaxml.models.lstm_scan import choose_lstm_impl, lstm_scan
 
 __all__ = ["simple_rnn", "init_simple_rnn", "Recurrent", "SequenceClassifier", "CELLS", "GATES"]
@@ -95,8 +96,8 @@ def _lead(a, ndim: int):
 
 
 def _dropout_mask(rng, rate: float, shape):
-    keep = jax.random.bernoulli(rng, 1.0 - rate, shape)
-    return keep.astype(jnp.float32) / (1.0 - rate)
+    """Inverted-dropout multipliers (0 or 1 / (1 - rate)); flax's ``nn.Dropout`` mask for the same key."""
+    return keep_mask(rng, rate, shape, impl="bernoulli").astype(jnp.float32) / (1.0 - rate)
 
 
 def _lstm_bias_init(units: int):

@@ -49,20 +49,15 @@ from jaxml.train import health, parallel
 from jaxml.train.bookkeeping import RunBook
 from jaxml.train.checks import check_classifier_arrays
 from jaxml.train.epoch import copy_tree, eval_pass, host_epoch, means, resolve_epoch_loop, scan_epoch, stream_epoch
-from jaxml.train.errors import ConfigError, DivergenceError
-from jaxml.train.results import EarlyStopping, FitResult, as_key
-from jaxml.train.runs import Runs, unstack
+from jaxml.train.errors import DivergenceError
+from jaxml.train.fit_args import check_settings, resolve_runs
+from jaxml.train.results import EarlyStopping, FitResult
+from jaxml.train.runs import unstack
 from jaxml.train.sources import StreamSource, as_source, check_classifier_data, device_arrays, is_device_source
 from jaxml.train.steps import make_eval_step, make_train_step
 from jaxml.train.workdir import open_workdir
 
 __all__ = ["fit"]
-
-
-def check_count(name: str, value, minimum: int = 1) -> None:
-    """ConfigError unless ``value`` is an integer >= ``minimum`` (not a bool, not 2.5)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _arrays_of(source):
@@ -137,28 +132,8 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
     faster for ResNets on XLA:CPU) or "auto" ("host" on CPU). Stream sources always loop on the host.
     ``num_runs``: optional check of the number of runs the key implies.
     """
-    if isinstance(state, Runs):
-        runs = state
-        state, key = runs.state, runs.keys if key is None else key
-        run_info = runs.info if run_info is None else run_info
-    if key is None:
-        raise ValueError("fit needs a key (or a Runs, which carries its keys)")
-    key = as_key(key)
-    batched = key.ndim == 1
-    R = key.shape[0] if batched else 1
-    if key.ndim > 1:
-        raise ValueError(f"the key must be one key or a (R,) array of keys, got shape {key.shape}")
-    if num_runs is not None and (not batched or num_runs != R):
-        raise ValueError(f"num_runs={num_runs} but the key {'has shape ' + str(key.shape) if batched else 'is one key'}"
-                         "; with R runs pass R keys")
-    run_info = [dict(r) for r in run_info] if run_info is not None else [{} for _ in range(R)]
-    if len(run_info) != R:
-        raise ValueError(f"run_info has {len(run_info)} entries for {R} runs")
-    if batched:
-        lead = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree_util.tree_leaves(state)}
-        if lead != {R}:
-            raise ValueError(f"{R} keys but the state's leaves have leading sizes {sorted(map(str, lead))}; "
-                             "stack one state per run (make_runs) or pass one key")
+    given = resolve_runs(state, key, run_info, num_runs)
+    state, key, batched, R, run_info = given.state, given.key, given.batched, given.num_runs, given.run_info
     if batched and not vmap_runs:
         return _fit_one_by_one(state, train_data, key=key, run_info=run_info, workdir=workdir, desc=desc,
                                epochs=epochs, batch_size=batch_size, train_step=train_step, eval_step=eval_step,
@@ -169,17 +144,9 @@ def fit(state, train_data, *, key=None, epochs: int, batch_size: int | None = No
                                step_log=step_log, probes=probes, epoch_loop=epoch_loop, eval_before=eval_before,
                                measure=measure, divergence_factor=divergence_factor, allow_uint8=allow_uint8,
                                tensorboard=tensorboard)
-    check_count("epochs", epochs)
-    check_count("checkpoint_every", checkpoint_every)
-    check_count("keep_checkpoints", keep_checkpoints)
-    check_count("eval_batch_size", eval_batch_size)
-    if batch_size is not None:
-        check_count("batch_size", batch_size)
-    if on_nonfinite not in ("raise", "stop_run"):
-        raise ConfigError(f"on_nonfinite must be 'raise' or 'stop_run', got {on_nonfinite!r}")
-    if divergence_factor is not None and not (isinstance(divergence_factor, (int, float))
-                                              and divergence_factor > 1 and np.isfinite(divergence_factor)):
-        raise ConfigError(f"divergence_factor must be a finite number > 1 or None, got {divergence_factor!r}")
+    check_settings(epochs=epochs, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                   eval_batch_size=eval_batch_size, batch_size=batch_size, on_nonfinite=on_nonfinite,
+                   divergence_factor=divergence_factor)
     loop = resolve_epoch_loop(epoch_loop)
 
     source = as_source(train_data, batch_size, shuffle, "train_data")
