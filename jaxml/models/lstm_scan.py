@@ -100,14 +100,15 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     hdim = rec_HxG.shape[0]
     zero_1xBxH = jnp.zeros((1, b, hdim), c_TxBxH.dtype)
     c_prev_TxBxH = jnp.concatenate([zero_1xBxH, c_TxBxH[:-1]], axis=0)
-    dh_out_TxBxH = d_out if return_sequences else jnp.zeros_like(c_TxBxH).at[-1].set(d_out)
     # The step's matmul gives the input's gradient beside the state's: dz_t @ [kernel; recurrent_kernel]^T.
     w_T_GxK = jnp.concatenate([kernel_DxG, rec_HxG], axis=0).T
 
     def step(carry, inputs):
         dh_next, dc_next = carry
-        i, f, g, o, c_prev, tc, dh_out = inputs
-        dh = dh_out + dh_next
+        i, f, g, o, c_prev, tc = inputs[:6]
+        # With return_sequences each h_t has its own output gradient; otherwise only h_T has one, and it
+        # starts the carry below.
+        dh = inputs[6] + dh_next if return_sequences else dh_next
         dc = dc_next + dh * o * (1.0 - tc * tc)
         dz_BxG = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
                                   dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)], axis=-1)
@@ -118,9 +119,9 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
         return (dh_prev, dc * f), (dz_BxG, dxh_BxK[:, :d])
 
     zero_BxH = zero_1xBxH[0]
-    _, (dz_TxBxG, dx_TxBxD) = jax.lax.scan(step, (zero_BxH, zero_BxH),
-                                           (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c, dh_out_TxBxH),
-                                           reverse=True, unroll=unroll)
+    xs = (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c) + ((d_out,) if return_sequences else ())
+    dh_last_BxH = zero_BxH if return_sequences else d_out
+    _, (dz_TxBxG, dx_TxBxD) = jax.lax.scan(step, (dh_last_BxH, zero_BxH), xs, reverse=True, unroll=unroll)
     # The weights' gradients in ONE matmul over all steps: [x_t, h_in_{t}, 1]^T @ dz_t summed over (T, B).
     h_in_TxBxH = jnp.concatenate([zero_1xBxH, h_TxBxH[:-1]], axis=0)
     if rmask_BxH is not None:

@@ -116,6 +116,9 @@ class Recurrent(nn.Module):
     :mod:`jaxml.models.lstm_scan`): "autodiff" (``jax.grad`` through the scan), "custom_vjp" (a
     hand-written backward pass, faster on the CPU; reverse mode only) or "auto" (custom_vjp on the CPU
     backend, autodiff elsewhere). Ignored by the other cells.
+    ``time_major``: x is (T, B, D) and the sequence output (T, B, units), as flax's ``nn.RNN``; the
+    scan runs time-major, so this skips two transposes (stacked layers and :class:`SequenceClassifier`
+    use it). Results and dropout masks are the same either way.
     """
 
     cell: str
@@ -125,11 +128,12 @@ class Recurrent(nn.Module):
     recurrent_dropout: float = 0.0
     unroll: int = 1
     lstm_impl: str = "auto"
+    time_major: bool = False
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x_BxTxD, train: bool = False):
+    def __call__(self, x, train: bool = False):
         lstm_impl = choose_lstm_impl(self.lstm_impl)
         if self.cell not in CELLS:
             raise ValueError(f"Recurrent.cell must be one of {list(CELLS)}, got {self.cell!r}")
@@ -137,11 +141,13 @@ class Recurrent(nn.Module):
             rate = getattr(self, name)
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"Recurrent.{name} must be in [0, 1), got {rate}")
-        if x_BxTxD.ndim != 3:
-            raise ValueError(f"Recurrent expects x of shape (B, T, D), got {x_BxTxD.shape}")
-        b, t, d = x_BxTxD.shape
+        if x.ndim != 3:
+            raise ValueError(f"Recurrent expects x of shape {'(T, B, D)' if self.time_major else '(B, T, D)'}, "
+                             f"got {x.shape}")
+        x_TxBxD = x if self.time_major else jnp.swapaxes(x, 0, 1)
+        t, b, d = x_TxBxD.shape
         hdim, g = self.units, GATES[self.cell]
-        x_BxTxD = x_BxTxD.astype(self.dtype)
+        x_TxBxD = x_TxBxD.astype(self.dtype)
         kernel = self.param("kernel", nn.initializers.glorot_uniform(), (d, g * hdim), self.param_dtype)
         rec = self.param("recurrent_kernel", nn.initializers.orthogonal(), (hdim, g * hdim), self.param_dtype)
         if self.cell == "gru":
@@ -154,11 +160,12 @@ class Recurrent(nn.Module):
         rec_bias = None if rec_bias is None else rec_bias.astype(self.dtype)
 
         if train and self.dropout > 0.0:
-            x_BxTxD = x_BxTxD * _dropout_mask(self.make_rng("dropout"), self.dropout, (b, 1, d)).astype(self.dtype)
+            # One mask per sequence, drawn as (B, 1, D) whatever the layout (the same bits either way).
+            mask_Bx1xD = _dropout_mask(self.make_rng("dropout"), self.dropout, (b, 1, d))
+            x_TxBxD = x_TxBxD * jnp.swapaxes(mask_Bx1xD, 0, 1).astype(self.dtype)
         rmask_BxH = None
         if train and self.recurrent_dropout > 0.0:
             rmask_BxH = _dropout_mask(self.make_rng("dropout"), self.recurrent_dropout, (b, hdim)).astype(self.dtype)
-        x_TxBxD = jnp.swapaxes(x_BxTxD, 0, 1)
         if self.cell == "lstm" and lstm_impl == "custom_vjp":
             ys_TxBxH = lstm_scan(x_TxBxD, kernel, in_bias, rec, rmask_BxH,
                                  return_sequences=self.return_sequences, unroll=self.unroll)
@@ -171,8 +178,8 @@ class Recurrent(nn.Module):
             ys_TxBxH = _scan(self.cell, xp_TxBxG, rec, rec_bias, rmask_BxH, hdim, self.unroll,
                              self.return_sequences)
         if self.return_sequences:
-            out = jnp.swapaxes(ys_TxBxH, 0, 1)
-            chex.assert_shape(out, (b, t, hdim))
+            out = ys_TxBxH if self.time_major else jnp.swapaxes(ys_TxBxH, 0, 1)
+            chex.assert_shape(out, (t, b, hdim) if self.time_major else (b, t, hdim))
         else:
             out = ys_TxBxH
             chex.assert_shape(out, (b, hdim))
@@ -249,19 +256,24 @@ class SequenceClassifier(nn.Module):
                              f"{tokens_BxT.dtype} {tokens_BxT.shape}")
         b, t = tokens_BxT.shape
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-        x = nn.Embed(self.vocab_size, self.embed_dim, name="embedding",
-                     embedding_init=_uniform_sym(0.05), **kw)(tokens_BxT)
-        chex.assert_shape(x, (b, t, self.embed_dim))
+        embed = nn.Embed(self.vocab_size, self.embed_dim, name="embedding",
+                         embedding_init=_uniform_sym(0.05), **kw)
         dense = lambda n, name: nn.Dense(n, kernel_init=nn.initializers.glorot_uniform(), name=name, **kw)  # noqa: E731
         if self.body == "flatten":
-            h = nn.relu(dense(self.units[0], "dense_hidden")(x.reshape(b, t * self.embed_dim)))
+            x_BxTxD = embed(tokens_BxT)
+            chex.assert_shape(x_BxTxD, (b, t, self.embed_dim))
+            h = nn.relu(dense(self.units[0], "dense_hidden")(x_BxTxD.reshape(b, t * self.embed_dim)))
         else:
-            h = x
+            # Looked up time-major, so the embedding's gather and its gradient's scatter write and read the
+            # scan's layout directly (no (B, T, D) <-> (T, B, D) transposes).
+            h = embed(tokens_BxT.T)
+            chex.assert_shape(h, (t, b, self.embed_dim))
             for i, width in enumerate(self.units):
                 last = i == len(self.units) - 1
                 h = Recurrent(self.body, width, return_sequences=not last, dropout=self.dropout,
                               recurrent_dropout=self.recurrent_dropout, unroll=self.unroll,
-                              lstm_impl=self.lstm_impl, name=f"{self.body}_{i}", **kw)(h, train=train)
+                              lstm_impl=self.lstm_impl, time_major=True, name=f"{self.body}_{i}",
+                              **kw)(h, train=train)
         logits = dense(self.num_outputs, "output")(h).astype(jnp.float32)
         chex.assert_shape(logits, (b, self.num_outputs))
         return logits

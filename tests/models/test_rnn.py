@@ -132,3 +132,39 @@ def test_bad_inputs_are_named():
         init(SequenceClassifier(10, body="lstm"), jnp.ones((1, 2)))
     with pytest.raises(ValueError, match="body must be one of"):
         init(SequenceClassifier(10, body="cnn"), jnp.ones((1, 2), jnp.int32))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_time_major_layer_and_classifier_equal_batch_major(cell):
+    """time_major=True takes (T, B, D) and returns (T, B, H): the batch-major results transposed, the same
+    dropout masks included. SequenceClassifier (time-major inside) equals Embed -> batch-major layers -> Dense."""
+    rng = np.random.default_rng(3)
+    x_BxTxD = jnp.asarray(rng.normal(size=(3, 5, 4)), jnp.float32)
+    kw = dict(return_sequences=True, dropout=0.3, recurrent_dropout=0.3)
+    bm, tm = Recurrent(cell, 6, **kw), Recurrent(cell, 6, time_major=True, **kw)
+    p = jax.tree_util.tree_map(lambda a: jnp.asarray(0.5 * rng.normal(size=a.shape), jnp.float32),
+                               jax.eval_shape(bm.init, jax.random.PRNGKey(0), x_BxTxD))
+    clf = SequenceClassifier(vocab_size=11, embed_dim=4, body=cell, units=(6, 6), dropout=0.3, recurrent_dropout=0.3)
+    tokens = jnp.asarray(rng.integers(0, 11, size=(3, 5)), jnp.int32)
+    cp = jax.tree_util.tree_map(lambda a: jnp.asarray(0.5 * rng.normal(size=a.shape), jnp.float32),
+                                jax.eval_shape(clf.init, jax.random.PRNGKey(0), tokens))["params"]
+
+    def by_hand(tokens):
+        h = jnp.take(cp["embedding"]["embedding"], tokens, axis=0)
+        for i in range(2):
+            layer = Recurrent(cell, 6, return_sequences=i == 0)
+            h = layer.apply({"params": cp[f"{cell}_{i}"]}, h)
+        return h @ cp["output"]["kernel"] + cp["output"]["bias"][None, :]
+
+    @jax.jit
+    def run(x, k, tokens):
+        ys_bm = bm.apply(p, x, train=True, rngs={"dropout": k})
+        ys_tm = tm.apply(p, jnp.swapaxes(x, 0, 1), train=True, rngs={"dropout": k})
+        return ys_bm, ys_tm, clf.apply({"params": cp}, tokens), by_hand(tokens)
+
+    ys_bm, ys_tm, logits, ref = run(x_BxTxD, jax.random.PRNGKey(4), tokens)
+    assert ys_tm.shape == (5, 3, 6)
+    np.testing.assert_allclose(ys_tm, jnp.swapaxes(ys_bm, 0, 1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(logits, ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(T, B, D\)"):
+        jax.eval_shape(tm.init, jax.random.PRNGKey(0), jnp.ones((2, 3)))
