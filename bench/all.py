@@ -13,9 +13,14 @@ orchestrates and collects.
 Usage::
 
     python -m bench.all                 # full settings, results in bench/results/ (tens of minutes)
-    python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/ (~6 min here)
+    python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/
     python -m bench.all --only mlp,rl   # a subset (the summary covers the JSON files present)
     python -m bench.all --summary-only  # rebuild the summary from the JSON files already there
+
+A quick run keeps JAX's persistent compilation cache in ``bench/results/quick/jax-cache`` (git-ignored;
+``--no-compile-cache`` runs without it): compilation is most of a quick run, so the second and later
+passes skip it. The summary records whether the cache was used and how many entries it held before.
+A full run never uses it (its compile times are reported).
 
 A benchmark that fails is reported in the summary (status and exit code) and makes the exit
 status non-zero; the others still run.
@@ -41,6 +46,19 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 QUICK_RESULTS = RESULTS / "quick"
+QUICK_COMPILE_CACHE = QUICK_RESULTS / "jax-cache"
+
+
+def compile_cache_env(cache_dir: pathlib.Path) -> dict:
+    """Environment variables that make every JAX program of a benchmark process (and its subprocesses)
+    read and write JAX's persistent compilation cache in ``cache_dir``, whatever its compile time or size."""
+    return {"JAX_COMPILATION_CACHE_DIR": str(cache_dir), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+
+
+def cache_entries(cache_dir: pathlib.Path) -> int:
+    """Files in the compilation cache directory (0 when it does not exist)."""
+    return sum(1 for f in pathlib.Path(cache_dir).rglob("*") if f.is_file()) if pathlib.Path(cache_dir).exists() else 0
 
 
 # ----------------------------------------------------------------------------- per-benchmark rows
@@ -221,6 +239,8 @@ def summary_markdown(summary: dict) -> str:
              f"CPUs ({m['before']['cpus_usable']} usable); load average (1, 5, 15 min) "
              f"{m['before']['load_average_1_5_15']} before, {m['after']['load_average_1_5_15']} after"
              + (f"; total {summary['wall_seconds']:.0f} s" if summary.get("wall_seconds") else "") + ".", "",
+             *([f"JAX compilation cache: {c['dir']} ({c['entries_before']} entries before the run; "
+                f"{'cold' if not c['entries_before'] else 'warm'}).", ""] if (c := summary.get("compile_cache")) else []),
              "Ratios are the benchmarks' own (contestants interleaved in one invocation, compile time excluded): "
              "the ratio of medians, then the median and range of the per-repeat paired ratios. "
              "Each benchmark's section in bench/README.md says which way is faster; raw data in its JSON.", ""]
@@ -250,11 +270,11 @@ def summary_markdown(summary: dict) -> str:
 
 
 def write_summary(out_dir: pathlib.Path, names, runs: dict | None, quick: bool, before: dict, after: dict,
-                  wall: float | None = None) -> dict:
+                  wall: float | None = None, compile_cache: dict | None = None) -> dict:
     files = {}
     rows = collect(out_dir, names, runs, files)
     summary = {"date": common.now(), "quick": quick, "machine": {"before": before, "after": after},
-               "wall_seconds": wall, "runs": runs or {}, "files": files, "rows": rows}
+               "wall_seconds": wall, "compile_cache": compile_cache, "runs": runs or {}, "files": files, "rows": rows}
     out_dir = pathlib.Path(out_dir)
     common.write_json(out_dir / "summary.json", summary)
     (out_dir / "summary.md").write_text(summary_markdown(summary))
@@ -277,8 +297,9 @@ def run_benchmark(b: Bench, out_dir: pathlib.Path, quick: bool, extra_env: dict 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="each benchmark's quick mode (~6 min in all on 2 cores); "
-                   "results in bench/results/quick/")
+    p.add_argument("--quick", action="store_true", help="each benchmark's quick mode; results in bench/results/quick/, "
+                   "compiled programs cached in bench/results/quick/jax-cache")
+    p.add_argument("--no-compile-cache", action="store_true", help="with --quick: do not use the compilation cache")
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     p.add_argument("--skip", default="", help="comma-separated benchmarks not to run")
     p.add_argument("--summary-only", action="store_true", help="run nothing; summarise the JSON files present")
@@ -298,13 +319,18 @@ def main(argv=None) -> int:
     out_dir = pathlib.Path(args.out_dir) if args.out_dir else (QUICK_RESULTS if args.quick else RESULTS)
     out_dir.mkdir(parents=True, exist_ok=True)
     before = machine_facts()
+    cache = None
+    if args.quick and not args.no_compile_cache and not args.summary_only:
+        cache = {"dir": str(QUICK_COMPILE_CACHE), "entries_before": cache_entries(QUICK_COMPILE_CACHE)}
+        print(f"compilation cache {QUICK_COMPILE_CACHE} ({cache['entries_before']} entries)", flush=True)
     runs = {}
     t0 = time.perf_counter()
     if not args.summary_only:
         for n in names:
-            runs[n] = run_benchmark(BENCHMARKS[n], out_dir, args.quick)
+            runs[n] = run_benchmark(BENCHMARKS[n], out_dir, args.quick,
+                                    compile_cache_env(QUICK_COMPILE_CACHE) if cache else None)
     summary = write_summary(out_dir, names, runs, args.quick, before, machine_facts(),
-                            None if args.summary_only else time.perf_counter() - t0)
+                            None if args.summary_only else time.perf_counter() - t0, cache)
     print("\n" + summary_markdown(summary))
     print(f"wrote {out_dir / 'summary.md'} and summary.json")
     return 1 if any(r["returncode"] != 0 for r in runs.values()) else 0

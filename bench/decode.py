@@ -137,7 +137,7 @@ def _char_case(args, name, c):
     params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, c["block_size"]), jnp.int32))["params"]
     old, new = make_generate(model, use_cache=False), make_generate(model)
     prompt = jnp.array([0], jnp.int32)
-    n = c["new"] if not args.quick else min(c["new"], 64)
+    n = c["new"] if not args.quick else min(c["new"], 16)
     fns = {"windowed": lambda: old(params, jax.random.key(1), prompt, n),
            "cached": lambda: new(params, jax.random.key(1), prompt, n)}
     same = bool((fns["windowed"]() == fns["cached"]()).all())

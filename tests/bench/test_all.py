@@ -90,3 +90,31 @@ def test_commands_and_cli(tmp_path, capsys):
     assert "| mlp | jaxml / torch (2 threads) steps/s, batch 5 | 6.10 |" in md
     assert "collected results" in md and "| mlp | mlp.json | d |" in md
     assert "wrote" in capsys.readouterr().out
+
+
+def test_quick_runs_share_a_compilation_cache(tmp_path, monkeypatch):
+    """--quick hands every benchmark process JAX's persistent compilation cache (a real JAX process writes
+    entries there); --no-compile-cache and full runs do not; the summary says whether it was cold or warm."""
+    cache = tmp_path / "cache"
+    env = {**__import__("os").environ, **bench_all.compile_cache_env(cache)}
+    code = "import jax, jax.numpy as jnp; jax.jit(lambda x: x * 2 + 1)(jnp.ones(3)).block_until_ready()"
+    __import__("subprocess").run([sys.executable, "-c", code], env=env, check=True)
+    assert bench_all.cache_entries(cache) > 0 and bench_all.cache_entries(tmp_path / "absent") == 0
+
+    seen = {}
+
+    def fake_run(b, out_dir, quick, extra_env=None):
+        seen[(b.name, quick)] = extra_env
+        return {"command": ["python", "-m", f"bench.{b.name}"], "returncode": 0, "wall_seconds": 0.1,
+                "load_before": None, "load_after": None}
+
+    monkeypatch.setattr(bench_all, "run_benchmark", fake_run)
+    monkeypatch.setattr(bench_all, "QUICK_COMPILE_CACHE", cache)
+    assert bench_all.main(["--quick", "--only", "mlp", "--out-dir", str(tmp_path / "q")]) == 0
+    assert seen[("mlp", True)]["JAX_COMPILATION_CACHE_DIR"] == str(cache)
+    assert "JAX compilation cache" in (tmp_path / "q" / "summary.md").read_text()
+    assert "warm" in (tmp_path / "q" / "summary.md").read_text()
+    bench_all.main(["--quick", "--no-compile-cache", "--only", "mlp", "--out-dir", str(tmp_path / "q")])
+    bench_all.main(["--only", "mlp", "--out-dir", str(tmp_path / "full")])
+    assert seen[("mlp", True)] is None and seen[("mlp", False)] is None
+    assert "compilation cache" not in (tmp_path / "full" / "summary.md").read_text()
