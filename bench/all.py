@@ -231,6 +231,13 @@ def collect(out_dir: pathlib.Path, names, runs: dict | None = None, files: dict 
     return rows
 
 
+def _cache_lines(cache: dict | None) -> list[str]:
+    if not cache:
+        return []
+    state = "warm" if cache["entries_before"] else "cold"
+    return [f"JAX compilation cache: {cache['dir']} ({cache['entries_before']} entries before the run; {state}).", ""]
+
+
 def summary_markdown(summary: dict) -> str:
     m = summary["machine"]
     kind = "quick run" if summary["quick"] else ("full run" if summary.get("runs") else "collected results")
@@ -239,8 +246,7 @@ def summary_markdown(summary: dict) -> str:
              f"CPUs ({m['before']['cpus_usable']} usable); load average (1, 5, 15 min) "
              f"{m['before']['load_average_1_5_15']} before, {m['after']['load_average_1_5_15']} after"
              + (f"; total {summary['wall_seconds']:.0f} s" if summary.get("wall_seconds") else "") + ".", "",
-             *([f"JAX compilation cache: {c['dir']} ({c['entries_before']} entries before the run; "
-                f"{'cold' if not c['entries_before'] else 'warm'}).", ""] if (c := summary.get("compile_cache")) else []),
+             *_cache_lines(summary.get("compile_cache")),
              "Ratios are the benchmarks' own (contestants interleaved in one invocation, compile time excluded): "
              "the ratio of medians, then the median and range of the per-repeat paired ratios. "
              "Each benchmark's section in bench/README.md says which way is faster; raw data in its JSON.", ""]
