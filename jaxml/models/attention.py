@@ -42,6 +42,7 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 
+from jaxml.models.attention_impl import choose_attention_impl, jax_attention
 from jaxml.models.dropout import keep_mask
 
 __all__ = [
@@ -166,6 +167,10 @@ class MultiHeadSelfAttention(nn.Module):
     ``cache``: a :class:`KVCache` of S slots; the call then returns ``(out, new_cache)`` (and the
     weights (B, H, T, S) last when asked): see the module docstring.
     ``dtype``: computation dtype (None: from the inputs and params); ``param_dtype``: the params'.
+    ``attention_impl``: "auto" | "plain" | "xla" | "cudnn", which formulation computes softmax(QKᵀ/√d) V
+    (:mod:`jaxml.models.attention_impl`; same parameters and results): "auto" uses cuDNN's fused kernel
+    on a GPU where it applies (bf16/fp16, no weights returned, no attention dropout, no cache), the
+    written-out one elsewhere.
     """
 
     num_heads: int
@@ -175,6 +180,7 @@ class MultiHeadSelfAttention(nn.Module):
     causal: bool = False
     dropout_rate: float = 0.0
     dropout_impl: str = "hash"
+    attention_impl: str = "auto"
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     out_kernel_init: nn.initializers.Initializer | None = None
     dtype: Any = None
@@ -214,9 +220,14 @@ class MultiHeadSelfAttention(nn.Module):
             k_BxHxTxK, v_BxHxTxK, causal = k_BxHxSxK, v_BxHxSxK, False
             cache = KVCache(k_BxHxSxK, v_BxHxSxK, cache.index + t)
         rng = self.make_rng("dropout") if (train and self.dropout_rate > 0.0) else None
-        z_BxHxTxK, a_BxHxTxT = scaled_dot_product_attention(
-            q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=causal, mask=mask,
-            dropout_rate=self.dropout_rate if train else 0.0, dropout_rng=rng, dropout_impl=self.dropout_impl)
+        impl = choose_attention_impl(self.attention_impl, dtype=q_BxHxTxK.dtype, head_dim=head_dim,
+                                     need_weights=return_weights, dropout=rng is not None, cache=cache is not None)
+        if impl == "plain":
+            z_BxHxTxK, a_BxHxTxT = scaled_dot_product_attention(
+                q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=causal, mask=mask,
+                dropout_rate=self.dropout_rate if train else 0.0, dropout_rng=rng, dropout_impl=self.dropout_impl)
+        else:
+            z_BxHxTxK = jax_attention(q_BxHxTxK, k_BxHxTxK, v_BxHxTxK, causal=causal, mask=mask, implementation=impl)
         out = _OutHeads(out_dim, self.use_bias, self.out_kernel_init or self.kernel_init, self.dtype,
                         self.param_dtype, name="out")(z_BxHxTxK)
         chex.assert_shape(out, (b, t, out_dim))

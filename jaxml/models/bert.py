@@ -27,6 +27,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxml.models.attention import MultiHeadSelfAttention, padding_mask
+from jaxml.models.attention_impl import ATTENTION_IMPLS
 from jaxml.models.dropout import DROPOUT_IMPLS, Dropout
 
 __all__ = ["BertConfig", "Bert", "BertLayer", "bert_positions"]
@@ -51,6 +52,7 @@ class BertConfig:
     pad_token_id: int = 0
     dropout_rate: float = 0.0  # embeddings, attention weights, residual branches (train=True only)
     dropout_impl: str = "hash"  # how masks are drawn: "hash" or "bernoulli" (jaxml.models.dropout)
+    attention_impl: str = "auto"  # softmax(QK^T/sqrt(d))V formulation (jaxml.models.attention_impl)
     model_type: str = "bert"  # or "roberta"
 
     def __post_init__(self):
@@ -64,6 +66,9 @@ class BertConfig:
         if self.dropout_impl not in DROPOUT_IMPLS:
             raise ValueError(f"BertConfig: dropout_impl must be one of {list(DROPOUT_IMPLS)}, "
                              f"got {self.dropout_impl!r}")
+        if self.attention_impl not in ATTENTION_IMPLS:
+            raise ValueError(f"BertConfig: attention_impl must be one of {list(ATTENTION_IMPLS)}, "
+                             f"got {self.attention_impl!r}")
 
 
 def bert_positions(config: BertConfig, input_ids_BxT):
@@ -90,7 +95,7 @@ class BertLayer(nn.Module):
         norm = dict(epsilon=c.layer_norm_eps, use_fast_variance=False, **kw)
         drop = Dropout(c.dropout_rate, deterministic=not train, impl=c.dropout_impl)
         h = MultiHeadSelfAttention(c.num_attention_heads, dropout_rate=c.dropout_rate,
-                                   dropout_impl=c.dropout_impl, kernel_init=init,
+                                   dropout_impl=c.dropout_impl, attention_impl=c.attention_impl, kernel_init=init,
                                    name="attention", **kw)(x_BxTxD, train=train, mask=mask)
         x_BxTxD = nn.LayerNorm(name="attention_ln", **norm)(x_BxTxD + drop(h))
         h = nn.Dense(c.intermediate_size, kernel_init=init, name="intermediate", **kw)(x_BxTxD)

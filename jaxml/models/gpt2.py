@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from jaxml.models.attention import KVCache, MultiHeadSelfAttention, padding_mask
 from jaxml.models.attention import init_cache as _init_layer_cache
+from jaxml.models.attention_impl import ATTENTION_IMPLS
 from jaxml.models.dropout import DROPOUT_IMPLS, Dropout
 
 __all__ = ["GPT2Config", "GPT2", "GPT2Block", "init_cache", "positions_from_mask"]
@@ -45,6 +46,7 @@ class GPT2Config:
     layer_norm_epsilon: float = 1e-5
     dropout_rate: float = 0.0  # embeddings, attention weights, residual branches (train=True only)
     dropout_impl: str = "hash"  # how masks are drawn: "hash" or "bernoulli" (jaxml.models.dropout)
+    attention_impl: str = "auto"  # softmax(QK^T/sqrt(d))V formulation (jaxml.models.attention_impl)
     bos_token_id: int | None = 50256
     eos_token_id: int | None = 50256
     pad_token_id: int | None = None
@@ -58,6 +60,9 @@ class GPT2Config:
         if self.dropout_impl not in DROPOUT_IMPLS:
             raise ValueError(f"GPT2Config: dropout_impl must be one of {list(DROPOUT_IMPLS)}, "
                              f"got {self.dropout_impl!r}")
+        if self.attention_impl not in ATTENTION_IMPLS:
+            raise ValueError(f"GPT2Config: attention_impl must be one of {list(ATTENTION_IMPLS)}, "
+                             f"got {self.attention_impl!r}")
 
     @property
     def head_dim(self) -> int:
@@ -97,7 +102,7 @@ class GPT2Block(nn.Module):
         dense = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = nn.LayerNorm(name="ln_1", **norm)(x_BxTxD)
         h = MultiHeadSelfAttention(c.n_head, causal=True, dropout_rate=c.dropout_rate,
-                                   dropout_impl=c.dropout_impl, kernel_init=init,
+                                   dropout_impl=c.dropout_impl, attention_impl=c.attention_impl, kernel_init=init,
                                    out_kernel_init=proj_init, name="attn", **dense)(h, train=train, mask=mask,
                                                                                     cache=cache)
         if cache is not None:

@@ -56,6 +56,7 @@ class Block(nn.Module):
     dropout_rate: float = 0.0
     mlp_ratio: int = 4
     dropout_impl: str = "hash"
+    attention_impl: str = "auto"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -69,8 +70,9 @@ class Block(nn.Module):
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = nn.LayerNorm(name="ln_1", **kw)(x_BxTxD)
         h = MultiHeadSelfAttention(self.num_heads, causal=True, dropout_rate=self.dropout_rate,
-                                   dropout_impl=self.dropout_impl, kernel_init=init, out_kernel_init=proj_init,
-                                   name="attn", **kw)(h, train=train, cache=cache)
+                                   dropout_impl=self.dropout_impl, attention_impl=self.attention_impl,
+                                   kernel_init=init, out_kernel_init=proj_init, name="attn", **kw)(
+            h, train=train, cache=cache)
         if cache is not None:
             h, cache = h
         x_BxTxD = x_BxTxD + drop(h)
@@ -95,6 +97,7 @@ class GPT(nn.Module):
     embed_dim: int = 64
     dropout_rate: float = 0.0
     dropout_impl: str = "hash"
+    attention_impl: str = "auto"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -119,7 +122,8 @@ class GPT(nn.Module):
         new_cache = []
         for i in range(self.num_layers):
             block = Block(self.num_heads, self.num_layers, self.dropout_rate, dropout_impl=self.dropout_impl,
-                          dtype=self.dtype, param_dtype=self.param_dtype, name=f"block_{i}")
+                          attention_impl=self.attention_impl, dtype=self.dtype, param_dtype=self.param_dtype,
+                          name=f"block_{i}")
             if cache is None:
                 x = block(x, train=train)
             else:
