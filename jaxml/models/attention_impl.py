@@ -58,6 +58,9 @@ def jax_attention(q_BxHxTxK, k_BxHxSxK, v_BxHxSxK, *, causal: bool = False, mask
     if mask is not None:
         mask = jnp.asarray(mask, bool)
         mask = mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
+        # cuDNN takes a mask as a bias of full (T, S) extent (a (B, 1, 1, S) padding mask is refused).
+        t, s = q_BxHxTxK.shape[-2], k_BxHxSxK.shape[-2]
+        mask = jnp.broadcast_to(mask, mask.shape[:2] + (t, s))
     swap = lambda a: jnp.swapaxes(a, 1, 2)  # noqa: E731  (B, H, T, d) <-> (B, T, H, d)
     z_BxTxHxK = jax.nn.dot_product_attention(swap(q_BxHxTxK), swap(k_BxHxSxK), swap(v_BxHxSxK), mask=mask,
                                              is_causal=causal, implementation=implementation)

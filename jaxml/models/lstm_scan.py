@@ -38,13 +38,13 @@ LSTM_IMPLS = ("auto", "autodiff", "custom_vjp")
 
 def choose_lstm_impl(impl: str) -> str:
     """The concrete implementation ("autodiff" | "custom_vjp") that ``impl`` stands for on the current
-    default backend: "auto" is "custom_vjp" on the CPU, "autodiff" elsewhere (GPU/TPU, where the two
-    were not compared)."""
+    default backend: "auto" is "custom_vjp" on the CPU and on GPUs (faster on both: bench/impls.py, bench/README.md
+    "Formulation choices"), "autodiff" elsewhere (TPU, where the two were not compared)."""
     if impl not in LSTM_IMPLS:
         raise ValueError(f"unknown LSTM implementation {impl!r}; expected one of {list(LSTM_IMPLS)}")
     if impl != "auto":
         return impl
-    return "custom_vjp" if jax.default_backend() == "cpu" else "autodiff"
+    return "custom_vjp" if jax.default_backend() in ("cpu", "gpu") else "autodiff"
 
 
 def _gate_constants(hdim: int, dtype):

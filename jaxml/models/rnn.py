@@ -114,8 +114,8 @@ class Recurrent(nn.Module):
     ``unroll``: steps per scan iteration (a speed knob; results are the same).
     ``lstm_impl``: how the LSTM recurrence is differentiated (a speed knob; same parameters and results,
     :mod:`jaxml.models.lstm_scan`): "autodiff" (``jax.grad`` through the scan), "custom_vjp" (a
-    hand-written backward pass, faster on the CPU; reverse mode only) or "auto" (custom_vjp on the CPU
-    backend, autodiff elsewhere). Ignored by the other cells.
+    hand-written backward pass, faster on the CPU and on GPUs; reverse mode only) or "auto" (custom_vjp on
+    CPU and GPU backends, autodiff elsewhere). Ignored by the other cells.
     ``time_major``: x is (T, B, D) and the sequence output (T, B, units), as flax's ``nn.RNN``; the
     scan runs time-major, so this skips two transposes (stacked layers and :class:`SequenceClassifier`
     use it). Results and dropout masks are the same either way.

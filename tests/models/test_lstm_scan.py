@@ -47,8 +47,13 @@ def test_custom_vjp_matches_autodiff_values_and_gradients():
         np.testing.assert_allclose(g[1], g_ref[1], rtol=1e-4, atol=1e-6, err_msg=f"{cfg} d x")
 
 
-def test_auto_picks_custom_vjp_on_cpu_and_names_bad_choices():
-    assert choose_lstm_impl("auto") == ("custom_vjp" if jax.default_backend() == "cpu" else "autodiff")
+def test_auto_picks_custom_vjp_on_cpu_and_gpu_and_names_bad_choices(monkeypatch):
+    from jaxml.models import lstm_scan as lstm_scan_module
+
+    for backend, want in (("cpu", "custom_vjp"), ("gpu", "custom_vjp"), ("tpu", "autodiff")):
+        monkeypatch.setattr(lstm_scan_module.jax, "default_backend", lambda b=backend: b)
+        assert choose_lstm_impl("auto") == want, backend
+    monkeypatch.undo()
     assert [choose_lstm_impl(i) for i in LSTM_IMPLS[1:]] == ["autodiff", "custom_vjp"]
     with pytest.raises(ValueError, match="unknown LSTM implementation 'fast'.*autodiff"):
         jax.eval_shape(Recurrent("lstm", 4, lstm_impl="fast").init, jax.random.PRNGKey(0), jnp.ones((1, 2, 3)))
