@@ -265,8 +265,9 @@ class SequenceClassifier(nn.Module):
             h = nn.relu(dense(self.units[0], "dense_hidden")(x_BxTxD.reshape(b, t * self.embed_dim)))
         else:
             # Looked up time-major, so the embedding's gather and its gradient's scatter write and read the
-            # scan's layout directly (no (B, T, D) <-> (T, B, D) transposes).
-            h = embed(tokens_BxT.T)
+            # scan's layout directly (no (B, T, D) <-> (T, B, D) transposes); from the flat (T * B,) ids, whose
+            # gather XLA:CPU runs faster than the 2-D one (bench/README.md, "The LSTM's time step").
+            h = embed(tokens_BxT.T.reshape(-1)).reshape(t, b, self.embed_dim)
             chex.assert_shape(h, (t, b, self.embed_dim))
             for i, width in enumerate(self.units):
                 last = i == len(self.units) - 1
