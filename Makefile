@@ -53,7 +53,7 @@ data: $(STAMP)
 	$(PY) -m jaxml.data download $(DATASETS)
 
 # Every benchmark in one invocation, then bench/results/summary.{md,json} (bench/all.py; bench/README.md).
-# make bench QUICK=1: a smoke pass (383 s measured on the shared 2-core VM), results in bench/results/quick/.
+# make bench QUICK=1: a smoke pass, results in bench/results/quick/ (198 s cold, 85 s with its compilation cache warm).
 # The rejax peer of bench/rl.py needs its own venv (make bench-peers); without it rl.py skips it with a note.
 QUICK ?=
 bench: $(STAMP)
