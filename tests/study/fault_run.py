@@ -6,6 +6,7 @@ tests/study/test_faults.py, which kills or interrupts it. Not a test module.
 Prints ``epoch <k>`` after each epoch's checkpoint; at the end writes ``final.npz`` (the trained
 parameters, flattened) into the work directory. With FAULT_KILL_DURING_SAVE=<k> the process
 SIGKILLs itself as soon as orbax's temporary folder for step k appears (in the middle of that save).
+With FAULT_PAUSE_AFTER_EPOCH=<k> it sleeps after announcing epoch k (the SIGINT test signals it there).
 """
 import os
 import pathlib
@@ -53,8 +54,12 @@ def main(c, workdir):
     if "FAULT_KILL_DURING_SAVE" in os.environ:
         kill_during_save(pathlib.Path(workdir) / "checkpoints", int(os.environ["FAULT_KILL_DURING_SAVE"]))
 
+    pause_after = os.environ.get("FAULT_PAUSE_AFTER_EPOCH")
+
     def announce(epoch, records):
         print(f"epoch {epoch}", flush=True)
+        if pause_after is not None and epoch == int(pause_after):
+            time.sleep(120)  # the test interrupts the run here, so the signal cannot arrive after its end
 
     result = fit(runs, {"x": x, "y": y}, epochs=c.epochs, batch_size=c.batch_size, workdir=workdir,
                  progress=False, callbacks=[announce])
