@@ -59,7 +59,11 @@ def main(c, workdir):
     def announce(epoch, records):
         print(f"epoch {epoch}", flush=True)
         if pause_after is not None and epoch == int(pause_after):
-            time.sleep(120)  # the test interrupts the run here, so the signal cannot arrive after its end
+            # The test interrupts the run here, so the signal cannot arrive after its end. Short sleeps: a
+            # signal delivered to another thread (XLA's, orbax's) does not wake the main thread's sleep, but
+            # Python runs the handler (KeyboardInterrupt) as soon as the main thread is back in Python code.
+            for _ in range(1200):
+                time.sleep(0.1)
 
     result = fit(runs, {"x": x, "y": y}, epochs=c.epochs, batch_size=c.batch_size, workdir=workdir,
                  progress=False, callbacks=[announce])
