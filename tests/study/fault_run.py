@@ -73,4 +73,7 @@ def main(c, workdir):
 
 
 if __name__ == "__main__":
+    # Ctrl-C as at a terminal: a shell's background job (`cmd &`, as CI may start the suite) ignores SIGINT,
+    # and Python installs no KeyboardInterrupt handler where it starts with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run_experiment("fault_run", get_config, ("full",), main, sys.argv[1:])
