@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
-import time
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -42,10 +41,9 @@ def _timed_grad(loss, *args):
     """A zero-argument callable running one jitted value-and-gradient of ``loss`` at ``args``, and its compile s."""
     import jax
 
-    fn = jax.jit(jax.value_and_grad(loss, argnums=tuple(range(len(args)))))
-    t0 = time.perf_counter()
-    compiled = fn.lower(*args).compile()
-    return (lambda: compiled(*args)), time.perf_counter() - t0
+    compiled, seconds = common.compile_jitted(jax.jit(jax.value_and_grad(loss, argnums=tuple(range(len(args))))),
+                                              *args)
+    return (lambda: compiled(*args)), seconds
 
 
 def attention_cases(quick: bool, batch: int | None):

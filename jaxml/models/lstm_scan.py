@@ -13,9 +13,10 @@ per kernel and the step's matmul is tiny (B x H x 4H):
   when they read column slices of a dynamically indexed (T, B, 4H) array;
 - the input projection is part of the step's matmul ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]), so the
   (T, B, 4H) projection of all steps is never written to memory;
-- backward: one elementwise kernel and one matmul per step (giving the input's and the state's gradients
-  together); the weights' gradients (kernel, recurrent kernel and bias together) are ONE matmul over all
-  steps after the scan.
+- backward: the gate gradients dz_t (elementwise) and one matmul per step, dz_t @ [kernel; recurrent_kernel]^T,
+  giving the input's and the state's gradients together; when only the last state is returned, its gradient
+  starts the carry (no per-step output gradients are read); the weights' gradients (kernel, recurrent kernel
+  and bias together) are ONE matmul over all steps after the scan.
 
 Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
 (i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
@@ -81,9 +82,7 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
 def _lstm(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
-    gates, c_TxBxH = _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll)
-    h_TxBxH = gates[3] * jnp.tanh(c_TxBxH)
-    return h_TxBxH if return_sequences else h_TxBxH[-1]
+    return _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll)[0]
 
 
 def _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
