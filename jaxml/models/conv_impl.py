@@ -19,11 +19,18 @@ the convolution's kernel (weight) gradient slowest of all. Measurements: bench/R
 - ``"batch_chunked"``: the XLA conv applied to chunks of ``chunk`` images, concatenated. The
   forward result is identical; the kernel gradient becomes a sum of per-chunk gradients, which
   XLA:CPU computes faster than one batch-wide weight-gradient conv (bench/README.md).
-- ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``, else,
-  when the batch exceeds ``CHUNK``, ``batch_chunked`` for outputs of at least 8x8 (chunks of
-  ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else ``CHUNK``) and ``patches`` for smaller
-  outputs; ``xla`` for smaller batches; on any other backend (GPU, TPU) always ``xla`` (cuDNN and
-  the TPU compiler are the fast path there).
+- ``"winograd"``: Winograd's minimal filtering F(m x m, 3x3) (:mod:`jaxml.models.conv_winograd`), for
+  stride-1 "SAME" 3x3 convolutions only (others fall back to ``lax.conv_general_dilated``): 2.25x
+  (m = 2) or 4x (m = 4) fewer multiplies, with a hand-written backward pass; reverse mode only.
+  Under this setting (and "auto") the tile is m = 4 for outputs of at least 8x8, else 2, and images
+  are transformed in chunks of at most ``WINOGRAD_CHUNK_POSITIONS`` positions (``winograd_settings``).
+- ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``; else
+  ``winograd`` for float32 stride-1 "SAME" 3x3 convolutions with at least ``WINOGRAD_MIN_POSITIONS``
+  output positions (N*Ho*Wo) in all and at least ``WINOGRAD_MIN_CHANNELS`` input and output
+  channels; else, when the batch exceeds ``CHUNK``, ``batch_chunked`` for
+  outputs of at least 8x8 (chunks of ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else
+  ``CHUNK``) and ``patches`` for smaller outputs; ``xla`` for smaller batches. On any other backend
+  (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the fast path there).
 
 Only NHWC inputs / HWIO kernels (flax's layout for 2-D convs) without dilation or feature
 groups take the fast paths; anything else falls back to ``lax.conv_general_dilated``.
@@ -36,13 +43,23 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
-           "choose_impl", "auto_chunk", "CHUNK_LARGE_OUTPUT"]
+from jaxml.models.conv_winograd import conv_winograd, winograd_supported
 
-CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked")
+__all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
+           "choose_impl", "auto_chunk", "CHUNK_LARGE_OUTPUT", "WINOGRAD_MIN_POSITIONS", "WINOGRAD_MIN_CHANNELS",
+           "winograd_settings"]
+
+CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked", "winograd")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)
 CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
 CHUNK_LARGE_OUTPUT = 8  # images per chunk under "auto" when the output has at least 32x32 positions
+# "auto" uses Winograd from this many output positions N*Ho*Wo (e.g. 8 images at 32x32, 128 at 8x8); below
+# it the kernel transforms, whose cost does not shrink with the batch, outweigh the saved multiplies.
+WINOGRAD_MIN_POSITIONS = 2048
+# ... and from this many input and output channels: with fewer, each multiply saved costs more transform
+# traffic than it saves (ResNet-18's 64-channel 32x32 convolutions ran slower).
+WINOGRAD_MIN_CHANNELS = 128
+WINOGRAD_CHUNK_POSITIONS = 32768  # Winograd transforms at most this many input positions (images * H * W) at once
 
 
 def _is_nhwc_2d(lhs, rhs, dimension_numbers) -> bool:
@@ -116,11 +133,14 @@ def _out_hw(lhs_shape, rhs_shape, window_strides, padding) -> tuple[int, int]:
     return (h + pt + pb - kh) // window_strides[0] + 1, (w + pl + pr - kw) // window_strides[1] + 1
 
 
-def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding) -> str:
-    """The concrete implementation ("xla" | "patches" | "batch_chunked") ``impl`` stands for
-    with these shapes on the current default backend (see the module docstring)."""
+def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding, dtype=jnp.float32) -> str:
+    """The concrete implementation ("xla" | "patches" | "batch_chunked" | "winograd") ``impl`` stands
+    for with these shapes and this computation dtype on the current default backend (see the module
+    docstring). "winograd" where Winograd does not apply falls back to "xla"."""
     if impl not in CONV_IMPLS:
         raise ValueError(f"unknown conv implementation {impl!r}; expected one of {list(CONV_IMPLS)}")
+    if impl == "winograd":
+        return impl if winograd_supported(lhs_shape, rhs_shape, window_strides, padding) else "xla"
     if impl != "auto":
         return impl
     if jax.default_backend() != "cpu":
@@ -130,6 +150,10 @@ def choose_impl(impl: str, lhs_shape, rhs_shape, window_strides, padding) -> str
     if kh * kw * c_in <= PATCHES_MAX_DEPTH:
         return "patches"
     ho, wo = _out_hw(lhs_shape, rhs_shape, window_strides, padding)
+    if (jnp.dtype(dtype) == jnp.float32 and n * ho * wo >= WINOGRAD_MIN_POSITIONS
+            and min(c_in, rhs_shape[3]) >= WINOGRAD_MIN_CHANNELS
+            and winograd_supported(lhs_shape, rhs_shape, window_strides, padding)):
+        return "winograd"
     if n > CHUNK and min(ho, wo) >= 8:
         return "batch_chunked"
     if n > CHUNK:  # outputs under 8x8 (ResNets' last stage): the patches array stays small
@@ -144,6 +168,17 @@ def auto_chunk(out_hw) -> int:
     return CHUNK_LARGE_OUTPUT if out_hw[0] * out_hw[1] >= 32 * 32 else CHUNK
 
 
+def winograd_settings(lhs_shape) -> tuple[int, int | None]:
+    """(tile m, images per chunk or None) for a Winograd convolution of an (N, H, W, C) input:
+    F(4x4, 3x3) for outputs of at least 8x8, F(2x2, 3x3) below (a 4x4 tile would be mostly padding);
+    chunks of at most ``WINOGRAD_CHUNK_POSITIONS`` input positions (bench/README.md, "Winograd
+    convolutions")."""
+    n, h, w, _ = lhs_shape
+    tile = 4 if min(h, w) >= 8 else 2
+    per_chunk = max(1, WINOGRAD_CHUNK_POSITIONS // (h * w))
+    return tile, (per_chunk if per_chunk < n else None)
+
+
 def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
           feature_group_count=1, batch_group_count=1, precision=None, preferred_element_type=None, *, impl: str):
     kwargs = dict(lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers,
@@ -152,7 +187,11 @@ def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=Non
     if not (_is_nhwc_2d(lhs, rhs, dimension_numbers)
             and _plain(lhs_dilation, rhs_dilation, feature_group_count, batch_group_count)):
         return lax.conv_general_dilated(lhs, rhs, window_strides, padding, **kwargs)
-    chosen = choose_impl(impl, lhs.shape, rhs.shape, window_strides, padding)
+    chosen = choose_impl(impl, lhs.shape, rhs.shape, window_strides, padding, jnp.result_type(lhs, rhs))
+    if chosen == "winograd":
+        tile, chunk = winograd_settings(lhs.shape)
+        return conv_winograd(lhs, rhs, window_strides, padding, tile=tile, chunk=chunk, precision=precision,
+                             preferred_element_type=preferred_element_type)
     if chosen == "patches":
         return conv_patches(lhs, rhs, window_strides, padding, precision=precision,
                             preferred_element_type=preferred_element_type)

@@ -1,0 +1,242 @@
+"""3x3 convolutions by Winograd's minimal filtering, F(m x m, 3 x 3), for speed on XLA's CPU backend.
+
+A stride-1 3x3 convolution with one pixel of zero padding on every side ("SAME") is computed on
+tiles: each (m + 2) x (m + 2) patch of the padded input (tiles start every m pixels) gives an m x m
+block of the output as
+
+    Y_tile = A^T [ (G w G^T) (.) (B^T d_tile B) ] A        ((.) : elementwise over the a x a grid, a = m + 2)
+
+(Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). Summed over the input
+channels, the elementwise product becomes a^2 independent matmuls, one per grid position:
+(tiles, C_in) @ (C_in, C_out). That takes a^2 / m^2 multiplies per output instead of the direct
+convolution's 9: 4 for m = 2, 2.25 for m = 4, i.e. 2.25x and 4x fewer. The transforms B^T . B and
+A^T . A are adds and subtracts (and small constant multiplies for m = 4): two fused passes over the
+input (rows, then columns) and one over the product. They are memory traffic that the saved
+multiplies must pay for, which they do only with enough channels (``conv_impl``'s "auto" rule).
+
+Shapes: input ``lhs`` (N, H, W, C_in), kernel ``rhs`` (3, 3, C_in, C_out) (flax's NHWC / HWIO),
+output (N, H, W, C_out). H and W need not be multiples of m: the input is zero-padded up to whole
+tiles and the output cropped.
+
+The backward pass is written by hand (``jax.custom_vjp``) so that both gradients are Winograd
+computations too: the input gradient is the same transform applied to the output gradient with the
+kernel flipped in space and transposed in channels (a stride-1 "SAME" 3x3 convolution's input
+gradient is such a convolution), and the kernel gradient is G^T [sum over tiles of
+(B^T d B)^T (A dY A^T)] G, a^2 matmuls contracting over the tiles; the forward pass keeps its
+transformed input B^T d B for this (a^2 / m^2 times the input's memory: 2.25x for m = 4, 4x for
+m = 2). Autodiff through the forward transforms instead scatters into overlapping tiles; in a
+first F(2x2) version the two gradients of one 32x32x64 layer (batch 128) took 252 ms that way
+against 169 ms with this backward (bench/README.md, "Winograd convolutions"). Being a ``custom_vjp`` function, it supports
+reverse-mode differentiation (``jax.grad``, ``jax.vjp``, and gradients of gradients) but not
+forward mode (``jax.jvp``): use ``conv_impl="xla"`` for that.
+
+Rounding: the transforms reorder and rescale the sums, so results differ from a direct convolution
+by float32 rounding, about 1e-6 (m = 2) and 1e-5 (m = 4) of the output's largest magnitude; inputs
+in bfloat16 / float16 are computed in float32 and the result cast back.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+__all__ = ["TILE_SIZES", "TILE_MATRICES", "winograd_supported", "conv_winograd"]
+
+TILE_SIZES = (2, 4)
+
+# m -> (B^T (a x a), G (a x 3), A^T (m x a)), a = m + 2, interpolation points 0, +-1 (m = 2) and
+# 0, +-1, +-2 plus the point at infinity (m = 4). tests/models/test_conv_winograd.py checks them
+# against direct 1-D correlations in float64.
+TILE_MATRICES = {
+    2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
+        np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)),
+    4: (np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64),
+        np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+                 np.float64)),
+}
+
+
+def _pads(padding, in_hw):
+    if isinstance(padding, str):
+        return [tuple(p) for p in lax.padtype_to_pads(in_hw, (3, 3), (1, 1), padding)]
+    return [tuple(int(v) for v in p) for p in padding]
+
+
+def winograd_supported(lhs_shape, rhs_shape, window_strides, padding) -> bool:
+    """True when ``conv_winograd`` computes this convolution: NHWC x HWIO with a 3x3 kernel, stride 1
+    and one pixel of zero padding on every side ("SAME" or ((1, 1), (1, 1)))."""
+    if len(lhs_shape) != 4 or len(rhs_shape) != 4 or tuple(rhs_shape[:2]) != (3, 3):
+        return False
+    if tuple(int(s) for s in window_strides) != (1, 1):
+        return False
+    return _pads(padding, tuple(lhs_shape[1:3])) == [(1, 1), (1, 1)]
+
+
+def _combine(matrix: np.ndarray, parts: list) -> list:
+    """[sum_j matrix[i, j] * parts[j] for each row i], skipping zero coefficients and multiplying only
+    where the coefficient is not +-1 (so XLA sees adds and subtracts)."""
+    rows = []
+    for coefficients in matrix:
+        acc = None
+        for coef, part in zip(coefficients, parts):
+            if coef == 0:
+                continue
+            term = part if coef == 1 else -part if coef == -1 else part * np.asarray(coef, part.dtype)
+            acc = term if acc is None else acc + term
+        rows.append(acc)
+    return rows
+
+
+def _input_transform(x, m: int):
+    """x (n, m*th, m*tw, c), already padded to whole tiles -> V (a*a, n*th*tw, c): B^T d B for every
+    tile d (the tiles read one pixel of zero padding above and left, m - 1 below and right)."""
+    n, h, w, c = x.shape
+    th, tw = h // m, w // m
+    a = m + 2
+    bt = TILE_MATRICES[m][0]
+    # Padded to (th + 1) * m rows and columns, then split into (tile, offset) pairs: row offset i < m of
+    # tile t is [t, i], offsets m and m + 1 are [t + 1, 0] and [t + 1, 1]. No strided slices.
+    xp = jnp.pad(x, ((0, 0), (1, m - 1), (1, m - 1), (0, 0))).reshape(n, th + 1, m, tw + 1, m, c)
+    rows = [xp[:, :th, i] if i < m else xp[:, 1:, i - m] for i in range(a)]  # each (n, th, tw+1, m, c)
+    # B^T along the rows, then along the columns. Stored in between (the barrier): one fused pass over
+    # all a*a outputs re-reads every input a times and measured 2x slower on XLA:CPU.
+    half = lax.optimization_barrier(jnp.stack(_combine(bt, rows)))  # (a, n, th, tw+1, m, c)
+    cols = [half[:, :, :, :tw, j] if j < m else half[:, :, :, 1:, j - m] for j in range(a)]
+    return jnp.stack(_combine(bt, cols), axis=1).reshape(a * a, n * th * tw, c)
+
+
+def _output_transform(product, n: int, th: int, tw: int, m: int):
+    """product (a*a, n*th*tw, k) -> (n, m*th, m*tw, k): A^T M A for every tile, tiles laid side by side."""
+    a, k = m + 2, product.shape[-1]
+    at = TILE_MATRICES[m][2]
+    grid = product.reshape(a, a, n, th, tw, k)
+    half = _combine(at, [grid[i] for i in range(a)])  # m arrays (a, n, th, tw, k)
+    out = [_combine(at, [r[j] for j in range(a)]) for r in half]  # out[r][s]: (n, th, tw, k)
+    return jnp.stack([jnp.stack(out[r], axis=3) for r in range(m)], axis=2).reshape(n, m * th, m * tw, k)
+
+
+def _kernel_transform(w, m: int, precision):
+    """w (3, 3, c, k) -> G w G^T per channel pair, as (a*a, c, k)."""
+    g = jnp.asarray(TILE_MATRICES[m][1], w.dtype)
+    return jnp.einsum("ai,ijck,bj->abck", g, w, g, precision=precision).reshape((m + 2) ** 2, *w.shape[2:])
+
+
+def _pad_to_tiles(x, m: int):
+    h, w = x.shape[1:3]
+    th, tw = -(-h // m), -(-w // m)
+    if (th * m, tw * m) != (h, w):
+        x = jnp.pad(x, ((0, 0), (0, th * m - h), (0, tw * m - w), (0, 0)))
+    return x, th, tw
+
+
+def _split(n: int, chunk: int | None) -> tuple[int, int, int]:
+    """(chunk size, number of whole chunks, images left over) for a batch of n."""
+    size = n if not chunk or chunk >= n else chunk
+    return size, n // size, n % size
+
+
+def _over_chunks(fn, x, chunk: int | None):
+    """fn applied to consecutive chunks of x's leading axis: whole chunks by ``lax.map`` (one compiled
+    body however many chunks), the leftover images by a second call. Returns a list of fn's outputs,
+    each with a leading (number of chunks) axis, and the leftover's output (or None)."""
+    size, whole, rest = _split(x.shape[0], chunk)
+    body = x[:whole * size].reshape(whole, size, *x.shape[1:])
+    main = jax.tree_util.tree_map(lambda t: t[None], fn(body[0])) if whole == 1 else lax.map(fn, body)
+    return main, (fn(x[whole * size:]) if rest else None)
+
+
+def _forward(x, w, m: int, chunk: int | None, precision):
+    """The convolution (n, h, w, c) x (3, 3, c, k) -> (n, h, w, k), ``chunk`` images at a time, and the
+    transformed input: ((chunks, a*a, chunk*th*tw, c), leftover's (a*a, rest*th*tw, c) or None)."""
+    n, h, wd, _ = x.shape
+    # The barriers keep XLA from fusing the producer of x (a batch norm, a ReLU) into the input transform,
+    # which reads each input up to a*a times, or the output transform into its consumers.
+    x, th, tw = _pad_to_tiles(lax.optimization_barrier(x), m)
+    u = _kernel_transform(w, m, precision)
+
+    def piece(xc):
+        v = _input_transform(xc, m)
+        product = lax.dot_general(v, u, (((2,), (1,)), ((0,), (0,))), precision=precision)
+        return _output_transform(product, xc.shape[0], th, tw, m), v
+
+    (out, v_main), rest = _over_chunks(piece, x, chunk)
+    out = out.reshape(-1, *out.shape[2:])
+    if rest is not None:
+        out = jnp.concatenate([out, rest[0]], axis=0)
+    return lax.optimization_barrier(out[:, :h, :wd]), (v_main, None if rest is None else rest[1])
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _winograd(x, w, m, chunk, precision):
+    return _forward(x, w, m, chunk, precision)[0]
+
+
+def _winograd_fwd(x, w, m, chunk, precision):
+    out, transformed = _forward(x, w, m, chunk, precision)
+    return out, (transformed, w)
+
+
+def _winograd_bwd(m, chunk, precision, residuals, dy):
+    (v_main, v_rest), w = residuals
+    # Input gradient: the same convolution of dy with the kernel flipped in space, channels swapped.
+    dx = _forward(dy, jnp.flip(w, (0, 1)).transpose(0, 1, 3, 2), m, chunk, precision)[0]
+    # Kernel gradient: G^T [sum over tiles of V^T (A dY A^T)] G, with V the forward's transformed input.
+    dy, th, tw = _pad_to_tiles(lax.optimization_barrier(dy), m)
+    a, k = m + 2, w.shape[-1]
+
+    def kernel_grad(v, dyc):  # (a*a, c, k) from one chunk
+        _, transpose = jax.vjp(lambda p: _output_transform(p, dyc.shape[0], th, tw, m),
+                               jnp.zeros((a * a, dyc.shape[0] * th * tw, k), dyc.dtype))
+        (d_product,) = transpose(dyc)
+        return lax.dot_general(v, d_product, (((1,), (1,)), ((0,), (0,))), precision=precision)
+
+    size, whole, rest = _split(dy.shape[0], chunk)
+    dy_main = dy[:whole * size].reshape(whole, size, *dy.shape[1:])
+    if whole == 1:
+        du = kernel_grad(v_main[0], dy_main[0])
+    else:
+        du, _ = lax.scan(lambda acc, xs: (acc + kernel_grad(*xs), None),
+                         jnp.zeros((a * a, w.shape[2], k), dy.dtype), (v_main, dy_main))
+    if rest:
+        du = du + kernel_grad(v_rest, dy[whole * size:])
+    _, kernel_transpose = jax.vjp(lambda w_: _kernel_transform(w_, m, precision), w)
+    (dw,) = kernel_transpose(du)
+    return dx, dw
+
+
+_winograd.defvjp(_winograd_fwd, _winograd_bwd)
+
+
+def conv_winograd(lhs, rhs, window_strides=(1, 1), padding="SAME", tile: int = 4, chunk: int | None = None,
+                  precision=None, preferred_element_type=None):
+    """A stride-1, "SAME"-padded 3x3 convolution by Winograd's F(tile x tile, 3x3) (module docstring).
+
+    lhs: (N, H, W, C_in); rhs: (3, 3, C_in, C_out); returns (N, H, W, C_out), in
+    ``preferred_element_type`` if given, else the inputs' promoted dtype. ``tile`` is m (2 or 4);
+    ``chunk`` transforms that many images at a time (None: the whole batch at once), which keeps the
+    transformed tiles (a^2 / m^2 times the input) in cache for large feature maps.
+    """
+    if tile not in TILE_SIZES:
+        raise ValueError(f"conv_winograd: tile must be one of {TILE_SIZES}, got {tile!r}")
+    if chunk is not None and chunk < 1:
+        raise ValueError(f"conv_winograd: chunk must be >= 1 or None, got {chunk}")
+    if not winograd_supported(lhs.shape, rhs.shape, window_strides, padding):
+        raise ValueError(
+            "conv_winograd computes NHWC x HWIO 3x3 convolutions with stride 1 and padding ((1, 1), (1, 1)); "
+            f"got input {tuple(lhs.shape)}, kernel {tuple(rhs.shape)}, strides {tuple(window_strides)}, "
+            f"padding {padding!r}")
+    if lhs.shape[3] != rhs.shape[2]:
+        raise ValueError(f"conv_winograd: input has {lhs.shape[3]} channels but the kernel expects "
+                         f"{rhs.shape[2]} (kernel shape {tuple(rhs.shape)})")
+    out_dtype = jnp.dtype(preferred_element_type) if preferred_element_type is not None else \
+        jnp.result_type(lhs, rhs)
+    compute = jnp.float64 if out_dtype == jnp.float64 else jnp.float32
+    out = _winograd(lhs.astype(compute), rhs.astype(compute), tile, chunk, precision)
+    return out.astype(out_dtype)
