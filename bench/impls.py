@@ -15,9 +15,9 @@ Workloads (``--quick`` shrinks them to a smoke run):
   with bfloat16.
 - lstm: ``Recurrent("lstm", 32)`` over (B 128, T 100, 16) float32 inputs (the IMDB LSTM's layer); gradients
   w.r.t. the parameters and the inputs. Candidates "autodiff", "custom_vjp".
-- conv: ``nn.Conv(64, 3x3)`` over (B 128, 32, 32, 64) float32 (ResNet-18's first stage); gradients w.r.t.
-  the parameters and the inputs. Candidates "xla", "patches", "batch_chunked" and "auto" itself (which may
-  chunk by another size).
+- conv: ``nn.Conv(C, 3x3)`` over (B 128, 32, 32, 64) and (B 128, 16, 16, 128) float32 (ResNet-18's first and
+  second stages); gradients w.r.t. the parameters and the inputs. Candidates "xla", "patches",
+  "batch_chunked", "winograd" and "auto" itself (which may chunk by another size).
 
 Usage: ``python -m bench.impls [--repeats 7] [--quick] [--only attention,lstm,conv]``; writes
 ``bench/results/impls_<backend>.json`` and ``.md`` (``--out`` sets the path without suffix).
@@ -99,21 +99,23 @@ def conv_cases(quick: bool, batch: int | None):
 
     from jaxml.models.conv_impl import CHUNK, auto_chunk, choose_impl, conv_fn
 
-    b, hw, c = (4, 8, 8) if quick else (batch or 128, 32, 64)
-    x = jax.random.normal(jax.random.key(0), (b, hw, hw, c))
-    params = nn.Conv(c, (3, 3), padding="SAME").init(jax.random.key(1), x)
+    shapes = [(4, 8, 8)] if quick else [(batch or 128, 32, 64), (batch or 128, 16, 128)]  # (B, H = W, C)
+    for b, hw, c in shapes:
+        x = jax.random.normal(jax.random.key(0), (b, hw, hw, c))
+        params = nn.Conv(c, (3, 3), padding="SAME").init(jax.random.key(1), x)
 
-    def loss_for(impl):
-        conv = nn.Conv(c, (3, 3), padding="SAME", conv_general_dilated=conv_fn(impl))
-        return lambda p, x: jnp.sum(jnp.square(conv.apply(p, x)))
+        def loss_for(impl, c=c):
+            conv = nn.Conv(c, (3, 3), padding="SAME", conv_general_dilated=conv_fn(impl))
+            return lambda p, x: jnp.sum(jnp.square(conv.apply(p, x)))
 
-    # "auto" is a candidate of its own here: where it picks batch_chunked it may use another chunk size
-    # (auto_chunk) than the plain "batch_chunked" setting (CHUNK images).
-    pick = choose_impl("auto", x.shape, (3, 3, c, c), (1, 1), "SAME")
-    chunks = f", chunks of {auto_chunk((hw, hw))}" if pick == "batch_chunked" else ""
-    yield {"family": "conv", "workload": f"3x3 conv {c}->{c}, B{b} {hw}x{hw} (auto: {pick}{chunks}; "
-                                         f"batch_chunked: chunks of {CHUNK})", "dtype": "float32", "auto": "auto",
-           "candidates": {i: _timed_grad(loss_for(i), params, x) for i in ("xla", "patches", "batch_chunked", "auto")}}
+        # "auto" is a candidate of its own here: where it picks batch_chunked it may use another chunk size
+        # (auto_chunk) than the plain "batch_chunked" setting (CHUNK images).
+        pick = choose_impl("auto", x.shape, (3, 3, c, c), (1, 1), "SAME")
+        chunks = f", chunks of {auto_chunk((hw, hw))}" if pick == "batch_chunked" else ""
+        yield {"family": "conv", "workload": f"3x3 conv {c}->{c}, B{b} {hw}x{hw} (auto: {pick}{chunks}; "
+                                             f"batch_chunked: chunks of {CHUNK})", "dtype": "float32",
+               "auto": "auto", "candidates": {i: _timed_grad(loss_for(i), params, x)
+                                              for i in ("xla", "patches", "batch_chunked", "winograd", "auto")}}
 
 
 CASES = {"attention": attention_cases, "lstm": lstm_cases, "conv": conv_cases}
