@@ -106,7 +106,7 @@ def conv_cases(quick: bool, batch: int | None):
 
         def loss_for(impl, c=c):
             conv = nn.Conv(c, (3, 3), padding="SAME", conv_general_dilated=conv_fn(impl))
-            return lambda p, x: jnp.sum(jnp.square(conv.apply(p, x)))
+            return lambda p, inputs: jnp.sum(jnp.square(conv.apply(p, inputs)))
 
         # "auto" is a candidate of its own here: where it picks batch_chunked it may use another chunk size
         # (auto_chunk) than the plain "batch_chunked" setting (CHUNK images).

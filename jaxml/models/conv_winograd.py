@@ -26,9 +26,9 @@ gradient is such a convolution), and the kernel gradient is G^T [sum over tiles 
 transformed input B^T d B for this (a^2 / m^2 times the input's memory: 2.25x for m = 4, 4x for
 m = 2). Autodiff through the forward transforms instead scatters into overlapping tiles; in a
 first F(2x2) version the two gradients of one 32x32x64 layer (batch 128) took 252 ms that way
-against 169 ms with this backward (bench/README.md, "Winograd convolutions"). Being a ``custom_vjp`` function, it supports
-reverse-mode differentiation (``jax.grad``, ``jax.vjp``, and gradients of gradients) but not
-forward mode (``jax.jvp``): use ``conv_impl="xla"`` for that.
+against 169 ms with this backward (bench/README.md, "Winograd convolutions"). Being a
+``custom_vjp`` function, it supports reverse-mode differentiation (``jax.grad``, ``jax.vjp``, and
+gradients of gradients) but not forward mode (``jax.jvp``): use ``conv_impl="xla"`` for that.
 
 Rounding: the transforms reorder and rescale the sums, so results differ from a direct convolution
 by float32 rounding, about 1e-6 (m = 2) and 1e-5 (m = 4) of the output's largest magnitude; inputs
