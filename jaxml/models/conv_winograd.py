@@ -47,8 +47,8 @@ __all__ = ["TILE_SIZES", "TILE_MATRICES", "winograd_supported", "conv_winograd"]
 
 TILE_SIZES = (2, 4)
 
-# m -> (B^T (a x a), G (a x 3), A^T (m x a)), a = m + 2, interpolation points 0, +-1 (m = 2) and
-# 0, +-1, +-2 plus the point at infinity (m = 4). tests/models/test_conv_winograd.py checks them
+# m -> (B^T (a x a), G (a x 3), A^T (m x a)), a = m + 2; interpolation points 0, +-1 (m = 2) and
+# 0, +-1, +-2 (m = 4), each plus the point at infinity. tests/models/test_conv_winograd.py checks them
 # against direct 1-D correlations in float64.
 TILE_MATRICES = {
     2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
