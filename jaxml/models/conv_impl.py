@@ -53,7 +53,7 @@ CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked", "winograd")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)
 CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
 CHUNK_LARGE_OUTPUT = 8  # images per chunk under "auto" when the output has at least 32x32 positions
-# "auto" uses Winograd from this many output positions N*Ho*Wo (e.g. 8 images at 32x32, 128 at 8x8); below
+# "auto" uses Winograd from this many output positions N*Ho*Wo (e.g. 8 images at 16x16, 128 at 4x4); below
 # it the kernel transforms, whose cost does not shrink with the batch, outweigh the saved multiplies.
 WINOGRAD_MIN_POSITIONS = 2048
 # ... and from this many input and output channels: with fewer, each multiply saved costs more transform
