@@ -47,7 +47,7 @@ from jaxml.models.conv_winograd import conv_winograd, winograd_supported
 
 __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
            "choose_impl", "auto_chunk", "CHUNK_LARGE_OUTPUT", "WINOGRAD_MIN_POSITIONS", "WINOGRAD_MIN_CHANNELS",
-           "winograd_settings"]
+           "WINOGRAD_CHUNK_POSITIONS", "winograd_settings"]
 
 CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked", "winograd")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)

@@ -136,20 +136,23 @@ def _pad_to_tiles(x, m: int):
     return x, th, tw
 
 
-def _split(n: int, chunk: int | None) -> tuple[int, int, int]:
-    """(chunk size, number of whole chunks, images left over) for a batch of n."""
+def _split_batch(x, chunk: int | None):
+    """x's leading axis in consecutive chunks: (whole chunks stacked, (chunks, chunk, ...)), and the
+    leftover images (fewer than ``chunk``) or None. ``chunk`` None or >= the batch: one whole chunk."""
+    n = x.shape[0]
     size = n if not chunk or chunk >= n else chunk
-    return size, n // size, n % size
+    whole = n // size
+    body = x[:whole * size].reshape(whole, size, *x.shape[1:])
+    return body, (x[whole * size:] if n % size else None)
 
 
 def _over_chunks(fn, x, chunk: int | None):
     """fn applied to consecutive chunks of x's leading axis: whole chunks by ``lax.map`` (one compiled
-    body however many chunks), the leftover images by a second call. Returns a list of fn's outputs,
-    each with a leading (number of chunks) axis, and the leftover's output (or None)."""
-    size, whole, rest = _split(x.shape[0], chunk)
-    body = x[:whole * size].reshape(whole, size, *x.shape[1:])
-    main = jax.tree_util.tree_map(lambda t: t[None], fn(body[0])) if whole == 1 else lax.map(fn, body)
-    return main, (fn(x[whole * size:]) if rest else None)
+    body however many chunks), the leftover images by a second call. Returns (fn's outputs with a
+    leading number-of-chunks axis, the leftover's outputs or None)."""
+    body, leftover = _split_batch(x, chunk)
+    main = jax.tree_util.tree_map(lambda t: t[None], fn(body[0])) if body.shape[0] == 1 else lax.map(fn, body)
+    return main, (None if leftover is None else fn(leftover))
 
 
 def _forward(x, w, m: int, chunk: int | None, precision):
@@ -192,20 +195,20 @@ def _winograd_bwd(m, chunk, precision, residuals, dy):
     a, k = m + 2, w.shape[-1]
 
     def kernel_grad(v, dyc):  # (a*a, c, k) from one chunk
-        _, transpose = jax.vjp(lambda p: _output_transform(p, dyc.shape[0], th, tw, m),
-                               jnp.zeros((a * a, dyc.shape[0] * th * tw, k), dyc.dtype))
+        rows = dyc.shape[0]
+        transpose = jax.linear_transpose(lambda p: _output_transform(p, rows, th, tw, m),
+                                         jax.ShapeDtypeStruct((a * a, rows * th * tw, k), dyc.dtype))
         (d_product,) = transpose(dyc)
         return lax.dot_general(v, d_product, (((1,), (1,)), ((0,), (0,))), precision=precision)
 
-    size, whole, rest = _split(dy.shape[0], chunk)
-    dy_main = dy[:whole * size].reshape(whole, size, *dy.shape[1:])
-    if whole == 1:
+    dy_main, dy_rest = _split_batch(dy, chunk)
+    if dy_main.shape[0] == 1:
         du = kernel_grad(v_main[0], dy_main[0])
     else:
         du, _ = lax.scan(lambda acc, xs: (acc + kernel_grad(*xs), None),
                          jnp.zeros((a * a, w.shape[2], k), dy.dtype), (v_main, dy_main))
-    if rest:
-        du = du + kernel_grad(v_rest, dy[whole * size:])
+    if dy_rest is not None:
+        du = du + kernel_grad(v_rest, dy_rest)
     _, kernel_transpose = jax.vjp(lambda w_: _kernel_transform(w_, m, precision), w)
     (dw,) = kernel_transpose(du)
     return dx, dw
