@@ -122,10 +122,35 @@ def _output_transform(product, n: int, th: int, tw: int, m: int):
     return jnp.stack([jnp.stack(out[r], axis=3) for r in range(m)], axis=2).reshape(n, m * th, m * tw, k)
 
 
-def _kernel_transform(w, m: int, precision):
-    """w (3, 3, c, k) -> G w G^T per channel pair, as (a*a, c, k)."""
-    g = jnp.asarray(TILE_MATRICES[m][1], w.dtype)
-    return jnp.einsum("ai,ijck,bj->abck", g, w, g, precision=precision).reshape((m + 2) ** 2, *w.shape[2:])
+def _kernel_transform(w, m: int):
+    """w (3, 3, c, k) -> U = G w G^T per channel pair, as (a*a, c, k): G along the kernel's rows, then its
+    columns, as weighted sums of whole (c, k) slices (an einsum here ran as badly shaped matmuls plus
+    transposes, ~15 ms per layer and step in ResNet-18)."""
+    g = TILE_MATRICES[m][1]
+    half = _combine(g, [w[i] for i in range(3)])  # a arrays (3, c, k)
+    return jnp.stack([u for r in half for u in _combine(g, [r[j] for j in range(3)])])
+
+
+def _kernel_transform_transpose(du, m: int):
+    """The transpose of ``_kernel_transform``: du (a*a, c, k) -> G^T du G as (3, 3, c, k)."""
+    a = m + 2
+    gt = TILE_MATRICES[m][1].T
+    grid = du.reshape(a, a, *du.shape[1:])
+    half = _combine(gt, [grid[p] for p in range(a)])  # 3 arrays (a, c, k)
+    return jnp.stack([jnp.stack(_combine(gt, [r[q] for q in range(a)])) for r in half])
+
+
+def _output_transform_transpose(dy, m: int):
+    """The transpose of ``_output_transform``: dy (n, m*th, m*tw, k) -> A dY A^T per tile, as
+    (a*a, n*th*tw, k). Tiles do not overlap, so this is two weighted-sum passes (rows, then columns), like
+    the input transform; autodiff's transpose padded each of the a*a slices to full size and summed them."""
+    n, h, w, k = dy.shape
+    th, tw, a = h // m, w // m, m + 2
+    a_mat = TILE_MATRICES[m][2].T  # (a, m)
+    tiles = dy.reshape(n, th, m, tw, m, k)
+    half = lax.optimization_barrier(jnp.stack(_combine(a_mat, [tiles[:, :, r] for r in range(m)])))
+    # half: (a, n, th, tw, m, k), the row transform done; now the columns.
+    return jnp.stack(_combine(a_mat, [half[..., s, :] for s in range(m)]), axis=1).reshape(a * a, n * th * tw, k)
 
 
 def _pad_to_tiles(x, m: int):
@@ -162,7 +187,7 @@ def _forward(x, w, m: int, chunk: int | None, precision):
     # The barriers keep XLA from fusing the producer of x (a batch norm, a ReLU) into the input transform,
     # which reads each input up to a*a times, or the output transform into its consumers.
     x, th, tw = _pad_to_tiles(lax.optimization_barrier(x), m)
-    u = _kernel_transform(w, m, precision)
+    u = _kernel_transform(w, m)
 
     def piece(xc):
         v = _input_transform(xc, m)
@@ -191,15 +216,12 @@ def _winograd_bwd(m, chunk, precision, residuals, dy):
     # Input gradient: the same convolution of dy with the kernel flipped in space, channels swapped.
     dx = _forward(dy, jnp.flip(w, (0, 1)).transpose(0, 1, 3, 2), m, chunk, precision)[0]
     # Kernel gradient: G^T [sum over tiles of V^T (A dY A^T)] G, with V the forward's transformed input.
-    dy, th, tw = _pad_to_tiles(lax.optimization_barrier(dy), m)
+    dy = _pad_to_tiles(lax.optimization_barrier(dy), m)[0]
     a, k = m + 2, w.shape[-1]
 
     def kernel_grad(v, dyc):  # (a*a, c, k) from one chunk
-        rows = dyc.shape[0]
-        transpose = jax.linear_transpose(lambda p: _output_transform(p, rows, th, tw, m),
-                                         jax.ShapeDtypeStruct((a * a, rows * th * tw, k), dyc.dtype))
-        (d_product,) = transpose(dyc)
-        return lax.dot_general(v, d_product, (((1,), (1,)), ((0,), (0,))), precision=precision)
+        return lax.dot_general(v, _output_transform_transpose(dyc, m), (((1,), (1,)), ((0,), (0,))),
+                               precision=precision)
 
     dy_main, dy_rest = _split_batch(dy, chunk)
     if dy_main.shape[0] == 1:
@@ -209,9 +231,7 @@ def _winograd_bwd(m, chunk, precision, residuals, dy):
                          jnp.zeros((a * a, w.shape[2], k), dy.dtype), (v_main, dy_main))
     if dy_rest is not None:
         du = du + kernel_grad(v_rest, dy_rest)
-    _, kernel_transpose = jax.vjp(lambda w_: _kernel_transform(w_, m, precision), w)
-    (dw,) = kernel_transpose(du)
-    return dx, dw
+    return dx, _kernel_transform_transpose(du, m)
 
 
 _winograd.defvjp(_winograd_fwd, _winograd_bwd)

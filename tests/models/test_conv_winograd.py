@@ -10,6 +10,7 @@ import pytest
 from jax import lax
 
 from jaxml.models import conv_impl
+from jaxml.models import conv_winograd as cw
 from jaxml.models.conv_winograd import TILE_MATRICES, conv_winograd, winograd_supported
 
 DN = ("NHWC", "HWIO", "NHWC")
@@ -28,6 +29,24 @@ def test_tile_matrices_compute_a_correlation(m):
         d, g = rng.normal(size=m + 2), rng.normal(size=3)
         direct = np.array([d[i:i + 3] @ g for i in range(m)])
         np.testing.assert_allclose(at @ ((g_mat @ g) * (bt @ d)), direct, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", sorted(TILE_MATRICES))
+def test_hand_written_transposes_equal_autodiff_transposes(m):
+    """The backward's explicit transforms are the linear transposes (jax.linear_transpose) of the forward's
+    kernel and output transforms, in float64 (the kernel: (3, 3, 2, 3); the output: 2 images of 2x3 tiles)."""
+    a = m + 2
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(10 + m)
+        du = jnp.asarray(rng.normal(size=(a * a, 2, 3)))
+        kernel_t = jax.linear_transpose(lambda w: cw._kernel_transform(w, m),
+                                        jax.ShapeDtypeStruct((3, 3, 2, 3), jnp.float64))
+        np.testing.assert_allclose(cw._kernel_transform_transpose(du, m), kernel_t(du)[0], rtol=1e-12, atol=1e-12)
+        dy = jnp.asarray(rng.normal(size=(2, 2 * m, 3 * m, 3)))
+        output_t = jax.linear_transpose(lambda p: cw._output_transform(p, 2, 2, 3, m),
+                                        jax.ShapeDtypeStruct((a * a, 2 * 2 * 3, 3), jnp.float64))
+        np.testing.assert_allclose(cw._output_transform_transpose(dy, m), output_t(dy)[0], rtol=1e-12,
+                                   atol=1e-12)
 
 
 # (N, H, W, C_in, C_out, tile, chunk): H, W not multiples of the tile; no chunks, whole chunks only
