@@ -23,14 +23,15 @@ the convolution's kernel (weight) gradient slowest of all. Measurements: bench/R
   stride-1 "SAME" 3x3 convolutions only (others fall back to ``lax.conv_general_dilated``): 2.25x
   (m = 2) or 4x (m = 4) fewer multiplies, with a hand-written backward pass; reverse mode only.
   Under this setting (and "auto") the tile is m = 4 for outputs of at least 8x8, else 2, and images
-  are transformed in chunks of at most ``WINOGRAD_CHUNK_POSITIONS`` positions (``winograd_settings``).
+  are transformed in chunks of at most ``WINOGRAD_CHUNK_POSITIONS`` positions (``winograd_settings``);
+  with fewer than ``WINOGRAD_DIRECT_BELOW`` input or output channels the kernel gradient is XLA's, in
+  chunks of ``auto_chunk`` images (``conv_winograd``'s ``direct_chunk``).
 - ``"auto"``: on the CPU backend, ``patches`` when kh*kw*C_in <= ``PATCHES_MAX_DEPTH``; else
   ``winograd`` for float32 stride-1 "SAME" 3x3 convolutions with at least ``WINOGRAD_MIN_POSITIONS``
   output positions (N*Ho*Wo) in all and at least ``WINOGRAD_MIN_CHANNELS`` input and output
-  channels; else, when the batch exceeds ``CHUNK``, ``batch_chunked`` for
-  outputs of at least 8x8 (chunks of ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else
-  ``CHUNK``) and ``patches`` for smaller outputs; ``xla`` for smaller batches. On any other backend
-  (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the fast path there).
+  channels; else, when the batch exceeds ``CHUNK``, ``batch_chunked`` for outputs of at least 8x8
+  (chunks of ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else ``CHUNK``) and ``patches``
+  for smaller outputs; ``xla`` for smaller batches. On any other backend (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the fast path there).
 
 Only NHWC inputs / HWIO kernels (flax's layout for 2-D convs) without dilation or feature
 groups take the fast paths; anything else falls back to ``lax.conv_general_dilated``.
@@ -47,7 +48,7 @@ from jaxml.models.conv_winograd import conv_winograd, winograd_supported
 
 __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
            "choose_impl", "auto_chunk", "CHUNK_LARGE_OUTPUT", "WINOGRAD_MIN_POSITIONS", "WINOGRAD_MIN_CHANNELS",
-           "WINOGRAD_CHUNK_POSITIONS", "winograd_settings"]
+           "WINOGRAD_CHUNK_POSITIONS", "WINOGRAD_DIRECT_BELOW", "winograd_settings"]
 
 CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked", "winograd")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)
@@ -57,8 +58,12 @@ CHUNK_LARGE_OUTPUT = 8  # images per chunk under "auto" when the output has at l
 # it the kernel transforms, whose cost does not shrink with the batch, outweigh the saved multiplies.
 WINOGRAD_MIN_POSITIONS = 2048
 # ... and from this many input and output channels: with fewer, each multiply saved costs more transform
-# traffic than it saves (ResNet-18's 64-channel 32x32 convolutions ran slower).
-WINOGRAD_MIN_CHANNELS = 128
+# traffic than it saves.
+WINOGRAD_MIN_CHANNELS = 64
+# Below this many channels the kernel gradient is the direct (XLA) convolution's, in chunks: with the
+# Winograd kernel gradient, keeping the transformed input made ResNet-18's 64-channel 32x32 stage slower
+# than XLA's convolution (bench/README.md, "Winograd convolutions").
+WINOGRAD_DIRECT_BELOW = 128
 WINOGRAD_CHUNK_POSITIONS = 32768  # Winograd transforms at most this many input positions (images * H * W) at once
 
 
@@ -190,8 +195,10 @@ def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=Non
     chosen = choose_impl(impl, lhs.shape, rhs.shape, window_strides, padding, jnp.result_type(lhs, rhs))
     if chosen == "winograd":
         tile, chunk = winograd_settings(lhs.shape)
+        narrow = min(lhs.shape[3], rhs.shape[3]) < WINOGRAD_DIRECT_BELOW
+        direct = auto_chunk(lhs.shape[1:3]) if narrow else None
         return conv_winograd(lhs, rhs, window_strides, padding, tile=tile, chunk=chunk, precision=precision,
-                             preferred_element_type=preferred_element_type)
+                             preferred_element_type=preferred_element_type, direct_chunk=direct)
     if chosen == "patches":
         return conv_patches(lhs, rhs, window_strides, padding, precision=precision,
                             preferred_element_type=preferred_element_type)

@@ -26,7 +26,10 @@ gradient is such a convolution), and the kernel gradient is G^T [sum over tiles 
 transformed input B^T d B for this (a^2 / m^2 times the input's memory: 2.25x for m = 4, 4x for
 m = 2). Autodiff through the forward transforms instead scatters into overlapping tiles; in a
 first F(2x2) version the two gradients of one 32x32x64 layer (batch 128) took 252 ms that way
-against 169 ms with this backward (bench/README.md, "Winograd convolutions"). Being a
+against 169 ms with this backward (bench/README.md, "Winograd convolutions"). With ``direct_chunk``
+the kernel gradient is instead the direct (XLA) convolution's, summed over chunks of that many images,
+and the forward keeps only its input: for narrow layers (ResNet-18's 64-channel 32x32 stage) writing
+and re-reading the transformed input cost more than the Winograd kernel gradient saved. Being a
 ``custom_vjp`` function, it supports reverse-mode differentiation (``jax.grad``, ``jax.vjp``, and
 gradients of gradients) but not forward mode (``jax.jvp``): use ``conv_impl="xla"`` for that.
 
@@ -180,7 +183,7 @@ def _over_chunks(fn, x, chunk: int | None):
     return main, (None if leftover is None else fn(leftover))
 
 
-def _forward(x, w, m: int, chunk: int | None, precision, swap_channels: bool = False):
+def _forward(x, w, m: int, chunk: int | None, precision, swap_channels: bool = False, keep: bool = True):
     """The convolution (n, h, w, c) x (3, 3, c, k) -> (n, h, w, k), ``chunk`` images at a time, and the
     transformed input: ((chunks, a*a, chunk*th*tw, c), leftover's (a*a, rest*th*tw, c) or None).
     ``swap_channels``: w is (3, 3, k, c) and used as its channel transpose, by the matmul contracting w's
@@ -194,7 +197,7 @@ def _forward(x, w, m: int, chunk: int | None, precision, swap_channels: bool = F
     def piece(xc):
         v = _input_transform(xc, m)
         product = lax.dot_general(v, u, (((2,), (2 if swap_channels else 1,)), ((0,), (0,))), precision=precision)
-        return _output_transform(product, xc.shape[0], th, tw, m), v
+        return _output_transform(product, xc.shape[0], th, tw, m), (v if keep else None)
 
     (out, v_main), rest = _over_chunks(piece, x, chunk)
     out = out.reshape(-1, *out.shape[2:])
@@ -203,20 +206,37 @@ def _forward(x, w, m: int, chunk: int | None, precision, swap_channels: bool = F
     return lax.optimization_barrier(out[:, :h, :wd]), (v_main, None if rest is None else rest[1])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def _winograd(x, w, m, chunk, precision):
-    return _forward(x, w, m, chunk, precision)[0]
+def _direct_kernel_grad(x, w, dy, chunk: int, precision):
+    """The kernel gradient of the direct (XLA) convolution, summed over chunks of ``chunk`` images."""
+    n = x.shape[0]
+
+    def conv(w_):
+        parts = [lax.conv_general_dilated(x[i:i + chunk], w_, (1, 1), ((1, 1), (1, 1)), precision=precision,
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC")) for i in range(0, n, chunk)]
+        return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=0)
+
+    return jax.vjp(conv, w)[1](dy)[0]
 
 
-def _winograd_fwd(x, w, m, chunk, precision):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
+def _winograd(x, w, m, chunk, precision, direct_chunk):
+    return _forward(x, w, m, chunk, precision, keep=False)[0]
+
+
+def _winograd_fwd(x, w, m, chunk, precision, direct_chunk):
+    if direct_chunk:
+        return _forward(x, w, m, chunk, precision, keep=False)[0], (x, w)
     out, transformed = _forward(x, w, m, chunk, precision)
     return out, (transformed, w)
 
 
-def _winograd_bwd(m, chunk, precision, residuals, dy):
-    (v_main, v_rest), w = residuals
+def _winograd_bwd(m, chunk, precision, direct_chunk, residuals, dy):
+    kept, w = residuals
     # Input gradient: the same convolution of dy with the kernel flipped in space, channels swapped.
-    dx = _forward(dy, jnp.flip(w, (0, 1)), m, chunk, precision, swap_channels=True)[0]
+    dx = _forward(dy, jnp.flip(w, (0, 1)), m, chunk, precision, swap_channels=True, keep=False)[0]
+    if direct_chunk:
+        return dx, _direct_kernel_grad(kept, w, dy, direct_chunk, precision)
+    v_main, v_rest = kept
     # Kernel gradient: G^T [sum over tiles of V^T (A dY A^T)] G, with V the forward's transformed input.
     dy = _pad_to_tiles(lax.optimization_barrier(dy), m)[0]
     a, k = m + 2, w.shape[-1]
@@ -240,18 +260,22 @@ _winograd.defvjp(_winograd_fwd, _winograd_bwd)
 
 
 def conv_winograd(lhs, rhs, window_strides=(1, 1), padding="SAME", tile: int = 4, chunk: int | None = None,
-                  precision=None, preferred_element_type=None):
+                  precision=None, preferred_element_type=None, direct_chunk: int | None = None):
     """A stride-1, "SAME"-padded 3x3 convolution by Winograd's F(tile x tile, 3x3) (module docstring).
 
     lhs: (N, H, W, C_in); rhs: (3, 3, C_in, C_out); returns (N, H, W, C_out), in
     ``preferred_element_type`` if given, else the inputs' promoted dtype. ``tile`` is m (2 or 4);
     ``chunk`` transforms that many images at a time (None: the whole batch at once), which keeps the
-    transformed tiles (a^2 / m^2 times the input) in cache for large feature maps.
+    transformed tiles (a^2 / m^2 times the input) in cache for large feature maps. ``direct_chunk``
+    (None: Winograd) computes the kernel gradient as ``lax.conv_general_dilated``'s, summed over chunks
+    of that many images, and keeps no transformed input for the backward pass.
     """
     if tile not in TILE_SIZES:
         raise ValueError(f"conv_winograd: tile must be one of {TILE_SIZES}, got {tile!r}")
     if chunk is not None and chunk < 1:
         raise ValueError(f"conv_winograd: chunk must be >= 1 or None, got {chunk}")
+    if direct_chunk is not None and direct_chunk < 1:
+        raise ValueError(f"conv_winograd: direct_chunk must be >= 1 or None, got {direct_chunk}")
     if not winograd_supported(lhs.shape, rhs.shape, window_strides, padding):
         raise ValueError(
             "conv_winograd computes NHWC x HWIO 3x3 convolutions with stride 1 and padding ((1, 1), (1, 1)); "
@@ -263,5 +287,5 @@ def conv_winograd(lhs, rhs, window_strides=(1, 1), padding="SAME", tile: int = 4
     out_dtype = jnp.dtype(preferred_element_type) if preferred_element_type is not None else \
         jnp.result_type(lhs, rhs)
     compute = jnp.float64 if out_dtype == jnp.float64 else jnp.float32
-    out = _winograd(lhs.astype(compute), rhs.astype(compute), tile, chunk, precision)
+    out = _winograd(lhs.astype(compute), rhs.astype(compute), tile, chunk, precision, direct_chunk)
     return out.astype(out_dtype)

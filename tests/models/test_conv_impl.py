@@ -50,15 +50,15 @@ def test_forward_and_gradients_match_lax(impl, case):
 def test_auto_choice_on_cpu():
     # Shallow patches (3*3*32 = 288 <= 300): patches. Deep, big batch, >= 8x8 output: chunked.
     assert conv_impl.choose_impl("auto", (128, 13, 13, 32), (3, 3, 32, 32), (1, 1), "VALID") == "patches"
-    assert conv_impl.choose_impl("auto", (128, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "batch_chunked"
+    assert conv_impl.choose_impl("auto", (128, 32, 32, 64), (3, 3, 64, 64), (2, 2), "SAME") == "batch_chunked"
     # Deep, big batch, output under 8x8 (ResNets' last stage): patches (a small patches array), except
-    # stride-1 3x3 ones with >= 128 channels, which are Winograd's (tests/models/test_conv_winograd.py).
+    # stride-1 3x3 ones with >= 64 channels, which are Winograd's (tests/models/test_conv_winograd.py).
     assert conv_impl.choose_impl("auto", (128, 4, 4, 512), (3, 3, 512, 512), (1, 1), "VALID") == "patches"
     assert conv_impl.choose_impl("auto", (128, 4, 4, 512), (3, 3, 512, 512), (1, 1), "SAME") == "winograd"
     assert conv_impl.choose_impl("auto", (128, 8, 8, 256), (3, 3, 256, 512), (2, 2), "SAME") == "patches"
     # Chunk size for "auto": 8 images from 32x32 output positions up, else CHUNK.
     assert (conv_impl.auto_chunk((32, 32)), conv_impl.auto_chunk((16, 16))) == (8, conv_impl.CHUNK)
-    assert conv_impl.choose_impl("auto", (8, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "xla"
+    assert conv_impl.choose_impl("auto", (8, 32, 32, 64), (3, 3, 64, 64), (1, 1), "VALID") == "xla"
     assert conv_impl.choose_impl("xla", (128, 13, 13, 32), (3, 3, 32, 32), (1, 1), "VALID") == "xla"
     assert conv_impl.conv_fn("xla") is lax.conv_general_dilated
     # "auto" with its own chunk size (17 images at 32x32 -> chunks of 8, 8, 1) computes lax's conv.

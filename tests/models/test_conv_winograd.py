@@ -49,20 +49,23 @@ def test_hand_written_transposes_equal_autodiff_transposes(m):
                                    atol=1e-12)
 
 
-# (N, H, W, C_in, C_out, tile, chunk): H, W not multiples of the tile; no chunks, whole chunks only
-# (lax.map), whole chunks plus a leftover, one chunk per image.
-CASES = [(3, 7, 9, 3, 4, 4, None), (4, 8, 8, 2, 3, 4, 2), (5, 6, 5, 3, 2, 2, 2), (3, 4, 3, 2, 2, 2, 1),
-         (2, 9, 8, 4, 3, 4, 1)]
+# (N, H, W, C_in, C_out, tile, chunk, direct_chunk): H, W not multiples of the tile; no chunks, whole
+# chunks only (lax.map), whole chunks plus a leftover, one chunk per image; the direct kernel gradient
+# in one chunk, in chunks with a leftover.
+CASES = [(3, 7, 9, 3, 4, 4, None, None), (4, 8, 8, 2, 3, 4, 2, None), (5, 6, 5, 3, 2, 2, 2, None),
+         (3, 4, 3, 2, 2, 2, 1, None), (2, 9, 8, 4, 3, 4, 1, None), (3, 7, 9, 3, 4, 4, None, 8),
+         (5, 8, 6, 3, 2, 4, 2, 2)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
 def test_forward_and_gradients_match_lax(case):
-    n, h, w, c, f, tile, chunk = case
+    n, h, w, c, f, tile, chunk, direct = case
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(n, h, w, c)), jnp.float32)
     k = jnp.asarray(rng.normal(size=(3, 3, c, f)), jnp.float32)
     ref, ref_vjp = jax.vjp(reference, x, k)
-    out, out_vjp = jax.vjp(lambda x, k: conv_winograd(x, k, (1, 1), "SAME", tile=tile, chunk=chunk), x, k)
+    out, out_vjp = jax.vjp(lambda x, k: conv_winograd(x, k, (1, 1), "SAME", tile=tile, chunk=chunk,
+                                                      direct_chunk=direct), x, k)
     assert out.shape == ref.shape and out.dtype == jnp.float32
     # Rounding grows with the tile (module docstring): compare relative to the largest magnitude.
     tol = 1e-5 if tile == 2 else 2e-5
@@ -122,6 +125,8 @@ def test_errors_name_the_problem():
         conv_winograd(x, k, tile=3)
     with pytest.raises(ValueError, match="chunk must be >= 1 or None, got 0"):
         conv_winograd(x, k, chunk=0)
+    with pytest.raises(ValueError, match="direct_chunk must be >= 1 or None, got 0"):
+        conv_winograd(x, k, direct_chunk=0)
     with pytest.raises(ValueError, match=r"3x3 convolutions with stride 1 .* strides \(2, 2\)"):
         conv_winograd(x, k, (2, 2))
     with pytest.raises(ValueError, match="input has 3 channels but the kernel expects 2"):
@@ -149,7 +154,8 @@ def test_auto_picks_winograd_on_cpu_for_wide_float32_convolutions():
     wide = ((128, 16, 16, 128), (3, 3, 128, 128), (1, 1), "SAME")
     assert conv_impl.choose_impl("auto", *wide) == "winograd"
     assert conv_impl.choose_impl("auto", *wide, dtype=jnp.bfloat16) == "batch_chunked"
-    # Under 128 channels (ResNet-18's first stage), too few positions, strided: not Winograd.
-    assert conv_impl.choose_impl("auto", (128, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "batch_chunked"
+    # From 64 channels (ResNet-18's first stage) too; too few positions, strided, narrow: not Winograd.
+    assert conv_impl.choose_impl("auto", (128, 32, 32, 64), (3, 3, 64, 64), (1, 1), "SAME") == "winograd"
+    assert conv_impl.choose_impl("auto", (128, 32, 32, 48), (3, 3, 48, 64), (1, 1), "SAME") == "batch_chunked"
     assert conv_impl.choose_impl("auto", (8, 4, 4, 512), (3, 3, 512, 512), (1, 1), "SAME") == "xla"
     assert conv_impl.choose_impl("auto", (128, 16, 16, 128), (3, 3, 128, 256), (2, 2), "SAME") == "batch_chunked"
