@@ -31,7 +31,8 @@ the convolution's kernel (weight) gradient slowest of all. Measurements: bench/R
   output positions (N*Ho*Wo) in all and at least ``WINOGRAD_MIN_CHANNELS`` input and output
   channels; else, when the batch exceeds ``CHUNK``, ``batch_chunked`` for outputs of at least 8x8
   (chunks of ``CHUNK_LARGE_OUTPUT`` images from 32x32 positions up, else ``CHUNK``) and ``patches``
-  for smaller outputs; ``xla`` for smaller batches. On any other backend (GPU, TPU) always ``xla`` (cuDNN and the TPU compiler are the fast path there).
+  for smaller outputs; ``xla`` for smaller batches. On any other backend (GPU, TPU) always ``xla``
+  (cuDNN and the TPU compiler are the fast path there).
 
 Only NHWC inputs / HWIO kernels (flax's layout for 2-D convs) without dilation or feature
 groups take the fast paths; anything else falls back to ``lax.conv_general_dilated``.
