@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxml.models.conv_chunked import CHUNK, conv_batch_chunked
 from jaxml.models.conv_winograd import conv_winograd, winograd_supported
 
 __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
@@ -53,7 +54,6 @@ __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches"
 
 CONV_IMPLS = ("auto", "xla", "patches", "batch_chunked", "winograd")
 PATCHES_MAX_DEPTH = 300  # kh*kw*C_in at or below which "auto" uses patches on CPU (MNIST CNN conv 2: 288)
-CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
 CHUNK_LARGE_OUTPUT = 8  # images per chunk under "auto" when the output has at least 32x32 positions
 # "auto" uses Winograd from this many output positions N*Ho*Wo (e.g. 8 images at 16x16, 128 at 4x4); below
 # it the kernel transforms, whose cost does not shrink with the batch, outweigh the saved multiplies.
@@ -117,19 +117,6 @@ def conv_patches(lhs, rhs, window_strides, padding, precision=None, preferred_el
     out = lax.dot(patches.reshape(n * ho * wo, kh * kw * c), rhs.reshape(kh * kw * c, c_out),
                   precision=precision, preferred_element_type=preferred_element_type)
     return out.reshape(n, ho, wo, c_out)
-
-
-def conv_batch_chunked(lhs, rhs, window_strides, padding, chunk: int = CHUNK, **kwargs):
-    """``lax.conv_general_dilated`` on consecutive chunks of ``chunk`` examples (axis 0),
-    concatenated; the last chunk may be smaller. Same result; faster kernel gradient on CPU."""
-    if chunk < 1:
-        raise ValueError(f"conv_batch_chunked: chunk must be >= 1, got {chunk}")
-    n = lhs.shape[0]
-    if n <= chunk:
-        return lax.conv_general_dilated(lhs, rhs, window_strides, padding, **kwargs)
-    parts = [lax.conv_general_dilated(lhs[i:i + chunk], rhs, window_strides, padding, **kwargs)
-             for i in range(0, n, chunk)]
-    return jnp.concatenate(parts, axis=0)
 
 
 def _out_hw(lhs_shape, rhs_shape, window_strides, padding) -> tuple[int, int]:

@@ -46,6 +46,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxml.models.conv_chunked import conv_batch_chunked
+
 __all__ = ["TILE_SIZES", "TILE_MATRICES", "winograd_supported", "conv_winograd"]
 
 TILE_SIZES = (2, 4)
@@ -208,12 +210,9 @@ def _forward(x, w, m: int, chunk: int | None, precision, swap_channels: bool = F
 
 def _direct_kernel_grad(x, w, dy, chunk: int, precision):
     """The kernel gradient of the direct (XLA) convolution, summed over chunks of ``chunk`` images."""
-    n = x.shape[0]
-
     def conv(w_):
-        parts = [lax.conv_general_dilated(x[i:i + chunk], w_, (1, 1), ((1, 1), (1, 1)), precision=precision,
-                                          dimension_numbers=("NHWC", "HWIO", "NHWC")) for i in range(0, n, chunk)]
-        return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=0)
+        return conv_batch_chunked(x, w_, (1, 1), ((1, 1), (1, 1)), chunk=chunk, precision=precision,
+                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
     return jax.vjp(conv, w)[1](dy)[0]
 

@@ -1,0 +1,28 @@
+"""The XLA convolution over consecutive chunks of the batch (``conv_impl``'s "batch_chunked").
+
+The forward result is the batch-wide convolution's; the kernel gradient becomes a sum of per-chunk
+gradients, which XLA:CPU computes faster than one batch-wide weight-gradient convolution
+(bench/README.md, "ResNet-18's convolutions"). Used by :mod:`jaxml.models.conv_impl` and by
+:mod:`jaxml.models.conv_winograd` (its ``direct_chunk`` kernel gradient).
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import lax
+
+__all__ = ["CHUNK", "conv_batch_chunked"]
+
+CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
+
+
+def conv_batch_chunked(lhs, rhs, window_strides, padding, chunk: int = CHUNK, **kwargs):
+    """``lax.conv_general_dilated`` on consecutive chunks of ``chunk`` examples (axis 0),
+    concatenated; the last chunk may be smaller. Same result; faster kernel gradient on CPU."""
+    if chunk < 1:
+        raise ValueError(f"conv_batch_chunked: chunk must be >= 1, got {chunk}")
+    n = lhs.shape[0]
+    if n <= chunk:
+        return lax.conv_general_dilated(lhs, rhs, window_strides, padding, **kwargs)
+    parts = [lax.conv_general_dilated(lhs[i:i + chunk], rhs, window_strides, padding, **kwargs)
+             for i in range(0, n, chunk)]
+    return jnp.concatenate(parts, axis=0)
