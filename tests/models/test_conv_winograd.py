@@ -96,6 +96,13 @@ def test_jit_and_vmap():
     k = jnp.asarray(rng.normal(size=(3, 3, 2, 2)), jnp.float32)
     got = jax.jit(jax.vmap(lambda x: conv_winograd(x, k, tile=2, chunk=1)))(x)
     np.testing.assert_allclose(got, jax.vmap(lambda x: reference(x, k))(x), atol=1e-5 * float(jnp.max(jnp.abs(got))))
+    # Kernel gradients per mapped example (vmap over a custom_vjp), with the direct kernel gradient too.
+    for direct in (None, 1):
+        grads = jax.jit(jax.vmap(jax.grad(lambda k, x, d=direct: jnp.sum(conv_winograd(x, k, tile=2, chunk=1,
+                                                                                   direct_chunk=d) ** 2)),
+                                 in_axes=(None, 0)))(k, x)
+        want = jax.vmap(jax.grad(lambda k, x: jnp.sum(reference(x, k) ** 2)), in_axes=(None, 0))(k, x)
+        np.testing.assert_allclose(grads, want, atol=1e-4 * float(jnp.max(jnp.abs(want))))
 
 
 def test_low_precision_inputs_compute_in_float32_and_keep_their_dtype():
