@@ -1,4 +1,5 @@
-"""The XLA convolution over consecutive chunks of the batch (``conv_impl``'s "batch_chunked").
+"""The XLA convolution over consecutive chunks of the batch (``conv_impl``'s "batch_chunked"), and the
+padding normaliser that :mod:`jaxml.models.conv_impl` and :mod:`jaxml.models.conv_winograd` share.
 
 The forward result is the batch-wide convolution's; the kernel gradient becomes a sum of per-chunk
 gradients, which XLA:CPU computes faster than one batch-wide weight-gradient convolution
@@ -10,9 +11,17 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["CHUNK", "conv_batch_chunked"]
+__all__ = ["CHUNK", "conv_batch_chunked", "padding_pairs"]
 
 CHUNK = 16  # images per chunk for "batch_chunked" (and the fewest a batch must exceed for "auto" to chunk)
+
+
+def padding_pairs(padding, in_hw, k_hw, strides) -> list[tuple[int, int]]:
+    """``padding`` ("SAME" / "VALID" or explicit pairs) as [(top, bottom), (left, right)] ints for an
+    input of spatial size ``in_hw``, a ``k_hw`` kernel and ``strides``."""
+    if isinstance(padding, str):
+        return [tuple(int(v) for v in p) for p in lax.padtype_to_pads(in_hw, k_hw, strides, padding)]
+    return [tuple(int(v) for v in p) for p in padding]
 
 
 def conv_batch_chunked(lhs, rhs, window_strides, padding, chunk: int = CHUNK, **kwargs):

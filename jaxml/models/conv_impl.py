@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxml.models.conv_chunked import CHUNK, conv_batch_chunked
+from jaxml.models.conv_chunked import CHUNK, conv_batch_chunked, padding_pairs
 from jaxml.models.conv_winograd import conv_winograd, winograd_supported
 
 __all__ = ["CONV_IMPLS", "PATCHES_MAX_DEPTH", "CHUNK", "conv_fn", "conv_patches", "conv_batch_chunked",
@@ -84,12 +84,6 @@ def _plain(lhs_dilation, rhs_dilation, feature_group_count, batch_group_count) -
     return ones(lhs_dilation) and ones(rhs_dilation) and feature_group_count == 1 and batch_group_count == 1
 
 
-def _pads(padding, in_hw, k_hw, strides):
-    if isinstance(padding, str):
-        return lax.padtype_to_pads(in_hw, k_hw, strides, padding)
-    return [tuple(int(v) for v in p) for p in padding]
-
-
 def conv_patches(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
     """NHWC x HWIO convolution as strided-slice patches and one matmul (see the module docstring).
 
@@ -103,7 +97,7 @@ def conv_patches(lhs, rhs, window_strides, padding, precision=None, preferred_el
         raise ValueError(f"conv_patches: input has {c} channels but the kernel expects {c_in} "
                          f"(kernel shape {tuple(rhs.shape)})")
     sh, sw = window_strides
-    (pt, pb), (pl, pr) = _pads(padding, (h, w), (kh, kw), (sh, sw))
+    (pt, pb), (pl, pr) = padding_pairs(padding, (h, w), (kh, kw), (sh, sw))
     x = jnp.pad(lhs, ((0, 0), (pt, pb), (pl, pr), (0, 0))) if (pt, pb, pl, pr) != (0, 0, 0, 0) else lhs
     ho, wo = (h + pt + pb - kh) // sh + 1, (w + pl + pr - kw) // sw + 1
     if ho < 1 or wo < 1:
@@ -122,7 +116,7 @@ def conv_patches(lhs, rhs, window_strides, padding, precision=None, preferred_el
 def _out_hw(lhs_shape, rhs_shape, window_strides, padding) -> tuple[int, int]:
     """(Ho, Wo) of an NHWC x HWIO convolution without dilation."""
     (_, h, w, _), (kh, kw) = lhs_shape, rhs_shape[:2]
-    (pt, pb), (pl, pr) = _pads(padding, (h, w), (kh, kw), tuple(window_strides))
+    (pt, pb), (pl, pr) = padding_pairs(padding, (h, w), (kh, kw), tuple(window_strides))
     return (h + pt + pb - kh) // window_strides[0] + 1, (w + pl + pr - kw) // window_strides[1] + 1
 
 

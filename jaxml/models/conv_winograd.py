@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxml.models.conv_chunked import conv_batch_chunked
+from jaxml.models.conv_chunked import conv_batch_chunked, padding_pairs
 
 __all__ = ["TILE_SIZES", "TILE_MATRICES", "winograd_supported", "conv_winograd"]
 
@@ -68,12 +68,6 @@ TILE_MATRICES = {
 }
 
 
-def _pads(padding, in_hw):
-    if isinstance(padding, str):
-        return [tuple(p) for p in lax.padtype_to_pads(in_hw, (3, 3), (1, 1), padding)]
-    return [tuple(int(v) for v in p) for p in padding]
-
-
 def winograd_supported(lhs_shape, rhs_shape, window_strides, padding) -> bool:
     """True when ``conv_winograd`` computes this convolution: NHWC x HWIO with a 3x3 kernel, stride 1
     and one pixel of zero padding on every side ("SAME" or ((1, 1), (1, 1)))."""
@@ -81,7 +75,7 @@ def winograd_supported(lhs_shape, rhs_shape, window_strides, padding) -> bool:
         return False
     if tuple(int(s) for s in window_strides) != (1, 1):
         return False
-    return _pads(padding, tuple(lhs_shape[1:3])) == [(1, 1), (1, 1)]
+    return padding_pairs(padding, tuple(lhs_shape[1:3]), (3, 3), (1, 1)) == [(1, 1), (1, 1)]
 
 
 def _combine(matrix: np.ndarray, parts: list) -> list:
