@@ -13,10 +13,12 @@ per kernel and the step's matmul is tiny (B x H x 4H):
   when they read column slices of a dynamically indexed (T, B, 4H) array;
 - the input projection is part of the step's matmul ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]), so the
   (T, B, 4H) projection of all steps is never written to memory;
-- backward: the gate gradients dz_t (elementwise) and one matmul per step, dz_t @ [kernel; recurrent_kernel]^T,
-  giving the input's and the state's gradients together; when only the last state is returned, its gradient
-  starts the carry (no per-step output gradients are read); the weights' gradients (kernel, recurrent kernel
-  and bias together) are ONE matmul over all steps after the scan.
+- backward: the gate gradients dz_t (elementwise) and one matmul per step, dz_t @ recurrent_kernel^T, the
+  state's gradient; when only the last state is returned, its gradient starts the carry (no per-step output
+  gradients are read). After the scan, ONE matmul over all steps gives the input's gradients (dz @ kernel^T)
+  and one more the weights' gradients (kernel, recurrent kernel and bias together). On one core the step's
+  matmul costs in proportion to its width, so leaving the input's 16 columns out of it (48 -> 32) pays for
+  the extra matmul after the scan (bench/README.md, "The LSTM, seventh session").
 
 Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
 (i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
@@ -99,8 +101,9 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     hdim = rec_HxG.shape[0]
     zero_1xBxH = jnp.zeros((1, b, hdim), c_TxBxH.dtype)
     c_prev_TxBxH = jnp.concatenate([zero_1xBxH, c_TxBxH[:-1]], axis=0)
-    # The step's matmul gives the input's gradient beside the state's: dz_t @ [kernel; recurrent_kernel]^T.
-    w_T_GxK = jnp.concatenate([kernel_DxG, rec_HxG], axis=0).T
+    # The step's matmul gives only the state's gradient, dz_t @ recurrent_kernel^T (K = 4H, N = H): the input's
+    # gradient is one matmul over all steps after the scan, which makes the per-step matmul a third cheaper.
+    rec_T_GxH = rec_HxG.T
 
     def step(carry, inputs):
         dh_next, dc_next = carry
@@ -111,16 +114,15 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
         dc = dc_next + dh * o * (1.0 - tc * tc)
         dz_BxG = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
                                   dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)], axis=-1)
-        dxh_BxK = dz_BxG @ w_T_GxK
-        dh_prev = dxh_BxK[:, d:]
+        dh_prev = dz_BxG @ rec_T_GxH
         if rmask_BxH is not None:
             dh_prev = dh_prev * rmask_BxH
-        return (dh_prev, dc * f), (dz_BxG, dxh_BxK[:, :d])
+        return (dh_prev, dc * f), dz_BxG
 
     zero_BxH = zero_1xBxH[0]
     xs = (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c) + ((d_out,) if return_sequences else ())
     dh_last_BxH = zero_BxH if return_sequences else d_out
-    _, (dz_TxBxG, dx_TxBxD) = jax.lax.scan(step, (dh_last_BxH, zero_BxH), xs, reverse=True, unroll=unroll)
+    _, dz_TxBxG = jax.lax.scan(step, (dh_last_BxH, zero_BxH), xs, reverse=True, unroll=unroll)
     # The weights' gradients in ONE matmul over all steps: [x_t, h_in_{t}, 1]^T @ dz_t summed over (T, B).
     h_in_TxBxH = jnp.concatenate([zero_1xBxH, h_TxBxH[:-1]], axis=0)
     if rmask_BxH is not None:
@@ -129,6 +131,8 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     inputs_NxK = jnp.concatenate([x_TxBxD, h_in_TxBxH, ones_TxBx1], axis=-1).reshape(t * b, d + hdim + 1)
     dz_NxG = dz_TxBxG.reshape(t * b, 4 * hdim)
     d_w = inputs_NxK.T @ dz_NxG
+    # The input's gradient, dz_t @ kernel^T for all steps at once.
+    dx_TxBxD = jnp.einsum("tbg,dg->tbd", dz_TxBxG, kernel_DxG)
     d_kernel, d_rec, d_bias = d_w[:d], d_w[d:d + hdim], d_w[-1]
     d_rmask = None if rmask_BxH is None else jnp.zeros_like(rmask_BxH)
     return dx_TxBxD, d_kernel, d_bias, d_rec, d_rmask
