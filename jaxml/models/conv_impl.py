@@ -63,7 +63,7 @@ WINOGRAD_MIN_POSITIONS = 2048
 WINOGRAD_MIN_CHANNELS = 64
 # Below this many channels the kernel gradient is the direct (XLA) convolution's, in chunks: with the
 # Winograd kernel gradient, keeping the transformed input made ResNet-18's 64-channel 32x32 stage slower
-# than XLA's convolution (bench/README.md, "Winograd convolutions").
+# than XLA's convolution (bench/README.md, "Winograd, sixth session").
 WINOGRAD_DIRECT_BELOW = 128
 WINOGRAD_CHUNK_POSITIONS = 32768  # Winograd transforms at most this many input positions (images * H * W) at once
 
