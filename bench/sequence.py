@@ -32,7 +32,9 @@ their own, round after round in alternating order (``common.interleave``), so th
 shared machine hits them alike; the figure is the ratio of medians (and the median of paired ratios).
 ``--gpt-batch 8,64`` times the GPT at several batch sizes in one run.
 torch runs with ``torch.set_num_threads(os.cpu_count())`` (the goal's baseline) and with 1 thread (on
-a loaded machine OpenMP threads spin-wait on each other); XLA uses its default thread pool.
+a loaded machine OpenMP threads spin-wait on each other); XLA uses its default thread pool. From GPT batch
+``ONE_TORCH_FROM_GPT_BATCH`` (64) on, only the first (the baseline) runs: three such contestants at once
+need ~20 GB.
 
 Usage: ``python -m bench.sequence [--repeats 5] [--quick] [--only lstm|gpt] [--no-torch]``;
 writes ``bench/results/sequence.json`` and ``bench/results/sequence.md`` and prints the tables.
@@ -59,6 +61,11 @@ VOCAB, EMBED, UNITS, LSTM_BATCH, LSTM_LR = 10_000, 16, 32, 128, 1e-3
 GPT = dict(num_layers=6, num_heads=6, embed_dim=384, block_size=256, batch_size=64, dropout=0.2, vocab=84)
 # The baby preset's optimizer (experiments/shakespeare_gpt.py, 5,000 iterations): AdamW, 100 warm-up iterations,
 # then a cosine decay to 0.1 x the learning rate. tests/bench/test_sequence.py checks it against the preset.
+# From this GPT batch size on, a group holds jaxml and only the first torch thread count (the goal's baseline):
+# at batch 64 the three contestants' peak resident sets were 6.1 (jaxml), 7.2 (torch, 2 threads) and 7.0 GB
+# (torch, 1 thread), and one `make bench` run on the 24 GB VM had the group killed by the kernel's OOM killer
+# (bench/README.md, "make bench, 2026-12-04/05, seventh session").
+ONE_TORCH_FROM_GPT_BATCH = 64
 GPT_OPTIMIZER = dict(name="adamw", learning_rate=1e-3, b2=0.99, weight_decay=0.1, clip_norm=1.0,
                      schedule="warmup_cosine", warmup_epochs=100, total_epochs=5_000, end_factor=0.1)
 
@@ -272,21 +279,13 @@ def contestant(kind: str, framework: str, threads: int | None = None, *, maxlen:
 
 # ----------------------------------------------------------------------------- the run
 
-def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_examples: int = 20_000,
-        lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, gpt_batches=(GPT["batch_size"],),
-        torch: bool = True, torch_threads=None, isolate: bool = True, log=print) -> dict:
-    t_start = time.perf_counter()
-    torch_mod = common.optional_import("torch") if torch else None
-    notes = []
-    if torch and torch_mod is None:
-        notes.append("torch is not importable: the PyTorch baseline was skipped.")
-    # One torch contestant per thread count; the first (all cores) is the goal's baseline. On a
-    # loaded machine torch's OpenMP threads can spin-wait on each other, so 1 thread is timed too.
-    torch_threads = list(dict.fromkeys(torch_threads or [os.cpu_count(), 1]))
-    # One group of contestants per workload, interleaved on its own; each contestant is built (and,
-    # with isolate=True, run) in a process of its own, so none inherits another's heap or threads.
+def plan_groups(*, only, frameworks, lstm_examples, lstm_maxlens, lstm_unroll, gpt_iters, gpt_batches):
+    """``(groups, units)``: one group of contestants per workload, interleaved on its own (each contestant is
+    built, and with ``isolate=True`` run, in a process of its own, so none inherits another's heap or threads).
+    ``frameworks`` lists ``(framework, threads)``, jaxml first, then torch's thread counts with the goal's
+    baseline first; a group is ``{name: contestant kwargs}``; ``units[name]`` is (workload, sequence length,
+    steps per unit, batch)."""
     groups, units = [], {}
-    frameworks = [("jaxml", None)] + [("torch", t) for t in (torch_threads if torch_mod is not None else [])]
     if "lstm" in only:
         steps = math.ceil(lstm_examples / LSTM_BATCH)
         for maxlen in lstm_maxlens:
@@ -302,11 +301,29 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
     if "gpt" in only:
         for b in gpt_batches:
             group = {}
-            for framework, t in frameworks:
+            for framework, t in (frameworks[:2] if b >= ONE_TORCH_FROM_GPT_BATCH else frameworks):
                 name = f"jaxml_gpt_B{b}" if framework == "jaxml" else f"torch{t}t_gpt_B{b}"
                 group[name] = dict(kind="gpt", framework=framework, threads=t, batch=b, iters=gpt_iters)
                 units[name] = ("gpt", GPT["block_size"], gpt_iters, b)
             groups.append(group)
+    return groups, units
+
+
+def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_examples: int = 20_000,
+        lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, gpt_batches=(GPT["batch_size"],),
+        torch: bool = True, torch_threads=None, isolate: bool = True, log=print) -> dict:
+    t_start = time.perf_counter()
+    torch_mod = common.optional_import("torch") if torch else None
+    notes = []
+    if torch and torch_mod is None:
+        notes.append("torch is not importable: the PyTorch baseline was skipped.")
+    # One torch contestant per thread count; the first (all cores) is the goal's baseline. On a
+    # loaded machine torch's OpenMP threads can spin-wait on each other, so 1 thread is timed too.
+    torch_threads = list(dict.fromkeys(torch_threads or [os.cpu_count(), 1]))
+    frameworks = [("jaxml", None)] + [("torch", t) for t in (torch_threads if torch_mod is not None else [])]
+    groups, units = plan_groups(only=only, frameworks=frameworks, lstm_examples=lstm_examples,
+                                lstm_maxlens=lstm_maxlens, lstm_unroll=lstm_unroll, gpt_iters=gpt_iters,
+                                gpt_batches=gpt_batches)
     log(f"[bench/sequence] timing {[list(g) for g in groups]}, each group interleaved "
         f"({'each contestant in its own process' if isolate else 'all in this process'}): {warmup} warm-up, "
         f"{repeats} repeats ...")
@@ -353,6 +370,8 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
         kind, length, _, batch = units[name]
         for i, t in enumerate(torch_threads if torch_mod is not None else []):
             base = f"torch{t}t_{kind}" + (f"_T{length}" if kind == "lstm" else f"_B{batch}")
+            if base not in raw:  # a large GPT batch's group times only the first thread count
+                continue
             r = common.ratio(raw[base], raw[name])  # time ratio torch/jax = speed ratio jax/torch
             comparisons.append({"name": f"{name} / {base} (steps/s)", "ratio": r["of_medians"], "paired": r,
                                 "goal": f">= {GOAL}" if i == 0 else "—",

@@ -49,3 +49,14 @@ def test_an_isolated_contestant_reports_its_failure():
 
     with pytest.raises(RuntimeError, match="unknown workload 'cnn'"):
         Isolated("bench.sequence:contestant", kind="cnn", framework="jaxml")
+
+
+def test_a_large_gpt_batch_group_holds_only_the_baseline_torch_contestant():
+    frameworks = [("jaxml", None), ("torch", 2), ("torch", 1)]
+    groups, units = sequence.plan_groups(only=("lstm", "gpt"), frameworks=frameworks, lstm_examples=300,
+                                         lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters=1, gpt_batches=(8, 64))
+    assert [list(g) for g in groups] == [["jaxml_lstm_T20", "torch2t_lstm_T20", "torch1t_lstm_T20"],
+                                         ["jaxml_gpt_B8", "torch2t_gpt_B8", "torch1t_gpt_B8"],
+                                         ["jaxml_gpt_B64", "torch2t_gpt_B64"]]
+    assert units["jaxml_lstm_T20"] == ("lstm", 20, 3, sequence.LSTM_BATCH)
+    assert groups[2]["torch2t_gpt_B64"]["threads"] == 2 and units["torch2t_gpt_B64"][3] == 64
