@@ -16,6 +16,10 @@ Usage::
     python -m bench.all --quick         # each benchmark's --quick, results in bench/results/quick/
     python -m bench.all --only mlp,rl   # a subset (the summary covers the JSON files present)
     python -m bench.all --summary-only  # rebuild the summary from the JSON files already there
+    python -m bench.all --summary-only --previous old/summary.json  # which ratios moved since that run
+
+The summary ends with the ratios that moved against the summary it replaces (or ``--previous``) by more
+than the two runs' spread: ``bench/compare_runs.py``.
 
 A quick run keeps JAX's persistent compilation cache in ``bench/results/quick/jax-cache`` (git-ignored;
 ``--no-compile-cache`` runs without it): compilation is most of a quick run, so the second and later
@@ -40,7 +44,7 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a file (python bench/all.py): make `bench` importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench import common
+from bench import common, compare_runs
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -272,15 +276,32 @@ def summary_markdown(summary: dict) -> str:
                       "; ".join(x for x in (r["meaning"], r["note"]) if x)])
     lines.append(common.markdown_table(["benchmark", "comparison", "ratio", "paired median (range)", "goal",
                                         "notes"], table))
-    return "\n".join(lines) + "\n"
+    previous = summary.get("against_previous")
+    if previous:
+        lines += ["", *compare_runs.markdown(previous["entries"], previous["date"], common.fmt)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def read_previous(path: pathlib.Path) -> dict | None:
+    """A previous ``summary.json`` (``None`` when there is none or it cannot be read)."""
+    try:
+        previous = json.loads(pathlib.Path(path).read_text())
+        return previous if isinstance(previous.get("rows"), list) else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def write_summary(out_dir: pathlib.Path, names, runs: dict | None, quick: bool, before: dict, after: dict,
-                  wall: float | None = None, compile_cache: dict | None = None) -> dict:
+                  wall: float | None = None, compile_cache: dict | None = None, previous: dict | None = None) -> dict:
+    """Collect the rows, write ``summary.json`` and ``summary.md``; with ``previous`` (an earlier summary), add
+    which ratios moved beyond the two runs' noise (``bench/compare_runs.py``)."""
     files = {}
     rows = collect(out_dir, names, runs, files)
     summary = {"date": common.now(), "quick": quick, "machine": {"before": before, "after": after},
                "wall_seconds": wall, "compile_cache": compile_cache, "runs": runs or {}, "files": files, "rows": rows}
+    if previous:
+        summary["against_previous"] = {"date": previous.get("date", ""),
+                                       "entries": compare_runs.compare(previous["rows"], rows)}
     out_dir = pathlib.Path(out_dir)
     common.write_json(out_dir / "summary.json", summary)
     (out_dir / "summary.md").write_text(summary_markdown(summary))
@@ -311,6 +332,8 @@ def parse_args(argv=None):
     p.add_argument("--summary-only", action="store_true", help="run nothing; summarise the JSON files present")
     p.add_argument("--out-dir", default=None, help="where the JSON files and the summary go "
                    "(default bench/results, or bench/results/quick with --quick)")
+    p.add_argument("--previous", default=None, help="a summary.json to compare the ratios with (default: the "
+                   "summary.json this run replaces in the output folder)")
     return p.parse_args(argv)
 
 
@@ -324,6 +347,9 @@ def main(argv=None) -> int:
     names = [n for n in names if n not in skip]
     out_dir = pathlib.Path(args.out_dir) if args.out_dir else (QUICK_RESULTS if args.quick else RESULTS)
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_previous(pathlib.Path(args.previous) if args.previous else out_dir / "summary.json")
+    if args.previous and previous is None:
+        raise SystemExit(f"--previous {args.previous}: not a readable summary.json (expected a JSON object with rows)")
     before = machine_facts()
     cache = None
     if args.quick and not args.no_compile_cache and not args.summary_only:
@@ -336,7 +362,7 @@ def main(argv=None) -> int:
             runs[n] = run_benchmark(BENCHMARKS[n], out_dir, args.quick,
                                     compile_cache_env(QUICK_COMPILE_CACHE) if cache else None)
     summary = write_summary(out_dir, names, runs, args.quick, before, machine_facts(),
-                            None if args.summary_only else time.perf_counter() - t0, cache)
+                            None if args.summary_only else time.perf_counter() - t0, cache, previous)
     print("\n" + summary_markdown(summary))
     print(f"wrote {out_dir / 'summary.md'} and summary.json")
     return 1 if any(r["returncode"] != 0 for r in runs.values()) else 0
