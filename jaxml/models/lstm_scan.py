@@ -18,7 +18,12 @@ per kernel and the step's matmul is tiny (B x H x 4H):
   gradients are read). After the scan, ONE matmul over all steps gives the input's gradients (dz @ kernel^T)
   and one more the weights' gradients (kernel, recurrent kernel and bias together). On one core the step's
   matmul costs in proportion to its width, so leaving the input's 16 columns out of it (48 -> 32) pays for
-  the extra matmul after the scan (bench/README.md, "The LSTM, seventh session").
+  the extra matmul after the scan (bench/README.md, "The LSTM, seventh session");
+- from ``PHASED_FROM_T`` (64) steps on, the backward runs in two phases of T/2 steps, latest first, each
+  followed by its own two matmuls: XLA:CPU runs the first phase's matmuls on the second core while the
+  second phase's loop runs on the first (the recurrence itself keeps one core busy). A phase reads the
+  residuals in place by a dynamic index (slicing them would copy them). At T = 100 this made an IMDB epoch
+  0.97 times as long (bench/README.md, "The LSTM, eighth session").
 
 Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
 (i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
@@ -82,6 +87,37 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll):
     return gates, c_TxBxH
 
 
+# From this many steps on, the backward runs in two phases of about T/2 steps (see _lstm_bwd). Each phase costs a
+# loop, a zero-filled output and two matmuls of its own: at T = 20 two phases were 1.11-1.12 times slower per
+# epoch, at T = 100 0.97 times (bench/README.md, "The LSTM, eighth session").
+PHASED_FROM_T = 64
+
+
+def _backward_phases(t: int) -> list[tuple[int, int]]:
+    """The backward's phases as [lo, hi) step ranges, in the order they run (latest steps first)."""
+    if t < PHASED_FROM_T:
+        return [(0, t)]
+    half = t // 2
+    return [(half, t), (0, half)]
+
+
+def _reverse_loop(step, carry, xs, lo: int, hi: int, unroll: int):
+    """``step`` over time steps hi-1, ..., lo of the time-major arrays ``xs`` (read in place by a dynamic index,
+    so no phase copies its inputs); returns the last carry and the stacked outputs, (hi - lo, ...)."""
+    if lo == 0 and hi == xs[0].shape[0]:  # one phase: the plain reverse scan
+        return jax.lax.scan(step, carry, xs, reverse=True, unroll=unroll)
+
+    def body(k, state):
+        carry, out = state
+        t = hi - 1 - k
+        carry, y = step(carry, tuple(jax.lax.dynamic_index_in_dim(a, t, 0, keepdims=False) for a in xs))
+        return carry, jax.lax.dynamic_update_index_in_dim(out, y, t - lo, 0)
+
+    y_shape = jax.eval_shape(step, carry, tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in xs))[1]
+    out = jnp.zeros((hi - lo,) + y_shape.shape, y_shape.dtype)
+    return jax.lax.fori_loop(0, hi - lo, body, (carry, out), unroll=unroll)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
 def _lstm(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
     return _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll)[0]
@@ -121,18 +157,25 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
 
     zero_BxH = zero_1xBxH[0]
     xs = (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c) + ((d_out,) if return_sequences else ())
-    dh_last_BxH = zero_BxH if return_sequences else d_out
-    _, dz_TxBxG = jax.lax.scan(step, (dh_last_BxH, zero_BxH), xs, reverse=True, unroll=unroll)
-    # The weights' gradients in ONE matmul over all steps: [x_t, h_in_{t}, 1]^T @ dz_t summed over (T, B).
+    carry = (zero_BxH if return_sequences else d_out, zero_BxH)
     h_in_TxBxH = jnp.concatenate([zero_1xBxH, h_TxBxH[:-1]], axis=0)
     if rmask_BxH is not None:
         h_in_TxBxH = h_in_TxBxH * rmask_BxH[None]
-    ones_TxBx1 = jnp.ones((t, b, 1), x_TxBxD.dtype)
-    inputs_NxK = jnp.concatenate([x_TxBxD, h_in_TxBxH, ones_TxBx1], axis=-1).reshape(t * b, d + hdim + 1)
-    dz_NxG = dz_TxBxG.reshape(t * b, 4 * hdim)
-    d_w = inputs_NxK.T @ dz_NxG
-    # The input's gradient, dz_t @ kernel^T for all steps at once.
-    dx_TxBxD = jnp.einsum("tbg,dg->tbd", dz_TxBxG, kernel_DxG)
+    # The backward runs in phases, latest steps first. A phase's weight and input gradients (two matmuls over its
+    # steps) depend only on its own dz, so XLA:CPU runs them on the second core while the next phase's loop runs
+    # on the first (bench/README.md, "The LSTM, eighth session").
+    d_w, dx_parts = None, []
+    for lo, hi in _backward_phases(t):
+        carry, dz_PxBxG = _reverse_loop(step, carry, xs, lo, hi, unroll)
+        # The weights' gradients in ONE matmul over the phase's steps: [x_t, h_in_t, 1]^T @ dz_t summed over (t, B).
+        n = (hi - lo) * b
+        ones_PxBx1 = jnp.ones((hi - lo, b, 1), x_TxBxD.dtype)
+        inputs_NxK = jnp.concatenate([x_TxBxD[lo:hi], h_in_TxBxH[lo:hi], ones_PxBx1], axis=-1).reshape(n, d + hdim + 1)
+        part = inputs_NxK.T @ dz_PxBxG.reshape(n, 4 * hdim)
+        d_w = part if d_w is None else d_w + part
+        # The input's gradient, dz_t @ kernel^T for the phase's steps at once.
+        dx_parts.append(jnp.einsum("tbg,dg->tbd", dz_PxBxG, kernel_DxG))
+    dx_TxBxD = dx_parts[0] if len(dx_parts) == 1 else jnp.concatenate(dx_parts[::-1], axis=0)
     d_kernel, d_rec, d_bias = d_w[:d], d_w[d:d + hdim], d_w[-1]
     d_rmask = None if rmask_BxH is None else jnp.zeros_like(rmask_BxH)
     return dx_TxBxD, d_kernel, d_bias, d_rec, d_rmask

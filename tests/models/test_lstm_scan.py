@@ -32,9 +32,15 @@ def _both_impls(params, x, key):
     return out
 
 
-def test_custom_vjp_matches_autodiff_values_and_gradients():
+@pytest.mark.parametrize("steps", [6, 9])
+def test_custom_vjp_matches_autodiff_values_and_gradients(steps, monkeypatch):
+    from jaxml.models import lstm_scan as lstm_scan_module
+
+    # From 8 steps on (lowered from PHASED_FROM_T for this test) the backward runs in two phases: [4, 9), [0, 4).
+    monkeypatch.setattr(lstm_scan_module, "PHASED_FROM_T", 8)
+    assert [len(lstm_scan_module._backward_phases(n)) for n in (6, 9)] == [1, 2]
     rng = np.random.default_rng(0)
-    x = jnp.asarray(rng.normal(size=(3, 6, 2)), jnp.float32)
+    x = jnp.asarray(rng.normal(size=(3, steps, 2)), jnp.float32)
     shapes = jax.eval_shape(Recurrent("lstm", 4).init, jax.random.PRNGKey(0), x)["params"]
     params = jax.tree_util.tree_map(lambda a: jnp.asarray(0.6 * rng.normal(size=a.shape), jnp.float32), shapes)
     results = _both_impls(params, x, jax.random.PRNGKey(5))
