@@ -177,8 +177,9 @@ def main(argv=None) -> dict:
     res = run([a.only] if a.only else list(WORKLOADS), a.repeats, a.steps)
     md = tables(res)
     print(md)
-    common.write_json(a.out + ".json", res)
-    pathlib.Path(a.out + ".md").write_text(md + "\n")
+    out = common.out_stem(a.out)
+    common.write_json(out + ".json", res)
+    pathlib.Path(out + ".md").write_text(md + "\n")
     return res
 
 

@@ -255,6 +255,15 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def out_stem(path: str) -> str:
+    """An ``--out`` path without suffix (the benchmarks write ``<stem>.json`` and ``<stem>.md``): a trailing
+    ``.json`` or ``.md`` given by habit is dropped rather than doubled (``x.json`` -> ``x``)."""
+    for suffix in (".json", ".md"):
+        if str(path).endswith(suffix):
+            return str(path)[:-len(suffix)]
+    return str(path)
+
+
 def write_json(path: str | os.PathLike, payload: dict) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

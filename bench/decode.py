@@ -183,8 +183,9 @@ def main(argv=None):
     text = "\n\n".join(md)
     print(text)
     if args.out:
-        common.write_json(args.out + ".json", payload)
-        pathlib.Path(args.out + ".md").write_text(text + "\n")
+        out = common.out_stem(args.out)
+        common.write_json(out + ".json", payload)
+        pathlib.Path(out + ".md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

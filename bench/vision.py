@@ -290,8 +290,9 @@ def main(argv=None) -> dict:
     res = run(models, a.repeats, a.steps, a.resnet_steps, threads)
     md = tables(res)
     print(md)
-    common.write_json(a.out + ".json", res)
-    pathlib.Path(a.out + ".md").write_text(md + "\n")
+    out = common.out_stem(a.out)
+    common.write_json(out + ".json", res)
+    pathlib.Path(out + ".md").write_text(md + "\n")
     return res
 
 

@@ -58,3 +58,10 @@ def test_benchmarks_import_nothing_from_experiments():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "experiments" or n.startswith("experiments.") for n in names), path.name
+
+
+def test_out_stem_drops_a_json_or_md_suffix_instead_of_doubling_it():
+    assert common.out_stem("bench/results/x.json") == "bench/results/x"
+    assert common.out_stem("bench/results/x.md") == "bench/results/x"
+    assert common.out_stem("bench/results/x") == "bench/results/x"
+    assert common.out_stem("runs/v1.2") == "runs/v1.2"  # other dots stay
