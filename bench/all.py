@@ -278,7 +278,7 @@ def summary_markdown(summary: dict) -> str:
                                         "notes"], table))
     previous = summary.get("against_previous")
     if previous:
-        lines += ["", *compare_runs.markdown(previous["entries"], previous["date"], common.fmt)]
+        lines += ["", *compare_runs.markdown(previous["entries"], previous["date"])]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -12,6 +12,8 @@ bad.
 """
 from __future__ import annotations
 
+from bench import common
+
 __all__ = ["compare", "markdown"]
 
 
@@ -50,27 +52,25 @@ def compare(previous_rows: list[dict], rows: list[dict]) -> list[dict]:
     return out
 
 
-def markdown(entries: list[dict], previous_date: str, fmt) -> list[str]:
+def markdown(entries: list[dict], previous_date: str) -> list[str]:
     """Lines of the summary's section on the previous run: the rows that moved (and those without a spread),
-    then a count of the rows within noise. ``fmt`` formats a number."""
+    then a count of the rows within noise."""
     if not entries:
         return []
-    moved = [e for e in entries if e["verdict"] in ("higher", "lower", "no spread recorded")]
-    calm = len(entries) - len(moved)
+    moved = [e for e in entries if e["verdict"] != "within noise"]
     lines = [f"## Against the previous summary ({previous_date or 'undated'})", "",
              "A ratio counts as moved only when the ranges of its paired ratios in the two runs do not overlap "
              "(bench/compare_runs.py); whether higher is better depends on the row.", ""]
 
-    def rng(r):
-        return "—" if r is None else f"{fmt(r[0])}–{fmt(r[1])}"
+    def with_range(value, r):
+        return common.fmt(value) + (" (—)" if r is None else f" ({common.fmt(r[0])}–{common.fmt(r[1])})")
 
     if moved:
-        header = "| benchmark | comparison | previous (range) | now (range) | now / previous | verdict |"
-        lines += [header, "|---|---|---|---|---|---|"]
-        for e in moved:
-            change = "—" if e["change"] is None else fmt(e["change"])
-            lines.append(f"| {e['benchmark']} | {e['comparison']} | {fmt(e['previous'])} ({rng(e['previous_range'])}) "
-                         f"| {fmt(e['ratio'])} ({rng(e['range'])}) | {change} | {e['verdict']} |")
-        lines.append("")
-    lines += [f"{calm} of {len(entries)} ratios in both runs moved within the runs' noise (ranges overlap).", ""]
+        lines += [common.markdown_table(
+            ["benchmark", "comparison", "previous (range)", "now (range)", "now / previous", "verdict"],
+            [[e["benchmark"], e["comparison"], with_range(e["previous"], e["previous_range"]),
+              with_range(e["ratio"], e["range"]), "—" if e["change"] is None else common.fmt(e["change"]),
+              e["verdict"]] for e in moved]), ""]
+    lines += [f"{len(entries) - len(moved)} of {len(entries)} ratios in both runs moved within the runs' noise "
+              "(ranges overlap).", ""]
     return lines

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import all as bench_all
 from bench import common, compare_runs
 
@@ -32,11 +34,11 @@ def test_verdicts_by_overlap_of_the_paired_ranges():
 def test_markdown_lists_the_moved_rows_and_counts_the_rest():
     entries = compare_runs.compare([row("a", 1.0, 0.95, 1.05), row("b", 1.0, 0.95, 1.05)],
                                    [row("a", 0.9, 0.85, 0.94), row("b", 1.01, 0.97, 1.04)])
-    md = "\n".join(compare_runs.markdown(entries, "2026-12-05", common.fmt))
+    md = "\n".join(compare_runs.markdown(entries, "2026-12-05"))
     assert "Against the previous summary (2026-12-05)" in md
     assert "| sequence | a | 1.00 (0.95–1.05) | 0.9 (0.85–0.94) | 0.9 | lower |" in md
     assert "| sequence | b |" not in md and "1 of 2 ratios in both runs moved within the runs' noise" in md
-    assert compare_runs.markdown([], "x", common.fmt) == []
+    assert compare_runs.markdown([], "x") == []
 
 
 def test_make_bench_compares_with_the_summary_it_replaces(tmp_path):
@@ -55,10 +57,6 @@ def test_make_bench_compares_with_the_summary_it_replaces(tmp_path):
     assert "| mlp | jaxml / torch | 6.00 (5.80–6.20) | 4.00 (3.90–4.10) | 0.667 | lower |" in (
         tmp_path / "summary.md").read_text()
     (tmp_path / "old.json").write_text("not json")
-    try:
+    with pytest.raises(SystemExit, match="not a readable summary.json"):
         bench_all.main(["--summary-only", "--only", "mlp", "--out-dir", str(tmp_path), "--previous",
                         str(tmp_path / "old.json")])
-    except SystemExit as e:
-        assert "not a readable summary.json" in str(e)
-    else:
-        raise AssertionError("an unreadable --previous must be refused")
