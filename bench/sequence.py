@@ -364,18 +364,14 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
             row["fraction_of_matmul_peak"] = row["model_gflops_per_second"] / ceiling
         per[name] = row
     comparisons = []
-    for name in raw:
-        if not name.startswith("jaxml_"):
-            continue
-        kind, length, _, batch = units[name]
-        for i, t in enumerate(torch_threads if torch_mod is not None else []):
-            base = f"torch{t}t_{kind}" + (f"_T{length}" if kind == "lstm" else f"_B{batch}")
-            if base not in raw:  # a large GPT batch's group times only the first thread count
-                continue
-            r = common.ratio(raw[base], raw[name])  # time ratio torch/jax = speed ratio jax/torch
-            comparisons.append({"name": f"{name} / {base} (steps/s)", "ratio": r["of_medians"], "paired": r,
-                                "goal": f">= {GOAL}" if i == 0 else "—",
-                                "met": (r["of_medians"] >= GOAL) if i == 0 else None})
+    for group in groups:  # each jaxml contestant against its group's torch contestants, the goal's baseline first
+        bases = [n for n in group if not n.startswith("jaxml_")]
+        for name in (n for n in group if n.startswith("jaxml_")):
+            for i, base in enumerate(bases):
+                r = common.ratio(raw[base], raw[name])  # time ratio torch/jax = speed ratio jax/torch
+                comparisons.append({"name": f"{name} / {base} (steps/s)", "ratio": r["of_medians"], "paired": r,
+                                    "goal": f">= {GOAL}" if i == 0 else "—",
+                                    "met": (r["of_medians"] >= GOAL) if i == 0 else None})
     return {"benchmark": "sequence", "date": common.now(),
             "settings": {"lstm": {"examples": lstm_examples, "maxlens": list(lstm_maxlens), "batch": LSTM_BATCH,
                                   "vocab": VOCAB, "embed": EMBED, "units": UNITS, "optimizer": "RMSprop 1e-3",
