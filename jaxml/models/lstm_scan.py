@@ -23,7 +23,10 @@ per kernel and the step's matmul is tiny (B x H x 4H):
   followed by its own two matmuls: XLA:CPU runs the first phase's matmuls on the second core while the
   second phase's loop runs on the first (the recurrence itself keeps one core busy). A phase reads the
   residuals in place by a dynamic index (slicing them would copy them). At T = 100 this made an IMDB epoch
-  0.97 times as long (bench/README.md, "The LSTM, eighth session").
+  0.97 times as long (bench/README.md, "The LSTM, eighth session");
+- the loops write their outputs (the forward's gates and c, the backward's dz) into buffers allocated once,
+  unfilled (:mod:`jaxml.models.loop_buffers`): ``lax.scan`` would start them as zeros, a memset of every
+  buffer before the loops (bench/README.md, "The LSTM, ninth session").
 
 Measurements: bench/README.md ("The LSTM's time step"). Shapes: inputs ``x_TxBxD`` time-major, gates ordered
 (i, f, g, o) as Keras, G = 4H; the initial state is zero; ``rmask_BxH`` (optional) multiplies the state
@@ -38,6 +41,8 @@ import functools
 
 import jax
 import jax.numpy as jnp
+
+from jaxml.models.loop_buffers import unfilled_buffers
 
 __all__ = ["LSTM_IMPLS", "choose_lstm_impl", "lstm_scan"]
 
@@ -62,8 +67,9 @@ def _gate_constants(hdim: int, dtype):
     return is_g, jnp.where(is_g, 1.0, 0.5).astype(dtype)
 
 
-def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll):
-    """Scan the cell; returns the gate activations (i, f, g, o), each (T, B, H), and c (T, B, H)."""
+def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
+    """Run the cell over the T steps, writing row t of the five (T, B, H) arrays ``outs`` at step t; returns them:
+    the gate activations (i, f, g, o) and c."""
     _, b, _ = x_TxBxD.shape
     hdim = rec_HxG.shape[0]
     is_g, scale = _gate_constants(hdim, x_TxBxD.dtype)
@@ -72,23 +78,26 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll):
     w_KxG = jnp.concatenate([kernel_DxG, rec_HxG], axis=0)
     zero_BxH = jnp.zeros((b, hdim), x_TxBxD.dtype)
 
-    def step(carry, x_BxD):
-        c_prev, h_prev = carry
+    def step(k, state):
+        (c_prev, h_prev), outs = state
         h_in = h_prev if rmask_BxH is None else h_prev * rmask_BxH
+        x_BxD = jax.lax.dynamic_index_in_dim(x_TxBxD, k, 0, keepdims=False)
         z_BxG = jnp.concatenate([x_BxD, h_in], axis=-1) @ w_KxG + bias_1xG
         t_BxG = jnp.tanh(z_BxG * scale)
         act_BxG = jnp.where(is_g, t_BxG, 0.5 * t_BxG + 0.5)
         i, f, g, o = jnp.split(act_BxG, 4, axis=-1)
         c = f * c_prev + i * g
         h = o * jnp.tanh(c)
-        return (c, h), ((i, f, g, o), c)
+        outs = tuple(jax.lax.dynamic_update_index_in_dim(a, v, k, 0) for a, v in zip(outs, (i, f, g, o, c)))
+        return (c, h), outs
 
-    _, (gates, c_TxBxH) = jax.lax.scan(step, (zero_BxH, zero_BxH), x_TxBxD, unroll=unroll)
-    return gates, c_TxBxH
+    _, (i, f, g, o, c_TxBxH) = jax.lax.fori_loop(0, x_TxBxD.shape[0], step, ((zero_BxH, zero_BxH), tuple(outs)),
+                                                 unroll=unroll)
+    return (i, f, g, o), c_TxBxH
 
 
 # From this many steps on, the backward runs in two phases of about T/2 steps (see _lstm_bwd). Each phase costs a
-# loop, a zero-filled output and two matmuls of its own: at T = 20 two phases were 1.11-1.12 times slower per
+# loop and two matmuls of its own: at T = 20 two phases were 1.11-1.12 times slower per
 # epoch, at T = 100 0.97 times (bench/README.md, "The LSTM, eighth session").
 PHASED_FROM_T = 64
 
@@ -101,20 +110,16 @@ def _backward_phases(t: int) -> list[tuple[int, int]]:
     return [(half, t), (0, half)]
 
 
-def _reverse_loop(step, carry, xs, lo: int, hi: int, unroll: int):
+def _reverse_loop(step, carry, xs, lo: int, hi: int, out, unroll: int):
     """``step`` over time steps hi-1, ..., lo of the time-major arrays ``xs`` (read in place by a dynamic index,
-    so no phase copies its inputs); returns the last carry and the stacked outputs, (hi - lo, ...)."""
-    if lo == 0 and hi == xs[0].shape[0]:  # one phase: the plain reverse scan
-        return jax.lax.scan(step, carry, xs, reverse=True, unroll=unroll)
-
+    so no phase copies its inputs), writing step t's output to row t - lo of ``out`` ((hi - lo, ...), every row
+    written); returns the last carry and ``out``."""
     def body(k, state):
         carry, out = state
         t = hi - 1 - k
         carry, y = step(carry, tuple(jax.lax.dynamic_index_in_dim(a, t, 0, keepdims=False) for a in xs))
         return carry, jax.lax.dynamic_update_index_in_dim(out, y, t - lo, 0)
 
-    y_shape = jax.eval_shape(step, carry, tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in xs))[1]
-    out = jnp.zeros((hi - lo,) + y_shape.shape, y_shape.dtype)
     return jax.lax.fori_loop(0, hi - lo, body, (carry, out), unroll=unroll)
 
 
@@ -124,15 +129,25 @@ def _lstm(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unr
 
 
 def _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences, unroll):
-    gates, c_TxBxH = _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, unroll)
+    t, b, _ = x_TxBxD.shape
+    hdim = rec_HxG.shape[0]
+    # Every loop output of the forward (five (T, B, H) arrays) and of the backward (each phase's (steps, B, 4H)
+    # dz) in one allocation, unfilled: the loops write every row, so no memset precedes them. The backward's
+    # buffers are allocated here, with the forward's: allocated in the backward (after the cotangent), the
+    # IMDB epoch was 1.02-1.04 times as long as with zero-filled buffers instead of 0.97-0.98 (bench/README.md,
+    # "The LSTM, ninth session").
+    structs = [jax.ShapeDtypeStruct((t, b, hdim), x_TxBxD.dtype)] * 5 + [
+        jax.ShapeDtypeStruct((hi - lo, b, 4 * hdim), x_TxBxD.dtype) for lo, hi in _backward_phases(t)]
+    buffers = unfilled_buffers(structs, x_TxBxD)
+    gates, c_TxBxH = _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, buffers[:5], unroll)
     tanh_c = jnp.tanh(c_TxBxH)
     h_TxBxH = gates[3] * tanh_c
     out = h_TxBxH if return_sequences else h_TxBxH[-1]
-    return out, (x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, gates, c_TxBxH, tanh_c, h_TxBxH)
+    return out, (x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, gates, c_TxBxH, tanh_c, h_TxBxH, tuple(buffers[5:]))
 
 
 def _lstm_bwd(return_sequences, unroll, residuals, d_out):
-    x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, (i_all, f_all, g_all, o_all), c_TxBxH, tanh_c, h_TxBxH = residuals
+    x_TxBxD, kernel_DxG, rec_HxG, rmask_BxH, (i_all, f_all, g_all, o_all), c_TxBxH, tanh_c, h_TxBxH, dz_outs = residuals
     t, b, d = x_TxBxD.shape
     hdim = rec_HxG.shape[0]
     zero_1xBxH = jnp.zeros((1, b, hdim), c_TxBxH.dtype)
@@ -165,8 +180,8 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     # steps) depend only on its own dz, so XLA:CPU runs them on the second core while the next phase's loop runs
     # on the first (bench/README.md, "The LSTM, eighth session").
     d_w, dx_parts = None, []
-    for lo, hi in _backward_phases(t):
-        carry, dz_PxBxG = _reverse_loop(step, carry, xs, lo, hi, unroll)
+    for (lo, hi), dz_out in zip(_backward_phases(t), dz_outs):
+        carry, dz_PxBxG = _reverse_loop(step, carry, xs, lo, hi, dz_out, unroll)
         # The weights' gradients in ONE matmul over the phase's steps: [x_t, h_in_t, 1]^T @ dz_t summed over (t, B).
         n = (hi - lo) * b
         ones_PxBx1 = jnp.ones((hi - lo, b, 1), x_TxBxD.dtype)

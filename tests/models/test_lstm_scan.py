@@ -96,3 +96,15 @@ def test_bfloat16_layer_trains_on_the_custom_path():
     for name in ("kernel", "recurrent_kernel", "bias"):
         assert grads[1][name].dtype == jnp.float32
         np.testing.assert_allclose(grads[1][name], grads[0][name], rtol=0.1, atol=0.02)
+
+
+def test_the_loops_outputs_are_not_zero_filled_on_cpu():
+    """The forward's five (T, B, H) outputs and the backward's (T, B, 4H) dz come from one unfilled allocation
+    (jaxml.models.loop_buffers): the compiled gradient broadcasts no zero into a buffer of those shapes."""
+    t, b, d, h = 9, 3, 2, 4
+    args = (jnp.ones((t, b, d)), jnp.full((d, 4 * h), 0.1), jnp.zeros(4 * h), jnp.full((h, 4 * h), 0.1))
+    grad = jax.jit(jax.grad(lambda *a: lstm_scan(*a).sum(), argnums=(0, 1, 2, 3)))
+    lines = grad.lower(*args).compile().as_text().splitlines()
+    assert sum('custom_call_target="dce_sink"' in line for line in lines) == 1
+    for shape in (f"f32[{t},{b},{h}]", f"f32[{t},{b},{4 * h}]"):
+        assert not any(shape in line and "broadcast(" in line for line in lines), shape
