@@ -134,7 +134,7 @@ def _lstm_fwd(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, return_sequences,
     # Every loop output of the forward (five (T, B, H) arrays) and of the backward (each phase's (steps, B, 4H)
     # dz) in one allocation, unfilled: the loops write every row, so no memset precedes them. The backward's
     # buffers are allocated here, with the forward's: allocated in the backward (after the cotangent), the
-    # IMDB epoch was 1.02-1.04 times as long as with zero-filled buffers instead of 0.97-0.98 (bench/README.md,
+    # IMDB epoch was 1.02-1.04 times as long as with zero-filled buffers instead of 0.95-0.98 (bench/README.md,
     # "The LSTM, ninth session").
     structs = [jax.ShapeDtypeStruct((t, b, hdim), x_TxBxD.dtype)] * 5 + [
         jax.ShapeDtypeStruct((hi - lo, b, 4 * hdim), x_TxBxD.dtype) for lo, hi in _backward_phases(t)]
