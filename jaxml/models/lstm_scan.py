@@ -11,8 +11,10 @@ per kernel and the step's matmul is tiny (B x H x 4H):
   the scan in one vectorised pass;
 - the gates are stored as four separate (T, B, H) arrays: XLA:CPU's loop kernels run several times slower
   when they read column slices of a dynamically indexed (T, B, 4H) array;
-- the input projection is part of the step's matmul ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]), so the
-  (T, B, 4H) projection of all steps is never written to memory;
+- the inputs' projection x_t @ kernel for all steps is one matmul before the loop, and the step's matmul
+  h_{t-1} @ recurrent_kernel. Until the ninth session the projection was part of the step's matmul
+  ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]); with the loops' buffers unfilled (below) the projection
+  before the loop made an IMDB epoch at T = 100 0.98 times as long (bench/README.md, "The LSTM, ninth session");
 - backward: the gate gradients dz_t (elementwise) and one matmul per step, dz_t @ recurrent_kernel^T, the
   state's gradient; when only the last state is returned, its gradient starts the carry (no per-step output
   gradients are read). After the scan, ONE matmul over all steps gives the input's gradients (dz @ kernel^T)
@@ -70,19 +72,19 @@ def _gate_constants(hdim: int, dtype):
 def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
     """Run the cell over the T steps, writing row t of the five (T, B, H) arrays ``outs`` at step t; returns them:
     the gate activations (i, f, g, o) and c."""
-    _, b, _ = x_TxBxD.shape
+    t, b, d = x_TxBxD.shape
     hdim = rec_HxG.shape[0]
     is_g, scale = _gate_constants(hdim, x_TxBxD.dtype)
     is_g, scale, bias_1xG = is_g[None, :], scale[None, :], bias_G[None, :]
-    # One matmul per step over [x_t, h_{t-1}]: the (T, B, 4H) input projection is never materialised.
-    w_KxG = jnp.concatenate([kernel_DxG, rec_HxG], axis=0)
     zero_BxH = jnp.zeros((b, hdim), x_TxBxD.dtype)
+    # The inputs' projection for all steps in one matmul before the loop; the step's matmul is then
+    # (B x H) @ (H x 4H) instead of (B x (D + H)) @ ((D + H) x 4H) (bench/README.md, "The LSTM, ninth session").
+    xp_TxBxG = (x_TxBxD.reshape(t * b, d) @ kernel_DxG).reshape(t, b, 4 * hdim)
 
     def step(k, state):
         (c_prev, h_prev), outs = state
         h_in = h_prev if rmask_BxH is None else h_prev * rmask_BxH
-        x_BxD = jax.lax.dynamic_index_in_dim(x_TxBxD, k, 0, keepdims=False)
-        z_BxG = jnp.concatenate([x_BxD, h_in], axis=-1) @ w_KxG + bias_1xG
+        z_BxG = h_in @ rec_HxG + jax.lax.dynamic_index_in_dim(xp_TxBxG, k, 0, keepdims=False) + bias_1xG
         t_BxG = jnp.tanh(z_BxG * scale)
         act_BxG = jnp.where(is_g, t_BxG, 0.5 * t_BxG + 0.5)
         i, f, g, o = jnp.split(act_BxG, 4, axis=-1)
@@ -91,8 +93,7 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
         outs = tuple(jax.lax.dynamic_update_index_in_dim(a, v, k, 0) for a, v in zip(outs, (i, f, g, o, c)))
         return (c, h), outs
 
-    _, (i, f, g, o, c_TxBxH) = jax.lax.fori_loop(0, x_TxBxD.shape[0], step, ((zero_BxH, zero_BxH), tuple(outs)),
-                                                 unroll=unroll)
+    _, (i, f, g, o, c_TxBxH) = jax.lax.fori_loop(0, t, step, ((zero_BxH, zero_BxH), tuple(outs)), unroll=unroll)
     return (i, f, g, o), c_TxBxH
 
 
