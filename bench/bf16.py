@@ -177,9 +177,7 @@ def main(argv=None) -> dict:
     res = run([a.only] if a.only else list(WORKLOADS), a.repeats, a.steps)
     md = tables(res)
     print(md)
-    out = common.out_stem(a.out)
-    common.write_json(out + ".json", res)
-    pathlib.Path(out + ".md").write_text(md + "\n")
+    common.write_results(a.out, res, md)
     return res
 
 

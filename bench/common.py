@@ -264,6 +264,15 @@ def out_stem(path: str) -> str:
     return str(path)
 
 
+def write_results(out: str, payload: dict, markdown: str) -> pathlib.Path:
+    """``<stem>.json`` (the payload) and ``<stem>.md`` (the tables) for an ``--out`` path given with or without
+    suffix (:func:`out_stem`); returns the JSON path."""
+    stem = out_stem(out)
+    path = write_json(stem + ".json", payload)
+    pathlib.Path(stem + ".md").write_text(markdown.rstrip("\n") + "\n")
+    return path
+
+
 def write_json(path: str | os.PathLike, payload: dict) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -183,9 +183,7 @@ def main(argv=None):
     text = "\n\n".join(md)
     print(text)
     if args.out:
-        out = common.out_stem(args.out)
-        common.write_json(out + ".json", payload)
-        pathlib.Path(out + ".md").write_text(text + "\n")
+        common.write_results(args.out, payload, text)
 
 
 if __name__ == "__main__":

@@ -185,11 +185,8 @@ def main(argv=None):
     res = run(families, repeats=2 if args.quick else args.repeats, quick=args.quick, batch=args.batch)
     text = markdown(res)
     print("\n" + text)
-    out = common.out_stem(args.out) if args.out else str(HERE / "results" / f"impls_{res['backend']}")
-    if out:
-        common.write_json(out + ".json", res)
-        pathlib.Path(out + ".md").write_text(text + "\n")
-        print(f"wrote {out}.json and .md")
+    path = common.write_results(args.out or str(HERE / "results" / f"impls_{res['backend']}"), res, text)
+    print(f"wrote {path} and its .md")
     return res
 
 

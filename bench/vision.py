@@ -290,9 +290,7 @@ def main(argv=None) -> dict:
     res = run(models, a.repeats, a.steps, a.resnet_steps, threads)
     md = tables(res)
     print(md)
-    out = common.out_stem(a.out)
-    common.write_json(out + ".json", res)
-    pathlib.Path(out + ".md").write_text(md + "\n")
+    common.write_results(a.out, res, md)
     return res
 
 

@@ -38,13 +38,12 @@ def unfilled_buffers_available() -> bool:
     """Whether this process's jaxlib accepts the allocation on the CPU (compiled and run once, then cached)."""
     try:
         probe = jax.jit(lambda a: _ffi_buffers([jax.ShapeDtypeStruct((2, 3), jnp.float32)], a)[0] * 0.0 + a[0])
-        out = probe(jax.device_put(jnp.ones((1,), jnp.float32), jax.local_devices(backend="cpu")[0]))
-        ok = out.shape == (2, 3)
+        jax.block_until_ready(probe(jax.device_put(jnp.ones((1,), jnp.float32), jax.local_devices(backend="cpu")[0])))
     except Exception as err:  # noqa: BLE001 - any failure means: use zeros
         logging.getLogger(__name__).warning("unfilled_buffers: jaxlib's %r target is not usable here (%s); loop "
                                             "buffers start as zeros", _TARGET, err)
         return False
-    return bool(ok)
+    return True
 
 
 def unfilled_buffers(structs: Sequence[jax.ShapeDtypeStruct], after: jax.Array) -> list[jax.Array]:

@@ -65,3 +65,10 @@ def test_out_stem_drops_a_json_or_md_suffix_instead_of_doubling_it():
     assert common.out_stem("bench/results/x.md") == "bench/results/x"
     assert common.out_stem("bench/results/x") == "bench/results/x"
     assert common.out_stem("runs/v1.2") == "runs/v1.2"  # other dots stay
+
+
+def test_write_results_writes_json_and_md_beside_each_other(tmp_path):
+    path = common.write_results(str(tmp_path / "r.json"), {"a": 1}, "| t |\n")
+    assert path == tmp_path / "r.json" and json.loads(path.read_text()) == {"a": 1}
+    assert (tmp_path / "r.md").read_text() == "| t |\n"
+    assert not (tmp_path / "r.json.json").exists()
