@@ -5,22 +5,26 @@ parameters, same results up to float rounding; ``tests/models/test_lstm_scan.py`
 gradients), but arranges the work for XLA:CPU, where each time step of a ``lax.scan`` pays a fixed cost
 per kernel and the step's matmul is tiny (B x H x 4H):
 
-- forward: one matmul and one activation pass per step. The three sigmoids and the tanh of the gates are
-  ONE ``tanh`` over the (B, 4H) pre-activations (sigmoid(z) = (1 + tanh(z / 2)) / 2), and only the gate
-  activations and the cell state are kept per step; tanh(c_t) and h_t for all steps are recomputed after
-  the scan in one vectorised pass;
+- forward: one matmul per step, then each gate's activation computed by the kernel that writes it into its
+  (T, B, H) buffer (sigmoids as tanh: sigmoid(z) = (1 + tanh(z / 2)) / 2); c_t and h_t read the gates back
+  from the buffers behind an ``optimization_barrier``. Without the barrier XLA rewrites those reads into the
+  values written: one activation kernel over (B, 4H) and four copying writes, 0.94-0.96 times as fast per
+  IMDB epoch (bench/README.md, "The LSTM, tenth session"). Only the gate activations and the cell state are
+  kept per step; tanh(c_t) and h_t for all steps are recomputed after the scan in one vectorised pass;
 - the gates are stored as four separate (T, B, H) arrays: XLA:CPU's loop kernels run several times slower
   when they read column slices of a dynamically indexed (T, B, 4H) array;
 - the inputs' projection x_t @ kernel for all steps is one matmul before the loop, and the step's matmul
   h_{t-1} @ recurrent_kernel. Until the ninth session the projection was part of the step's matmul
   ([x_t, h_{t-1}] @ [kernel; recurrent_kernel]); with the loops' buffers unfilled (below) the projection
   before the loop made an IMDB epoch at T = 100 0.98 times as long (bench/README.md, "The LSTM, ninth session");
-- backward: the gate gradients dz_t (elementwise) and one matmul per step, dz_t @ recurrent_kernel^T, the
-  state's gradient; when only the last state is returned, its gradient starts the carry (no per-step output
-  gradients are read). After the scan, ONE matmul over all steps gives the input's gradients (dz @ kernel^T)
-  and one more the weights' gradients (kernel, recurrent kernel and bias together). On one core the step's
-  matmul costs in proportion to its width, so leaving the input's 16 columns out of it (48 -> 32) pays for
-  the extra matmul after the scan (bench/README.md, "The LSTM, seventh session");
+- backward: the gate gradients dz_t (elementwise, each of the four (B, H) blocks computed by the kernel that
+  writes it into the dz row, read back behind a barrier as in the forward) and one matmul per step,
+  dz_t @ recurrent_kernel^T, the state's gradient; when only the last state is returned, its gradient starts
+  the carry (no per-step output gradients are read). After the scan, ONE matmul over all steps gives the
+  input's gradients (dz @ kernel^T) and one more the weights' gradients (kernel, recurrent kernel and bias
+  together). On one core the step's matmul costs in proportion to its width, so leaving the input's 16
+  columns out of it (48 -> 32) pays for the extra matmul after the scan (bench/README.md, "The LSTM, seventh
+  session");
 - from ``PHASED_FROM_T`` (64) steps on, the backward runs in two phases of T/2 steps, latest first, each
   followed by its own two matmuls: XLA:CPU runs the first phase's matmuls on the second core while the
   second phase's loop runs on the first (the recurrence itself keeps one core busy). A phase reads the
@@ -62,11 +66,9 @@ def choose_lstm_impl(impl: str) -> str:
     return "custom_vjp" if jax.default_backend() in ("cpu", "gpu") else "autodiff"
 
 
-def _gate_constants(hdim: int, dtype):
-    """(is_g (4H,) bool, scale (4H,)): the g gate's columns, and the tanh argument scale per column."""
-    col = jnp.arange(4 * hdim)
-    is_g = (col >= 2 * hdim) & (col < 3 * hdim)
-    return is_g, jnp.where(is_g, 1.0, 0.5).astype(dtype)
+def _sigmoid(z):
+    """sigmoid(z) as one tanh: (1 + tanh(z / 2)) / 2 (cheaper on XLA:CPU than ``logistic``'s exp and division)."""
+    return 0.5 * jnp.tanh(0.5 * z) + 0.5
 
 
 def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
@@ -74,8 +76,7 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
     the gate activations (i, f, g, o) and c."""
     t, b, d = x_TxBxD.shape
     hdim = rec_HxG.shape[0]
-    is_g, scale = _gate_constants(hdim, x_TxBxD.dtype)
-    is_g, scale, bias_1xG = is_g[None, :], scale[None, :], bias_G[None, :]
+    bias_1xG = bias_G[None, :]
     zero_BxH = jnp.zeros((b, hdim), x_TxBxD.dtype)
     # The inputs' projection for all steps in one matmul before the loop; the step's matmul is then
     # (B x H) @ (H x 4H) instead of (B x (D + H)) @ ((D + H) x 4H) (bench/README.md, "The LSTM, ninth session").
@@ -85,13 +86,18 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
         (c_prev, h_prev), outs = state
         h_in = h_prev if rmask_BxH is None else h_prev * rmask_BxH
         z_BxG = h_in @ rec_HxG + jax.lax.dynamic_index_in_dim(xp_TxBxG, k, 0, keepdims=False) + bias_1xG
-        t_BxG = jnp.tanh(z_BxG * scale)
-        act_BxG = jnp.where(is_g, t_BxG, 0.5 * t_BxG + 0.5)
-        i, f, g, o = jnp.split(act_BxG, 4, axis=-1)
+        zi, zf, zg, zo = jnp.split(z_BxG, 4, axis=-1)
+        # Each gate's activation is computed by the kernel that writes it to its buffer, and c and h read the
+        # gates back from the buffers. The barrier keeps XLA from rewriting those reads into the values
+        # written, which would bring back one activation kernel over (B, 4H) plus four copying writes
+        # (bench/README.md, "The LSTM, tenth session").
+        acts = (_sigmoid(zi), _sigmoid(zf), jnp.tanh(zg), _sigmoid(zo))
+        gates = jax.lax.optimization_barrier(
+            tuple(jax.lax.dynamic_update_index_in_dim(a, v, k, 0) for a, v in zip(outs[:4], acts)))
+        i, f, g, o = (jax.lax.dynamic_index_in_dim(a, k, 0, keepdims=False) for a in gates)
         c = f * c_prev + i * g
         h = o * jnp.tanh(c)
-        outs = tuple(jax.lax.dynamic_update_index_in_dim(a, v, k, 0) for a, v in zip(outs, (i, f, g, o, c)))
-        return (c, h), outs
+        return (c, h), gates + (jax.lax.dynamic_update_index_in_dim(outs[4], c, k, 0),)
 
     _, (i, f, g, o, c_TxBxH) = jax.lax.fori_loop(0, t, step, ((zero_BxH, zero_BxH), tuple(outs)), unroll=unroll)
     return (i, f, g, o), c_TxBxH
@@ -111,17 +117,26 @@ def _backward_phases(t: int) -> list[tuple[int, int]]:
     return [(half, t), (0, half)]
 
 
-def _reverse_loop(step, carry, xs, lo: int, hi: int, out, unroll: int):
-    """``step`` over time steps hi-1, ..., lo of the time-major arrays ``xs`` (read in place by a dynamic index,
-    so no phase copies its inputs), writing step t's output to row t - lo of ``out`` ((hi - lo, ...), every row
-    written); returns the last carry and ``out``."""
+def _reverse_loop(step, finish, carry, xs, lo: int, hi: int, out_PxBxG, unroll: int):
+    """Time steps hi-1, ..., lo of the time-major arrays ``xs`` (read in place by a dynamic index, so no phase
+    copies its inputs). ``step(carry, inputs_t) -> (partial, blocks)`` gives the step's (B, W) output blocks,
+    written side by side into row t - lo of ``out_PxBxG`` ((hi - lo, B, G), every row written) each by the
+    kernel that computes it; ``finish(partial, row_BxG)`` gets the row read back and returns the next carry.
+    Returns the last carry and ``out_PxBxG``."""
     def body(k, state):
         carry, out = state
         t = hi - 1 - k
-        carry, y = step(carry, tuple(jax.lax.dynamic_index_in_dim(a, t, 0, keepdims=False) for a in xs))
-        return carry, jax.lax.dynamic_update_index_in_dim(out, y, t - lo, 0)
+        partial, blocks = step(carry, tuple(jax.lax.dynamic_index_in_dim(a, t, 0, keepdims=False) for a in xs))
+        col = 0
+        for block_BxW in blocks:
+            out = jax.lax.dynamic_update_slice(out, block_BxW[None], (t - lo, 0, col))
+            col += block_BxW.shape[-1]
+        # Read the row back after the barrier: without it XLA would concatenate the blocks (one more kernel)
+        # and copy the concatenation into the row (bench/README.md, "The LSTM, tenth session").
+        out = jax.lax.optimization_barrier(out)
+        return finish(partial, jax.lax.dynamic_index_in_dim(out, t - lo, 0, keepdims=False)), out
 
-    return jax.lax.fori_loop(0, hi - lo, body, (carry, out), unroll=unroll)
+    return jax.lax.fori_loop(0, hi - lo, body, (carry, out_PxBxG), unroll=unroll)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
@@ -164,12 +179,16 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
         # starts the carry below.
         dh = inputs[6] + dh_next if return_sequences else dh_next
         dc = dc_next + dh * o * (1.0 - tc * tc)
-        dz_BxG = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
-                                  dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)], axis=-1)
+        # dz_t = [dz_i, dz_f, dz_g, dz_o], each (B, H), written into the phase's dz row by _reverse_loop.
+        dz_blocks = (dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f), dc * i * (1.0 - g * g),
+                     dh * tc * o * (1.0 - o))
+        return dc * f, dz_blocks
+
+    def finish(dc_prev, dz_BxG):
         dh_prev = dz_BxG @ rec_T_GxH
         if rmask_BxH is not None:
             dh_prev = dh_prev * rmask_BxH
-        return (dh_prev, dc * f), dz_BxG
+        return dh_prev, dc_prev
 
     zero_BxH = zero_1xBxH[0]
     xs = (i_all, f_all, g_all, o_all, c_prev_TxBxH, tanh_c) + ((d_out,) if return_sequences else ())
@@ -182,7 +201,7 @@ def _lstm_bwd(return_sequences, unroll, residuals, d_out):
     # on the first (bench/README.md, "The LSTM, eighth session").
     d_w, dx_parts = None, []
     for (lo, hi), dz_out in zip(_backward_phases(t), dz_outs):
-        carry, dz_PxBxG = _reverse_loop(step, carry, xs, lo, hi, dz_out, unroll)
+        carry, dz_PxBxG = _reverse_loop(step, finish, carry, xs, lo, hi, dz_out, unroll)
         # The weights' gradients in ONE matmul over the phase's steps: [x_t, h_in_t, 1]^T @ dz_t summed over (t, B).
         n = (hi - lo) * b
         ones_PxBx1 = jnp.ones((hi - lo, b, 1), x_TxBxD.dtype)

@@ -108,3 +108,21 @@ def test_the_loops_outputs_are_not_zero_filled_on_cpu():
     assert sum('custom_call_target="dce_sink"' in line for line in lines) == 1
     for shape in (f"f32[{t},{b},{h}]", f"f32[{t},{b},{4 * h}]"):
         assert not any(shape in line and "broadcast(" in line for line in lines), shape
+
+
+@pytest.mark.parametrize("phased", [False, True])
+def test_gates_and_gate_gradients_are_computed_by_the_kernels_that_write_them(phased, monkeypatch):
+    """The forward computes each gate in the kernel that writes it (no tanh over a whole (B, 4H) row), and the
+    backward writes the four dz blocks into their row one by one (no concatenation into a (B, 4H) row). The
+    optimization barriers in lstm_scan keep XLA from restoring either: the code before them fails this."""
+    from jaxml.models import lstm_scan as lstm_scan_module
+
+    monkeypatch.setattr(lstm_scan_module, "PHASED_FROM_T", 8 if phased else 64)
+    t, b, d, h = 9, 3, 2, 4
+    args = (jnp.ones((t, b, d)), jnp.full((d, 4 * h), 0.1), jnp.zeros(4 * h), jnp.full((h, 4 * h), 0.1))
+    grad = jax.jit(jax.grad(lambda *a: lstm_scan(*a).sum(), argnums=(0, 1, 2, 3)))
+    lines = grad.lower(*args).compile().as_text().splitlines()
+    row = f"= f32[{b},{4 * h}]"
+    assert sum(row in line and " tanh(" in line for line in lines) == 0
+    assert sum(row in line and " concatenate(" in line for line in lines) == 0
+    assert sum(f"= f32[{b},{h}]" in line and " tanh(" in line for line in lines) >= 4  # g's tanh, 3 sigmoids
