@@ -5,12 +5,14 @@ parameters, same results up to float rounding; ``tests/models/test_lstm_scan.py`
 gradients), but arranges the work for XLA:CPU, where each time step of a ``lax.scan`` pays a fixed cost
 per kernel and the step's matmul is tiny (B x H x 4H):
 
-- forward: one matmul per step, then each gate's activation computed by the kernel that writes it into its
-  (T, B, H) buffer (sigmoids as tanh: sigmoid(z) = (1 + tanh(z / 2)) / 2); c_t and h_t read the gates back
-  from the buffers behind an ``optimization_barrier``. Without the barrier XLA rewrites those reads into the
-  values written: one activation kernel over (B, 4H) and four copying writes, 0.94-0.96 times as fast per
-  IMDB epoch (bench/README.md, "The LSTM, tenth session"). Only the gate activations and the cell state are
-  kept per step; tanh(c_t) and h_t for all steps are recomputed after the scan in one vectorised pass;
+- forward: one matmul per step, then the i, f and g activations each computed by the kernel that writes it
+  into its (T, B, H) buffer (sigmoids as tanh: sigmoid(z) = (1 + tanh(z / 2)) / 2), read back for c_t behind
+  an ``optimization_barrier``; o is computed on its own (h_t uses it) and copied into its buffer. Without the
+  barrier XLA rewrites the reads into the values written: one activation kernel over (B, 4H) and four
+  copying writes, the arrangement before the tenth session. The change made an IMDB epoch at T = 100 0.96
+  times as long, and o's own kernel another 0.97-0.98 (bench/README.md, "The LSTM, tenth session"). Only the
+  gate activations and the cell state are kept per step; tanh(c_t) and h_t for all steps are recomputed
+  after the scan in one vectorised pass;
 - the gates are stored as four separate (T, B, H) arrays: XLA:CPU's loop kernels run several times slower
   when they read column slices of a dynamically indexed (T, B, 4H) array;
 - the inputs' projection x_t @ kernel for all steps is one matmul before the loop, and the step's matmul
@@ -87,17 +89,20 @@ def _forward(x_TxBxD, kernel_DxG, bias_G, rec_HxG, rmask_BxH, outs, unroll):
         h_in = h_prev if rmask_BxH is None else h_prev * rmask_BxH
         z_BxG = h_in @ rec_HxG + jax.lax.dynamic_index_in_dim(xp_TxBxG, k, 0, keepdims=False) + bias_1xG
         zi, zf, zg, zo = jnp.split(z_BxG, 4, axis=-1)
-        # Each gate's activation is computed by the kernel that writes it to its buffer, and c and h read the
-        # gates back from the buffers. The barrier keeps XLA from rewriting those reads into the values
-        # written, which would bring back one activation kernel over (B, 4H) plus four copying writes
-        # (bench/README.md, "The LSTM, tenth session").
-        acts = (_sigmoid(zi), _sigmoid(zf), jnp.tanh(zg), _sigmoid(zo))
-        gates = jax.lax.optimization_barrier(
-            tuple(jax.lax.dynamic_update_index_in_dim(a, v, k, 0) for a, v in zip(outs[:4], acts)))
-        i, f, g, o = (jax.lax.dynamic_index_in_dim(a, k, 0, keepdims=False) for a in gates)
+        # i, f and g are computed by the kernels that write them to their buffers, and c reads them back. The
+        # barrier keeps XLA from rewriting those reads into the values written, which would bring back one
+        # activation kernel over (B, 4H) plus copying writes. o is computed on its own and copied into its
+        # buffer: read back, it would cost h's kernel ~3 us (a dynamically indexed read in a kernel with a tanh
+        # is slow on XLA:CPU; bench/README.md, "The LSTM, tenth session").
+        ifg = jax.lax.optimization_barrier(tuple(
+            jax.lax.dynamic_update_index_in_dim(a, v, k, 0)
+            for a, v in zip(outs[:3], (_sigmoid(zi), _sigmoid(zf), jnp.tanh(zg)))))
+        i, f, g = (jax.lax.dynamic_index_in_dim(a, k, 0, keepdims=False) for a in ifg)
+        o = _sigmoid(zo)
         c = f * c_prev + i * g
         h = o * jnp.tanh(c)
-        return (c, h), gates + (jax.lax.dynamic_update_index_in_dim(outs[4], c, k, 0),)
+        return (c, h), ifg + (jax.lax.dynamic_update_index_in_dim(outs[3], o, k, 0),
+                              jax.lax.dynamic_update_index_in_dim(outs[4], c, k, 0))
 
     _, (i, f, g, o, c_TxBxH) = jax.lax.fori_loop(0, t, step, ((zero_BxH, zero_BxH), tuple(outs)), unroll=unroll)
     return (i, f, g, o), c_TxBxH
