@@ -173,7 +173,7 @@ BENCHMARKS = {b.name: b for b in (
     # quick: the LSTM only (one baby-GPT step takes about a minute here), 1 repeat of 2,000 examples.
     # full: the goal's workloads (issue 18): the LSTM at 20 and 100 tokens, the baby GPT at batch 8 and 64.
     Bench("sequence", full=("--lstm-maxlen", "20,100", "--lstm-examples", "10000", "--gpt-batch", "8,64",
-                            "--repeats", "3"),
+                            "--repeats", "3", "--lstm-repeats", "7"),
           quick=("--quick", "--only", "lstm", "--repeats", "1", "--lstm-examples", "2000"),
           rows=lambda d: _comparisons("sequence", d)),
     # quick: 50k env steps, no 8-seed section, no LunarLander loop; the peers (sb3 20k steps; rejax

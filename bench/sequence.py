@@ -309,7 +309,8 @@ def plan_groups(*, only, frameworks, lstm_examples, lstm_maxlens, lstm_unroll, g
     return groups, units
 
 
-def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_examples: int = 20_000,
+def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_repeats: int | None = None,
+        lstm_examples: int = 20_000,
         lstm_maxlens=(20,), lstm_unroll=(1,), gpt_iters: int = 1, gpt_batches=(GPT["batch_size"],),
         torch: bool = True, torch_threads=None, isolate: bool = True, log=print) -> dict:
     t_start = time.perf_counter()
@@ -336,7 +337,9 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
             make = Isolated if isolate else InProcess
             built = {name: make("bench.sequence:contestant", **spec) for name, spec in group.items()}
             try:
-                common.interleave(built, repeats=repeats, warmup=warmup)
+                is_lstm = all(spec["kind"] == "lstm" for spec in group.values())
+                common.interleave(built, repeats=lstm_repeats if is_lstm and lstm_repeats else repeats,
+                                  warmup=warmup)
                 for name, c in built.items():
                     raw[name] = c.seconds[warmup:]  # the contestant's own timing of each unit
                     if "compile_seconds" in c.info:
@@ -379,7 +382,8 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_example
                          "gpt": {**GPT, "batch_sizes": list(gpt_batches), "iters_per_unit": gpt_iters,
                                  "optimizer": "AdamW 1e-3 b2 0.99 wd 0.1 clip 1",
                                  "data": "synthetic uniform stream of 1e6 tokens"},
-                         "repeats": repeats, "warmup": warmup, "isolated_processes": isolate,
+                         "repeats": repeats, "lstm_repeats": lstm_repeats or repeats, "warmup": warmup,
+                         "isolated_processes": isolate,
                          "groups": [list(g) for g in groups],  # each interleaved alone, ABBA (common.interleave)
                          "torch_threads": torch_threads if torch_mod is not None else None,
                          "xla_flags": os.environ.get("XLA_FLAGS", "")},
@@ -428,6 +432,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--lstm-repeats", type=int, default=None,
+                   help="repeats of the LSTM groups (default: --repeats). An LSTM round takes about a second, so "
+                        "more repeats cost little and keep a short disturbance of the machine out of the median")
     p.add_argument("--quick", action="store_true", help="3 repeats, 4,000 LSTM examples")
     p.add_argument("--only", default="lstm,gpt", help="comma-separated workloads: lstm, gpt")
     p.add_argument("--lstm-examples", type=int, default=None)
@@ -452,7 +459,7 @@ def main(argv=None) -> dict:
 
     keep_freed_memory_on_cpu()  # on a CPU: malloc keeps freed memory (jaxml.cpu_memory), for every contestant
     repeats = 3 if args.quick and args.repeats == 5 else args.repeats
-    res = run(only=tuple(args.only.split(",")), repeats=repeats, warmup=args.warmup,
+    res = run(only=tuple(args.only.split(",")), repeats=repeats, warmup=args.warmup, lstm_repeats=args.lstm_repeats,
               lstm_examples=args.lstm_examples or (4_000 if args.quick else 20_000),
               lstm_maxlens=tuple(int(v) for v in args.lstm_maxlen.split(",")),
               lstm_unroll=tuple(int(v) for v in args.lstm_unroll.split(",")), gpt_iters=args.gpt_iters,

@@ -26,7 +26,7 @@ def test_gpt_workload_is_the_baby_preset():
 
 def test_cli_defaults():
     args = sequence.parse_args([])
-    assert (args.repeats, args.only, args.quick) == (5, "lstm,gpt", False)
+    assert (args.repeats, args.only, args.quick, args.lstm_repeats) == (5, "lstm,gpt", False, None)
     assert args.gpt_batch == str(sequence.GPT["batch_size"])
 
 
@@ -34,10 +34,12 @@ def test_cli_defaults():
 def test_sequence_bench_tiny_runs_each_contestant_in_its_own_process(tmp_path):
     out = tmp_path / "sequence.json"
     res = sequence.main(["--only", "lstm,gpt", "--lstm-examples", "256", "--lstm-maxlen", "4", "--gpt-batch", "1",
-                         "--repeats", "2", "--torch-threads", "1", "--out", str(out)])
+                         "--repeats", "2", "--lstm-repeats", "3", "--torch-threads", "1", "--out", str(out)])
     assert res["settings"]["isolated_processes"] is True
     assert set(res["contestants"]) == {"jaxml_lstm_T4", "torch1t_lstm_T4", "jaxml_gpt_B1", "torch1t_gpt_B1"}
-    assert all(len(ts) == 2 and min(ts) > 0 for ts in res["raw_unit_seconds"].values())
+    assert all(len(ts) == (3 if "lstm" in name else 2) and min(ts) > 0
+               for name, ts in res["raw_unit_seconds"].items())
+    assert (res["settings"]["repeats"], res["settings"]["lstm_repeats"]) == (2, 3)
     assert set(res["compile_seconds"]) == {"jaxml_lstm_T4", "jaxml_gpt_B1"}
     assert res["contestants"]["jaxml_gpt_B1"]["matmul_params"] == res["contestants"]["torch1t_gpt_B1"]["matmul_params"]
     assert out.exists() and out.with_suffix(".md").exists()
