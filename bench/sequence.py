@@ -327,7 +327,7 @@ def run(*, only=("lstm", "gpt"), repeats: int = 5, warmup: int = 1, lstm_repeats
                                 gpt_batches=gpt_batches)
     log(f"[bench/sequence] timing {[list(g) for g in groups]}, each group interleaved "
         f"({'each contestant in its own process' if isolate else 'all in this process'}): {warmup} warm-up, "
-        f"{repeats} repeats ...")
+        f"{repeats} repeats" + (f" ({lstm_repeats} for the LSTM groups)" if lstm_repeats else "") + " ...")
     peak = {"before": common.jax_matmul_gflops()}
     load_before = common.load_average()
     raw, compile_s, n_matmul = {}, {}, {}
