@@ -112,7 +112,7 @@ def test_the_loops_outputs_are_not_zero_filled_on_cpu():
 
 @pytest.mark.parametrize("phased", [False, True])
 def test_gates_and_gate_gradients_are_computed_by_the_kernels_that_write_them(phased, monkeypatch):
-    """The forward computes each gate in the kernel that writes it (no tanh over a whole (B, 4H) row), and the
+    """The forward computes the gates in the kernels that write them (no tanh over a whole (B, 4H) row), and the
     backward writes the four dz blocks into their row one by one (no concatenation into a (B, 4H) row). The
     optimization barriers in lstm_scan keep XLA from restoring either: the code before them fails this."""
     from jaxml.models import lstm_scan as lstm_scan_module
