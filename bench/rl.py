@@ -600,11 +600,9 @@ def main(argv=None) -> dict:
     text = tables(res)
     print("\n" + text)
     if args.out:
-        path = common.write_json(args.out, res)
-        pathlib.Path(path).with_suffix(".md").write_text(
-            f"# RL benchmark ({res['date']}, {res['machine'].get('cpu_model')}, "
-            f"{res['machine'].get('cpus_usable')} usable cores, "
-            f"load {res['machine'].get('load_average_1_5_15')})\n\n" + text)
+        path = common.write_results(args.out, res, f"# RL benchmark ({res['date']}, {res['machine'].get('cpu_model')}, "
+                                    f"{res['machine'].get('cpus_usable')} usable cores, "
+                                    f"load {res['machine'].get('load_average_1_5_15')})\n\n" + text)
         print(f"wrote {path}")
     return res
 

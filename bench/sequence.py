@@ -469,8 +469,7 @@ def main(argv=None) -> dict:
     text = report(res)
     print("\n" + text)
     if args.out:
-        path = common.write_json(args.out, res)
-        pathlib.Path(args.out).with_suffix(".md").write_text(text)
+        path = common.write_results(args.out, res, text)
         print(f"wrote {path} and its .md ({res['total_seconds']:.0f} s in all)")
     return res
 
